@@ -1,0 +1,68 @@
+"""fastmime: an incremental (push) multipart/form-data parser with per-part handlers.
+
+Sans-IO: feed it bytes as they arrive, in chunks of any size; it calls ``handler_for(part)`` when a
+part's headers are complete and streams that part's body to the returned handler. The compiled
+(Cython) implementation is used when it was built; ``fastmime.pure`` is the same code run by the
+interpreter. ``IMPLEMENTATION`` says which one ``fastmime.MultipartParser`` is.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from ._errors import (
+    Aborted, BodyTooLarge, BoundaryTooLong, ClientDisconnected, EmptyBoundary, FieldTooLarge,
+    FileTooLarge, HeaderTooLarge, IncompleteBody, InvalidBoundary, InvalidContentDisposition,
+    InvalidDelimiter, InvalidHeader, LimitExceeded, MissingBoundary, MissingContentDisposition,
+    MultipartError, NotMultipart, ParseError, TooManyHeaders, TooManyParts,
+)
+from ._form import Form, MultiDict, UploadedFile, parse_form, parse_form_async
+from ._limits import Limits
+from ._part import Part
+from . import handlers
+
+IMPLEMENTATION: Literal["cython", "python"]
+try:
+    from ._cparser import MultipartParser, boundary_from_content_type, parse_options_header
+    IMPLEMENTATION = "cython"
+except ImportError:  # no compiler at install time: the same code, interpreted
+    from ._parser import MultipartParser, boundary_from_content_type, parse_options_header
+    IMPLEMENTATION = "python"
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "IMPLEMENTATION",
+    "MultipartParser",
+    "Part",
+    "Limits",
+    "Form",
+    "MultiDict",
+    "UploadedFile",
+    "parse_form",
+    "parse_form_async",
+    "boundary_from_content_type",
+    "parse_options_header",
+    "handlers",
+    "MultipartError",
+    "ParseError",
+    "NotMultipart",
+    "InvalidBoundary",
+    "MissingBoundary",
+    "EmptyBoundary",
+    "BoundaryTooLong",
+    "InvalidDelimiter",
+    "InvalidHeader",
+    "MissingContentDisposition",
+    "InvalidContentDisposition",
+    "IncompleteBody",
+    "LimitExceeded",
+    "TooManyParts",
+    "HeaderTooLarge",
+    "TooManyHeaders",
+    "FieldTooLarge",
+    "FileTooLarge",
+    "BodyTooLarge",
+    "Aborted",
+    "ClientDisconnected",
+]

@@ -1,0 +1,3 @@
+"""Stands in for the ``cython`` module when Cython is not installed: the interpreted path."""
+
+compiled = False

@@ -1,0 +1,143 @@
+"""The exception hierarchy of fastmime.
+
+Every error the parser raises is a :class:`MultipartError`. Errors found while parsing carry where they
+happened: the part's index and name (when a part was being read) and the byte offset in the body.
+Each class has an ``http_status`` that adapters and applications may reuse.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "MultipartError",
+    "ParseError",
+    "NotMultipart",
+    "InvalidBoundary",
+    "MissingBoundary",
+    "EmptyBoundary",
+    "BoundaryTooLong",
+    "InvalidDelimiter",
+    "InvalidHeader",
+    "MissingContentDisposition",
+    "InvalidContentDisposition",
+    "IncompleteBody",
+    "LimitExceeded",
+    "TooManyParts",
+    "HeaderTooLarge",
+    "TooManyHeaders",
+    "FieldTooLarge",
+    "FileTooLarge",
+    "BodyTooLarge",
+    "Aborted",
+    "ClientDisconnected",
+]
+
+
+class MultipartError(Exception):
+    """Base class of every error raised by fastmime.
+
+    ``part_index`` and ``part_name`` say which part was being read (``None`` outside any part, e.g. in
+    the preamble or for a bad Content-Type); ``offset`` is the byte offset in the body where the problem
+    was found (``None`` when it does not apply).
+    """
+
+    http_status: int = 400
+
+    def __init__(self, message: str, *, part_index: int | None = None, part_name: str | None = None,
+                 offset: int | None = None) -> None:
+        self.message = message
+        self.part_index = part_index
+        self.part_name = part_name
+        self.offset = offset
+        super().__init__(self._describe())
+
+    def _describe(self) -> str:
+        where = []
+        if self.part_index is not None:
+            where.append(f"part {self.part_index}" + (f" ({self.part_name!r})" if self.part_name else ""))
+        if self.offset is not None:
+            where.append(f"byte {self.offset}")
+        return f"{self.message} [{', '.join(where)}]" if where else self.message
+
+
+class ParseError(MultipartError):
+    """The body or the Content-Type header is not valid multipart/form-data."""
+
+
+class NotMultipart(ParseError):
+    """The Content-Type is missing or is not multipart/*."""
+
+    http_status = 415
+
+
+class InvalidBoundary(ParseError):
+    """The boundary parameter of the Content-Type breaks RFC 2046 (characters, trailing space)."""
+
+
+class MissingBoundary(InvalidBoundary):
+    """The Content-Type has no boundary parameter."""
+
+
+class EmptyBoundary(InvalidBoundary):
+    """The boundary parameter is present but empty."""
+
+
+class BoundaryTooLong(InvalidBoundary):
+    """The boundary is longer than the limit (RFC 2046 allows 70 characters)."""
+
+
+class InvalidDelimiter(ParseError):
+    """A boundary delimiter is followed by something other than ``--``, padding and a line end."""
+
+
+class InvalidHeader(ParseError):
+    """A part header is malformed: no colon, empty or invalid name, CR/LF or control characters, folding."""
+
+
+class MissingContentDisposition(InvalidHeader):
+    """A part has no Content-Disposition header (RFC 7578 section 4.2 requires one)."""
+
+
+class InvalidContentDisposition(InvalidHeader):
+    """The Content-Disposition is not ``form-data``, repeats a parameter, or has a bad ``filename*``."""
+
+
+class IncompleteBody(ParseError):
+    """The body ended (``close()``) before the close delimiter."""
+
+
+class LimitExceeded(MultipartError):
+    """A configured limit was exceeded (see :class:`fastmime.Limits`)."""
+
+    http_status = 413
+
+
+class TooManyParts(LimitExceeded):
+    """More parts than ``Limits.max_parts``."""
+
+
+class HeaderTooLarge(LimitExceeded):
+    """A part's header block is larger than ``Limits.max_header_size`` bytes."""
+
+
+class TooManyHeaders(LimitExceeded):
+    """A part has more header lines than ``Limits.max_header_lines``."""
+
+
+class FieldTooLarge(LimitExceeded):
+    """A form field (a part without filename) is larger than ``Limits.max_field_size`` bytes."""
+
+
+class FileTooLarge(LimitExceeded):
+    """A file part is larger than ``Limits.max_file_size`` bytes."""
+
+
+class BodyTooLarge(LimitExceeded):
+    """The whole body is larger than ``Limits.max_body_size`` bytes."""
+
+
+class Aborted(MultipartError):
+    """Parsing was stopped by ``MultipartParser.abort()``; handlers of open parts receive it."""
+
+
+class ClientDisconnected(Aborted):
+    """The client went away before the body was complete."""

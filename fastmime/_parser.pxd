@@ -1,0 +1,173 @@
+# C types for _parser.py when Cython compiles it as fastmime._cparser (see setup.py). The Python
+# source stays the single source of behaviour; this file only says which names are C-typed.
+# cython: language_level=3
+
+cimport cython
+from cpython.unicode cimport PyUnicode_DecodeASCII, PyUnicode_DecodeLatin1, PyUnicode_DecodeUTF8
+from libc.string cimport memcmp
+
+cdef extern from "string.h":
+    # POSIX 2024 / glibc / BSD libc; Python.h defines _GNU_SOURCE on Linux.
+    void *memmem(const void *haystack, size_t haystacklen, const void *needle, size_t needlelen) nogil
+
+
+# -- C twins of the primitives in _parser.py (same results, no interpreter) ------------------------
+
+cdef inline Py_ssize_t _c_find(bytes data, bytes needle, Py_ssize_t start, Py_ssize_t end):
+    cdef const char *base = data
+    cdef Py_ssize_t n = len(needle)
+    cdef const char *hit
+    if end - start < n:
+        return -1
+    if n == 0:
+        return start
+    hit = <const char *>memmem(base + start, <size_t>(end - start), <const char *>needle, <size_t>n)
+    if hit == NULL:
+        return -1
+    return hit - base
+
+
+cdef inline Py_ssize_t _c_held_back_start(bytes buf, bytes needle, Py_ssize_t start, Py_ssize_t end):
+    cdef const unsigned char *p = buf
+    cdef const unsigned char *q = needle
+    cdef Py_ssize_t lo = end - len(needle) + 1
+    cdef Py_ssize_t k = end - 1
+    if lo < start:
+        lo = start
+    while k >= lo:
+        if p[k] == q[0]:
+            if memcmp(p + k, q, <size_t>(end - k)) == 0:
+                return k
+            return end
+        k -= 1
+    return end
+
+
+cdef inline bint _c_starts_with(bytes data, bytes prefix, Py_ssize_t pos):
+    cdef Py_ssize_t n = len(prefix)
+    if pos < 0 or pos + n > len(data):
+        return False
+    return memcmp(<const char *>data + pos, <const char *>prefix, <size_t>n) == 0
+
+
+cdef inline bint _c_is_token_byte(unsigned char c):
+    if (c >= 97 and c <= 122) or (c >= 65 and c <= 90) or (c >= 48 and c <= 57):  # a-z A-Z 0-9
+        return True
+    return c in b"!#$%&'*+-.^_`|~"
+
+
+cdef inline object _c_split_header_block(bytes block, bytes eol):
+    cdef const char *p = block
+    cdef const char *e = eol
+    cdef Py_ssize_t n = len(block)
+    cdef Py_ssize_t el = len(eol)
+    cdef Py_ssize_t i = 0
+    cdef Py_ssize_t line_end, j, colon, vs, ve
+    cdef const char *hit
+    cdef unsigned char c
+    cdef list headers = []
+    cdef object name, value
+    while True:
+        hit = <const char *>memmem(p + i, <size_t>(n - i), e, <size_t>el)
+        line_end = n if hit == NULL else hit - p
+        colon = -1
+        j = i
+        while j < line_end:
+            c = <unsigned char>p[j]
+            if c == 58:  # ':'
+                colon = j
+                break
+            if not _c_is_token_byte(c):
+                return None
+            j += 1
+        if colon <= i:
+            return None
+        vs = colon + 1
+        ve = line_end
+        j = vs
+        while j < ve:
+            c = <unsigned char>p[j]
+            if (c < 32 and c != 9) or c == 127:
+                return None
+            j += 1
+        while vs < ve and (p[vs] == 32 or p[vs] == 9):
+            vs += 1
+        while ve > vs and (p[ve - 1] == 32 or p[ve - 1] == 9):
+            ve -= 1
+        name = PyUnicode_DecodeASCII(p + i, colon - i, NULL)
+        try:
+            value = PyUnicode_DecodeUTF8(p + vs, ve - vs, NULL)
+        except UnicodeDecodeError:
+            value = PyUnicode_DecodeLatin1(p + vs, ve - vs, NULL)
+        headers.append((name, value))
+        if line_end >= n:
+            return headers
+        i = line_end + el
+
+cdef int _PREAMBLE, _AFTER_DELIMITER, _HEADERS, _BODY, _EPILOGUE, _CLOSED, _FAILED
+cdef int _AD_START, _AD_DASH, _AD_PADDING, _AD_CR
+cdef int _CR, _LF, _DASH, _SPACE, _TAB
+cdef Py_ssize_t _TRANSPORT_PADDING_MAX
+
+@cython.locals(semi=Py_ssize_t, n=Py_ssize_t, i=Py_ssize_t, eq=Py_ssize_t, j=Py_ssize_t,
+               close=Py_ssize_t, main=unicode, key=unicode, text=unicode, params=list)
+cpdef tuple _parse_params(unicode value)
+
+@cython.locals(n=Py_ssize_t, ch=Py_UCS4)
+cdef tuple _unescape_quoted(unicode value, Py_ssize_t j)
+
+@cython.locals(start=Py_ssize_t, close=Py_ssize_t, rest=Py_ssize_t, name=unicode)
+cdef object _browser_disposition(unicode value)
+
+
+cdef class MultipartParser:
+    cdef object _handler_for
+    cdef bytes _boundary
+    cdef Py_ssize_t _max_parts, _max_header_size, _max_header_lines
+    cdef Py_ssize_t _max_field_size, _max_file_size, _max_body_size
+    cdef int _state, _after
+    cdef bytes _needle, _tail, _eol, _header_end
+    cdef object _hbuf
+    cdef Py_ssize_t _padding, _header_offset, _received, _part_count
+    cdef Py_ssize_t _part_size, _part_limit, _part_offset
+    cdef object _part, _handler, _on_data, _error, _view
+
+    cdef object _fail(self, error)
+
+    @cython.locals(state=int)
+    cdef object _parse(self, bytes data, Py_ssize_t pos, Py_ssize_t end, Py_ssize_t base)
+
+    @cython.locals(needle=bytes, n=Py_ssize_t, tail=bytes, t=Py_ssize_t, take=Py_ssize_t,
+                   junction=bytes, i=Py_ssize_t, keep=Py_ssize_t)
+    cdef Py_ssize_t _scan(self, bytes data, Py_ssize_t pos, Py_ssize_t end, Py_ssize_t base) except -1
+
+    @cython.locals(size=Py_ssize_t)
+    cdef object _emit(self, object view, Py_ssize_t start, Py_ssize_t stop)
+
+    cdef Py_ssize_t _delimiter(self, Py_ssize_t pos, Py_ssize_t base) except -1
+
+    @cython.locals(c=int, after=int)
+    cdef Py_ssize_t _after_delimiter(self, bytes data, Py_ssize_t pos, Py_ssize_t end,
+                                     Py_ssize_t base) except -1
+
+    cdef Py_ssize_t _close_delimiter(self, Py_ssize_t end) except -1
+
+    @cython.locals(eol=bytes)
+    cdef Py_ssize_t _delimiter_line_end(self, bint bare_lf, Py_ssize_t pos, Py_ssize_t base) except -1
+
+    @cython.locals(eol=bytes, term=bytes, limit=Py_ssize_t, window=Py_ssize_t, i=Py_ssize_t,
+                   cap=Py_ssize_t, before=Py_ssize_t, take=Py_ssize_t, lo=Py_ssize_t, block=bytes)
+    cdef Py_ssize_t _read_headers(self, bytes data, Py_ssize_t pos, Py_ssize_t end,
+                                  Py_ssize_t base) except -1
+
+    cdef Py_ssize_t _start_part(self, bytes block, Py_ssize_t pos) except -1
+
+    @cython.locals(index=Py_ssize_t, headers=list, name=unicode, lname=unicode, value=unicode,
+                   names=tuple, key=unicode, text=unicode)
+    cdef object _parse_header_block(self, bytes block)
+
+
+cpdef Py_ssize_t _find(bytes data, bytes needle, Py_ssize_t start, Py_ssize_t end) except -2
+cpdef Py_ssize_t _held_back_start(bytes buf, bytes needle, Py_ssize_t start, Py_ssize_t end) except -2
+cpdef bint _starts_with(bytes data, bytes prefix, Py_ssize_t pos) except -1
+cpdef object _split_header_block(bytes block, bytes eol)

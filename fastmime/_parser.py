@@ -1,0 +1,777 @@
+"""The multipart/form-data state machine: one source, two speeds.
+
+This file runs as plain Python (``fastmime.pure``) and is also compiled by Cython, with the C types
+declared in ``_parser.pxd``, into the extension ``fastmime._cparser`` (see setup.py). Both therefore
+have the same states, the same results and the same errors by construction; the tests still compare
+them on random bodies and random chunkings.
+
+How a body is read (RFC 2046 section 5.1.1, RFC 7578):
+
+* PREAMBLE: everything before the first ``--boundary`` that starts the body or follows a line feed is
+  skipped without being kept.
+* AFTER_DELIMITER: ``--`` ends the body (close delimiter); otherwise optional transport padding (spaces,
+  tabs) and a line end must follow. The line end of the *first* delimiter line decides the mode of the
+  whole body: CRLF as the RFC says, or bare LF (lenient, as some old clients send). Later delimiter
+  lines must use the same line end.
+* HEADERS: the header block up to the empty line, bounded by ``Limits.max_header_size``.
+* BODY: part data, streamed to the part's handler as memoryview slices of the fed buffer, up to the next
+  delimiter (``CRLF--boundary``, or ``LF--boundary`` in LF mode).
+* EPILOGUE: everything after the close delimiter is ignored.
+
+A delimiter may be split across feeds at any byte: at the end of a feed only the few bytes that could
+still start a delimiter (fewer than its length) are held back, and they are either matched or handed
+to the handler at the next feed. Memory therefore stays bounded whatever the body size.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import unquote_to_bytes
+
+try:
+    import cython
+except ImportError:  # Cython is only needed to build the extension
+    from . import _cython_shim as cython
+
+from ._errors import (
+    Aborted, BodyTooLarge, BoundaryTooLong, EmptyBoundary, FieldTooLarge, FileTooLarge,
+    HeaderTooLarge, IncompleteBody, InvalidBoundary, InvalidContentDisposition, InvalidDelimiter,
+    InvalidHeader, MissingBoundary, MissingContentDisposition, MultipartError, NotMultipart,
+    TooManyHeaders, TooManyParts,
+)
+from ._limits import DEFAULT_LIMITS, Limits
+from ._part import Part
+
+__all__ = ["MultipartParser", "parse_options_header", "boundary_from_content_type"]
+
+_PREAMBLE = 0
+_AFTER_DELIMITER = 1
+_HEADERS = 2
+_BODY = 3
+_EPILOGUE = 4
+_CLOSED = 5
+_FAILED = 6
+
+# Sub-states of AFTER_DELIMITER: what the bytes after "--boundary" have been so far.
+_AD_START = 0
+_AD_DASH = 1
+_AD_PADDING = 2
+_AD_CR = 3
+
+_CR = 13
+_LF = 10
+_DASH = 45
+_SPACE = 32
+_TAB = 9
+
+# RFC 7230 token characters (header names); RFC 2046 bchars (boundaries).
+_TOKEN_BYTES = b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_BOUNDARY_BYTES = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'()+_,-./:=? "
+# Header lines may hold any byte but the control characters (HTAB excepted) and DEL.
+_CONTROL_BYTES = bytes(range(0, 9)) + bytes(range(10, 32)) + b"\x7f"
+_TRANSPORT_PADDING_MAX = 1024
+
+
+# -- primitives ------------------------------------------------------------------------------------
+# Each has a pure-Python body and, when compiled, a C twin in _parser.pxd with the same result.
+
+def _find(data: bytes, needle: bytes, start: int, end: int) -> int:
+    """``data.find(needle, start, end)`` for ``0 <= start <= end <= len(data)``."""
+    if cython.compiled:
+        return _c_find(data, needle, start, end)
+    return data.find(needle, start, end)
+
+
+def _held_back_start(buf: bytes, needle: bytes, start: int, end: int) -> int:
+    """Where the longest suffix of ``buf[start:end]`` that could begin ``needle`` starts (``end``: none).
+
+    The needle's first byte (CR or LF) occurs nowhere else in it, so only the last such byte in the
+    final ``len(needle) - 1`` bytes can begin a partial needle.
+    """
+    if cython.compiled:
+        return _c_held_back_start(buf, needle, start, end)
+    lo = end - len(needle) + 1
+    if lo < start:
+        lo = start
+    k = buf.rfind(needle[0:1], lo, end)
+    if k >= 0 and needle.startswith(buf[k:end]):
+        return k
+    return end
+
+
+def _starts_with(data: bytes, prefix: bytes, pos: int) -> bool:
+    """``data.startswith(prefix, pos)``."""
+    if cython.compiled:
+        return _c_starts_with(data, prefix, pos)
+    return data.startswith(prefix, pos)
+
+
+def _split_header_block(block: bytes, eol: bytes) -> list | None:
+    """The header lines of a non-empty block as ``(name, value)`` str pairs, or ``None`` if any is bad.
+
+    A line is ``name ":" value``: the name a non-empty RFC 7230 token, no control character but HTAB
+    anywhere (so no stray CR or LF), spaces and tabs around the value dropped, the value UTF-8 or, when
+    that fails, Latin-1. ``None`` says only that the block is bad; the caller finds out why.
+    """
+    if cython.compiled:
+        return _c_split_header_block(block, eol)
+    breaks = block.count(eol)
+    if len(block.translate(None, _CONTROL_BYTES)) != len(block) - len(eol) * breaks:
+        return None
+    try:
+        lines = block.decode("utf-8").split(eol.decode("ascii"))
+    except UnicodeDecodeError:
+        lines = [_decode_header_text(line) for line in block.split(eol)]
+    headers = []
+    for line in lines:
+        colon = line.find(":")
+        if colon <= 0:
+            return None
+        name = line[:colon]
+        if name not in _COMMON_HEADER_NAMES:
+            if not name.isascii() or name.encode("ascii").translate(None, _TOKEN_BYTES):
+                return None
+        headers.append((name, line[colon + 1:].strip(" \t")))
+    return headers
+_RFC5987_CHARSETS = ("utf-8", "iso-8859-1", "us-ascii")
+
+
+def _decode_header_text(raw: bytes) -> str:
+    """Header bytes as text: UTF-8 (what browsers and curl send), else Latin-1, which never fails."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+def _parse_params(value: str) -> tuple[str, list[tuple[str, str]]]:
+    """Split ``type; key=value; key="quoted"`` into the lower-cased type and the parameters in order.
+
+    Linear and regex-free. Parameter names are lower-cased. In a quoted value a backslash escapes only
+    ``"`` and ``\\``; any other backslash is kept, because browsers send Windows paths unescaped. An
+    unquoted value runs to the next ``;`` (old browsers send unquoted filenames with spaces). A quoted
+    value with no closing quote runs to the end. Parameters without ``=`` are ignored.
+    """
+    semi = value.find(";")
+    if semi < 0:
+        return value.strip(" \t").lower(), []
+    main = value[:semi].strip(" \t").lower()
+    params: list[tuple[str, str]] = []
+    n = len(value)
+    i = semi + 1
+    while i < n:
+        while i < n and value[i] in " \t;":
+            i += 1
+        if i >= n:
+            break
+        eq = value.find("=", i)
+        semi = value.find(";", i)
+        if eq < 0 or 0 <= semi < eq:
+            i = n if semi < 0 else semi + 1
+            continue
+        key = value[i:eq].strip(" \t").lower()
+        j = eq + 1
+        while j < n and value[j] in " \t":
+            j += 1
+        if j < n and value[j] == '"':
+            j += 1
+            close = value.find('"', j)
+            if close < 0:
+                close = n
+            if value.find("\\", j, close) < 0:
+                text = value[j:close]
+                j = close + 1
+            else:
+                text, j = _unescape_quoted(value, j)
+            semi = value.find(";", j)
+            i = n if semi < 0 else semi + 1
+        else:
+            if semi < 0:
+                semi = n
+            text = value[j:semi].strip(" \t")
+            i = semi + 1
+        params.append((key, text))
+    return main, params
+
+
+def _unescape_quoted(value: str, j: int) -> tuple[str, int]:
+    """Read a quoted string that holds a backslash, from ``j`` (after the opening quote).
+
+    Returns the text and the index after the closing quote (or the end of ``value``).
+    """
+    out = []
+    n = len(value)
+    while j < n:
+        ch = value[j]
+        if ch == '"':
+            return "".join(out), j + 1
+        if ch == "\\" and j + 1 < n and value[j + 1] in '"\\':
+            out.append(value[j + 1])
+            j += 2
+            continue
+        out.append(ch)
+        j += 1
+    return "".join(out), n
+
+
+def parse_options_header(value: str | bytes) -> tuple[str, dict[str, str]]:
+    """Parse a header value such as Content-Type or Content-Disposition into ``(type, params)``.
+
+    The type and the parameter names are lower-cased; when a parameter repeats, the first one wins.
+    Bytes are decoded as UTF-8, else Latin-1. Never raises on odd input: see the module docs for the
+    lenient choices (backslashes, unquoted values with spaces).
+
+    >>> parse_options_header('form-data; name="photo"; filename="a b.jpg"')
+    ('form-data', {'name': 'photo', 'filename': 'a b.jpg'})
+    """
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        value = _decode_header_text(bytes(value))
+    main, params = _parse_params(value)
+    options: dict[str, str] = {}
+    for key, text in params:
+        options.setdefault(key, text)
+    return main, options
+
+
+def _check_boundary(boundary: bytes, max_length: int) -> None:
+    if not boundary:
+        raise EmptyBoundary("the multipart boundary is empty")
+    if len(boundary) > max_length:
+        raise BoundaryTooLong(f"the multipart boundary is {len(boundary)} bytes long, "
+                              f"more than the limit of {max_length}")
+    if boundary.translate(None, _BOUNDARY_BYTES) or boundary.endswith(b" "):
+        raise InvalidBoundary(f"the multipart boundary {boundary!r} has characters RFC 2046 does not allow")
+
+
+def boundary_from_content_type(value: str | bytes, max_length: int = 70) -> bytes:
+    """The boundary of a ``multipart/*`` Content-Type header value, checked against RFC 2046.
+
+    Raises :class:`NotMultipart` when the type is not multipart, :class:`MissingBoundary`,
+    :class:`EmptyBoundary`, :class:`BoundaryTooLong` (over ``max_length``, 70 by the RFC) or
+    :class:`InvalidBoundary` (a character outside the RFC's set, or a trailing space).
+
+    >>> boundary_from_content_type('multipart/form-data; boundary="----WebKitFormBoundaryx1"')
+    b'----WebKitFormBoundaryx1'
+    """
+    if value is None:
+        raise NotMultipart("the request has no Content-Type")
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        value = _decode_header_text(bytes(value))
+    main, params = _parse_params(value)
+    if not main.startswith("multipart/"):
+        raise NotMultipart(f"the Content-Type is {main or 'empty'!r}, not multipart/form-data")
+    for key, text in params:
+        if key == "boundary":
+            break
+    else:
+        raise MissingBoundary("the multipart Content-Type has no boundary parameter")
+    try:
+        boundary = text.encode("ascii")
+    except UnicodeEncodeError:
+        raise InvalidBoundary(f"the multipart boundary {text!r} is not ASCII") from None
+    _check_boundary(boundary, max_length)
+    return boundary
+
+
+_COMMON_HEADER_NAMES = {
+    "Content-Disposition": "content-disposition",
+    "content-disposition": "content-disposition",
+    "Content-Type": "content-type",
+    "content-type": "content-type",
+}
+_BROWSER_PREFIX = 'form-data; name="'
+_BROWSER_FILENAME = '; filename="'
+
+
+def _browser_disposition(value: str) -> tuple | None:
+    """(name, filename) when the value has exactly the shape browsers and curl send, else None.
+
+    ``form-data; name="x"`` or ``form-data; name="x"; filename="y"`` with no backslash: the general
+    parser gives the same result for these, only slower.
+    """
+    if not value.startswith(_BROWSER_PREFIX):
+        return None
+    start = len(_BROWSER_PREFIX)
+    close = value.find('"', start)
+    if close < 0 or value.find("\\", start) >= 0:
+        return None
+    name = value[start:close]
+    rest = close + 1
+    if rest == len(value):
+        return (name, None)
+    if not value.startswith(_BROWSER_FILENAME, rest):
+        return None
+    start = rest + len(_BROWSER_FILENAME)
+    close = value.find('"', start)
+    if close != len(value) - 1:
+        return None
+    return (name, value[start:close])
+
+
+def _decode_rfc5987(value: str) -> str | None:
+    """Decode ``charset'language'percent-encoded`` (RFC 5987); ``None`` when malformed."""
+    pieces = value.split("'", 2)
+    if len(pieces) != 3:
+        return None
+    charset = pieces[0].strip().lower()
+    if charset not in _RFC5987_CHARSETS:
+        return None
+    try:
+        return unquote_to_bytes(pieces[2]).decode(charset)
+    except (UnicodeDecodeError, ValueError):
+        return None
+
+
+class MultipartParser:
+    """Incremental (push) parser for one multipart/form-data body.
+
+    ``boundary`` is the boundary from the Content-Type (see :func:`boundary_from_content_type`).
+    ``handler_for(part)`` is called with a :class:`Part` once the part's headers are complete and
+    returns the part's handler: an object with ``on_data(chunk)``, ``on_end()`` and
+    ``on_abort(error)``. ``on_data`` receives memoryview slices that are valid only during the call.
+    ``on_abort`` is called exactly once for a started part that does not end normally.
+
+    Call :meth:`feed` with each piece of the body as it arrives, then :meth:`close`. Any exception,
+    from the parser or from a handler, aborts the open part and leaves the parser failed: later calls
+    raise the same exception again.
+    """
+
+    def __init__(self, boundary: bytes | str, handler_for, limits: Limits | None = None) -> None:
+        if limits is None:
+            limits = DEFAULT_LIMITS
+        elif not isinstance(limits, Limits):
+            raise TypeError(f"limits must be a fastmime.Limits, not {type(limits).__name__}")
+        if isinstance(boundary, str):
+            try:
+                boundary = boundary.encode("ascii")
+            except UnicodeEncodeError:
+                raise InvalidBoundary(f"the multipart boundary {boundary!r} is not ASCII") from None
+        else:
+            boundary = bytes(boundary)
+        _check_boundary(boundary, limits.max_boundary_length)
+        self._handler_for = handler_for
+        self._boundary = boundary
+        self._max_parts = limits.max_parts
+        self._max_header_size = limits.max_header_size
+        self._max_header_lines = limits.max_header_lines
+        self._max_field_size = limits.max_field_size
+        self._max_file_size = limits.max_file_size
+        self._max_body_size = limits.max_body_size
+        self._state = _PREAMBLE
+        # The needle in the preamble: a delimiter starts the body or follows a line feed. The tail
+        # starts as a virtual line feed so that a delimiter at byte 0 is found like any other.
+        self._needle = b"\n--" + boundary
+        self._tail = b"\n"
+        self._eol = b""
+        self._header_end = b""
+        self._after = _AD_START
+        self._padding = 0
+        self._hbuf = None
+        self._header_offset = 0
+        self._received = 0
+        self._part_count = 0
+        self._part = None
+        self._handler = None
+        self._on_data = None
+        self._part_size = 0
+        self._part_limit = 0
+        self._part_offset = 0
+        self._error = None
+        self._view = None
+
+    # -- public API -----------------------------------------------------------------------------
+
+    @property
+    def received(self) -> int:
+        """Bytes fed so far."""
+        return self._received
+
+    @property
+    def finished(self) -> bool:
+        """True once :meth:`close` has returned normally."""
+        return self._state == _CLOSED
+
+    def feed(self, data) -> None:
+        """Parse the next piece of the body: any bytes-like object of any length, 0 bytes included.
+
+        ``bytes`` are parsed without copying; other bytes-like objects are copied once.
+        """
+        if self._state >= _CLOSED:
+            self._raise_finished()
+        if type(data) is not bytes:
+            data = bytes(data)
+        end = len(data)
+        if end == 0:
+            return
+        base = self._received
+        over = base + end > self._max_body_size
+        if over:
+            end = self._max_body_size - base
+        self._view = memoryview(data)
+        try:
+            self._parse(data, 0, end, base)
+            if over:
+                self._received = self._max_body_size
+                raise BodyTooLarge(f"the body is larger than the limit of {self._max_body_size} bytes",
+                                   part_index=self._part_index(), part_name=self._part_name(),
+                                   offset=self._max_body_size)
+        except BaseException as error:
+            self._view = None
+            self._fail(error)
+            raise
+        self._view = None
+        self._received = base + end
+
+    def close(self) -> None:
+        """End the input; raises :class:`IncompleteBody` unless the close delimiter was seen."""
+        if self._state >= _CLOSED:
+            self._raise_finished()
+        if self._state != _EPILOGUE:
+            error = IncompleteBody("the body ended before the close delimiter",
+                                   part_index=self._part_index(), part_name=self._part_name(),
+                                   offset=self._received)
+            self._fail(error)
+            raise error
+        self._state = _CLOSED
+
+    def abort(self, error: BaseException | None = None) -> None:
+        """Stop parsing (the client went away, the application gave up) and abort the open part.
+
+        The open part's handler receives ``error``, or :class:`Aborted` when none is given. Later
+        calls to :meth:`feed` and :meth:`close` raise that error. Aborting a finished parser does
+        nothing.
+        """
+        if self._state >= _CLOSED:
+            return
+        if error is None:
+            error = Aborted("parsing was aborted", part_index=self._part_index(),
+                            part_name=self._part_name(), offset=self._received)
+        self._fail(error)
+
+    # -- internals ------------------------------------------------------------------------------
+
+    def _raise_finished(self):
+        if self._state == _FAILED:
+            raise self._error
+        raise MultipartError("the parser is closed: feed() and close() may not be called again")
+
+    def _part_index(self):
+        return None if self._part is None else self._part.index
+
+    def _part_name(self):
+        return None if self._part is None else self._part.name
+
+    def _fail(self, error) -> None:
+        if self._state == _FAILED:
+            return
+        self._state = _FAILED
+        self._error = error
+        self._tail = b""
+        self._hbuf = None
+        handler = self._handler
+        if handler is not None:
+            self._handler = None
+            self._on_data = None
+            handler.on_abort(error)
+
+    def _parse(self, data: bytes, pos: int, end: int, base: int) -> None:
+        while pos < end:
+            state = self._state
+            if state == _BODY:
+                pos = self._scan(data, pos, end, base)
+            elif state == _HEADERS:
+                pos = self._read_headers(data, pos, end, base)
+            elif state == _AFTER_DELIMITER:
+                pos = self._after_delimiter(data, pos, end, base)
+            elif state == _PREAMBLE:
+                pos = self._scan(data, pos, end, base)
+            else:  # epilogue: ignored
+                return
+
+    def _scan(self, data: bytes, pos: int, end: int, base: int) -> int:
+        """Look for the delimiter from ``pos``; emit what precedes it; return where parsing goes on."""
+        needle = self._needle
+        n = len(needle)
+        tail = self._tail
+        if tail:
+            # Bytes held back from the last feed: does a delimiter start among them?
+            t = len(tail)
+            take = end - pos
+            if take > n - 1:
+                take = n - 1
+            junction = tail + data[pos:pos + take]
+            i = _find(junction, needle, 0, len(junction))
+            if 0 <= i < t:
+                self._tail = b""
+                self._emit(memoryview(junction), 0, i)
+                return self._delimiter(pos + i + n - t, base)
+            if take < n - 1:
+                # Too few new bytes to rule a delimiter out: hold back what could still start one.
+                keep = _held_back_start(junction, needle, 0, t + take)
+                self._emit(memoryview(junction), 0, keep)
+                self._tail = junction[keep:]
+                return end
+            self._tail = b""
+            self._emit(memoryview(tail), 0, t)
+        i = _find(data, needle, pos, end)
+        if i >= 0:
+            self._emit(self._view, pos, i)
+            return self._delimiter(i + n, base)
+        keep = _held_back_start(data, needle, pos, end)
+        self._emit(self._view, pos, keep)
+        if keep < end:
+            self._tail = data[keep:end]
+        return end
+
+    def _emit(self, view: memoryview, start: int, stop: int) -> None:
+        if stop <= start or self._on_data is None:
+            return
+        size = self._part_size + (stop - start)
+        if size > self._part_limit:
+            self._raise_part_too_large()
+        self._part_size = size
+        self._on_data(view[start:stop])
+
+    def _raise_part_too_large(self):
+        part = self._part
+        if part.filename is None:
+            raise FieldTooLarge(f"the field is larger than the limit of {self._part_limit} bytes",
+                                part_index=part.index, part_name=part.name,
+                                offset=self._part_offset + self._part_limit)
+        raise FileTooLarge(f"the file is larger than the limit of {self._part_limit} bytes",
+                           part_index=part.index, part_name=part.name,
+                           offset=self._part_offset + self._part_limit)
+
+    def _delimiter(self, pos: int, base: int) -> int:
+        """A delimiter ended just before ``pos``: finish the open part, if any."""
+        handler = self._handler
+        if handler is not None:
+            handler.on_end()
+            self._handler = None
+            self._on_data = None
+        self._part = None
+        self._state = _AFTER_DELIMITER
+        self._after = _AD_START
+        self._padding = 0
+        return pos
+
+    def _after_delimiter(self, data: bytes, pos: int, end: int, base: int) -> int:
+        """Read what follows ``--boundary``: ``--`` (the end), or padding and a line end."""
+        if self._after == _AD_START and pos + 1 < end:
+            # Fast path for the usual cases when both bytes are at hand.
+            c = data[pos]
+            if c == _CR and data[pos + 1] == _LF:
+                return self._delimiter_line_end(False, pos + 2, base)
+            if c == _LF and self._eol != b"\r\n":
+                return self._delimiter_line_end(True, pos + 1, base)
+            if c == _DASH and data[pos + 1] == _DASH:
+                return self._close_delimiter(end)
+        while pos < end:
+            c = data[pos]
+            after = self._after
+            if after == _AD_START or after == _AD_PADDING:
+                if c == _CR:
+                    self._after = _AD_CR
+                elif c == _LF:
+                    return self._delimiter_line_end(True, pos + 1, base)
+                elif c == _SPACE or c == _TAB:
+                    self._after = _AD_PADDING
+                    self._padding += 1
+                    if self._padding > _TRANSPORT_PADDING_MAX:
+                        self._raise_bad_delimiter("more than 1024 bytes of transport padding", base + pos)
+                elif c == _DASH and after == _AD_START:
+                    self._after = _AD_DASH
+                else:
+                    self._raise_bad_delimiter("a boundary delimiter is followed by other data", base + pos)
+            elif after == _AD_DASH:
+                if c == _DASH:
+                    return self._close_delimiter(end)
+                self._raise_bad_delimiter("a boundary delimiter is followed by a single '-'", base + pos)
+            else:  # _AD_CR
+                if c == _LF:
+                    return self._delimiter_line_end(False, pos + 1, base)
+                self._raise_bad_delimiter("a CR after a boundary delimiter is not followed by LF", base + pos)
+            pos += 1
+        return pos
+
+    def _raise_bad_delimiter(self, message: str, offset: int):
+        raise InvalidDelimiter(message, offset=offset)
+
+    def _close_delimiter(self, end: int) -> int:
+        self._state = _EPILOGUE
+        return end
+
+    def _delimiter_line_end(self, bare_lf: bool, pos: int, base: int) -> int:
+        eol = b"\n" if bare_lf else b"\r\n"
+        if not self._eol:
+            # The first delimiter line decides the line ends of the whole body.
+            self._eol = eol
+            self._header_end = eol + eol
+            self._needle = eol + b"--" + self._boundary
+        elif eol != self._eol:
+            self._raise_bad_delimiter("a boundary delimiter line ends differently from the first one",
+                                      base + pos - 1)
+        self._part_count += 1
+        if self._part_count > self._max_parts:
+            raise TooManyParts(f"the body has more than {self._max_parts} parts",
+                               part_index=self._part_count - 1, offset=base + pos)
+        self._state = _HEADERS
+        self._hbuf = None
+        self._header_offset = base + pos
+        return pos
+
+    def _read_headers(self, data: bytes, pos: int, end: int, base: int) -> int:
+        """Collect the header block up to the empty line, then start the part."""
+        eol = self._eol
+        term = self._header_end
+        limit = self._max_header_size
+        hbuf = self._hbuf
+        if hbuf is None:
+            if _starts_with(data, eol, pos):
+                return self._start_part(b"", pos + len(eol))
+            window = pos + limit + len(term)
+            if window > end:
+                window = end
+            i = _find(data, term, pos, window)
+            if i >= 0:
+                return self._start_part(data[pos:i], i + len(term))
+            if window < end:
+                self._raise_header_too_large()
+            # The block continues in the next feed. The buffer starts with the line end that ended
+            # the delimiter line, so that an empty block is found the same way.
+            hbuf = bytearray(eol)
+            self._hbuf = hbuf
+        cap = len(eol) + limit + len(term)
+        before = len(hbuf)
+        take = cap - before
+        if take > end - pos:
+            take = end - pos
+        hbuf += data[pos:pos + take]
+        lo = before - len(term) + 1
+        i = hbuf.find(term, lo if lo > 0 else 0)
+        if i >= 0:
+            self._hbuf = None
+            block = bytes(hbuf[len(eol):i]) if i > len(eol) else b""
+            return self._start_part(block, pos + i + len(term) - before)
+        if len(hbuf) >= cap:
+            self._raise_header_too_large()
+        return pos + take
+
+    def _raise_header_too_large(self):
+        raise HeaderTooLarge(f"the part's headers are larger than the limit of {self._max_header_size} bytes",
+                             part_index=self._part_count - 1,
+                             offset=self._header_offset + self._max_header_size)
+
+    def _start_part(self, block: bytes, pos: int) -> int:
+        if len(block) > self._max_header_size:
+            self._raise_header_too_large()
+        part = self._parse_header_block(block)
+        self._part = part
+        self._part_size = 0
+        self._part_offset = self._header_offset + len(block) + len(self._header_end)
+        if part.filename is None:
+            self._part_limit = self._max_field_size
+        else:
+            self._part_limit = self._max_file_size
+        self._state = _BODY
+        handler = self._handler_for(part)
+        self._handler = handler
+        self._on_data = handler.on_data
+        return pos
+
+    def _parse_header_block(self, block: bytes) -> Part:
+        index = self._part_count - 1
+        if not block:
+            raise MissingContentDisposition("the part has no headers, so no Content-Disposition",
+                                            part_index=index, offset=self._header_offset)
+        headers = _split_header_block(block, self._eol)
+        if headers is None:
+            self._raise_bad_header_block(block, index)
+        if len(headers) > self._max_header_lines:
+            self._raise_too_many_headers(index)
+        disposition = None
+        content_type = None
+        for name, value in headers:
+            lname = _COMMON_HEADER_NAMES.get(name)
+            if lname is None:
+                lname = name.lower()
+            if lname == "content-disposition":
+                if disposition is not None:
+                    raise InvalidContentDisposition("the part has two Content-Disposition headers",
+                                                    part_index=index, offset=self._header_offset)
+                disposition = value
+            elif lname == "content-type" and content_type is None:
+                content_type = value
+        if disposition is None:
+            raise MissingContentDisposition("the part has no Content-Disposition header",
+                                            part_index=index, offset=self._header_offset)
+        names = _browser_disposition(disposition)
+        if names is None:
+            names = self._parse_disposition(disposition, index)
+        charset = None
+        if content_type is not None:
+            for key, text in _parse_params(content_type)[1]:
+                if key == "charset":
+                    charset = text
+                    break
+        return Part(names[0], names[1], content_type or None, charset, headers, index)
+
+    def _parse_disposition(self, disposition: str, index: int) -> tuple:
+        """(name, filename) from any Content-Disposition value; the general, slower way."""
+        kind, params = _parse_params(disposition)
+        if kind != "form-data":
+            raise InvalidContentDisposition(f"the Content-Disposition is {kind!r}, not 'form-data'",
+                                            part_index=index, offset=self._header_offset)
+        name = None
+        filename = None
+        extended = None
+        for key, text in params:
+            if key == "name":
+                if name is not None:
+                    self._raise_repeated(key, index)
+                name = text
+            elif key == "filename":
+                if filename is not None:
+                    self._raise_repeated(key, index)
+                filename = text
+            elif key == "filename*":
+                if extended is not None:
+                    self._raise_repeated(key, index)
+                extended = text
+        if extended is not None:
+            filename = _decode_rfc5987(extended)
+            if filename is None:
+                raise InvalidContentDisposition("the filename* parameter is not valid RFC 5987",
+                                                part_index=index, part_name=name,
+                                                offset=self._header_offset)
+        return (name if name is not None else "", filename)
+
+    def _raise_too_many_headers(self, index: int):
+        raise TooManyHeaders(f"the part has more than {self._max_header_lines} header lines",
+                             part_index=index, offset=self._header_offset)
+
+    def _raise_bad_header_block(self, block: bytes, index: int):
+        """Say which line of a block that _split_header_block refused is bad, and why."""
+        eol = self._eol
+        lines = block.split(eol)
+        if len(lines) > self._max_header_lines:
+            self._raise_too_many_headers(index)
+        offset = self._header_offset
+        for line in lines:
+            colon = line.find(b":")
+            if len(line.translate(None, _CONTROL_BYTES)) != len(line):
+                why = "a header line holds a CR, LF or another control character"
+            elif line[:1] in (b" ", b"\t"):
+                why = "a folded header line (obsolete line folding is not accepted)"
+            elif colon < 0:
+                why = "a header line without a colon"
+            elif colon == 0 or line[:colon].translate(None, _TOKEN_BYTES):
+                why = "a header line whose name is empty or has characters a header name may not have"
+            else:
+                offset += len(line) + len(eol)
+                continue
+            raise InvalidHeader(why, part_index=index, offset=offset)
+        raise InvalidHeader("a header line is malformed", part_index=index, offset=self._header_offset)
+
+    def _raise_repeated(self, key: str, index: int):
+        raise InvalidContentDisposition(f"the Content-Disposition repeats its {key!r} parameter",
+                                        part_index=index, offset=self._header_offset)

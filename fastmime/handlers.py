@@ -1,0 +1,172 @@
+"""Ready-made part handlers.
+
+A handler receives one part's body: ``on_data(chunk)`` for each piece (a memoryview valid only during
+the call), then either ``on_end()`` or, exactly once, ``on_abort(error)``. Raising from ``on_data``
+refuses the part: the parser stops and the handler gets ``on_abort`` with that exception.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from typing import IO, Protocol, runtime_checkable
+
+__all__ = [
+    "PartHandler",
+    "ValueHandler",
+    "SpooledFileHandler",
+    "DiscardHandler",
+    "HashingHandler",
+    "ValueTooLarge",
+]
+
+from ._errors import LimitExceeded
+
+
+@runtime_checkable
+class PartHandler(Protocol):
+    """What a handler returned by ``handler_for(part)`` must offer."""
+
+    def on_data(self, chunk: memoryview) -> None: ...
+
+    def on_end(self) -> None: ...
+
+    def on_abort(self, error: BaseException) -> None: ...
+
+
+class ValueTooLarge(LimitExceeded):
+    """A :class:`ValueHandler` received more than its ``max_size``."""
+
+
+class ValueHandler:
+    """Keeps the part in memory, for form fields. ``max_size`` bounds it beyond the parser's limits."""
+
+    __slots__ = ("_buffer", "max_size", "done", "error")
+
+    def __init__(self, max_size: int | None = None) -> None:
+        self._buffer = bytearray()
+        self.max_size = max_size
+        self.done = False
+        self.error: BaseException | None = None
+
+    def on_data(self, chunk: memoryview) -> None:
+        if self.max_size is not None and len(self._buffer) + len(chunk) > self.max_size:
+            raise ValueTooLarge(f"the value is larger than {self.max_size} bytes")
+        self._buffer += chunk
+
+    def on_end(self) -> None:
+        self.done = True
+
+    def on_abort(self, error: BaseException) -> None:
+        self.error = error
+        self._buffer = bytearray()
+
+    @property
+    def value(self) -> bytes:
+        """The bytes received."""
+        return bytes(self._buffer)
+
+    @property
+    def size(self) -> int:
+        return len(self._buffer)
+
+    def text(self, charset: str = "utf-8", errors: str = "replace") -> str:
+        """The value decoded; undecodable bytes become U+FFFD unless ``errors`` says otherwise."""
+        return self._buffer.decode(charset, errors)
+
+
+class SpooledFileHandler:
+    """Keeps the part in memory up to ``max_memory`` bytes, then in an anonymous temporary file.
+
+    After ``on_end`` the file is rewound and readable as ``handler.file``; ``close()`` releases it. On
+    abort the file is closed at once, so nothing is left on disk.
+    """
+
+    def __init__(self, max_memory: int = 1024 * 1024, dir: str | None = None) -> None:
+        self.file: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=max_memory, dir=dir)
+        self.size = 0
+        self.done = False
+        self.error: BaseException | None = None
+
+    def on_data(self, chunk: memoryview) -> None:
+        self.file.write(chunk)
+        self.size += len(chunk)
+
+    def on_end(self) -> None:
+        self.file.seek(0)
+        self.done = True
+
+    def on_abort(self, error: BaseException) -> None:
+        self.error = error
+        self.file.close()
+
+    @property
+    def in_memory(self) -> bool:
+        """True while the data has not been rolled over to a file on disk."""
+        return not getattr(self.file, "_rolled", True)
+
+    def close(self) -> None:
+        self.file.close()
+
+
+class DiscardHandler:
+    """Counts the part's bytes and keeps none of them."""
+
+    __slots__ = ("size", "done", "error")
+
+    def __init__(self) -> None:
+        self.size = 0
+        self.done = False
+        self.error: BaseException | None = None
+
+    def on_data(self, chunk: memoryview) -> None:
+        self.size += len(chunk)
+
+    def on_end(self) -> None:
+        self.done = True
+
+    def on_abort(self, error: BaseException) -> None:
+        self.error = error
+
+
+class HashingHandler:
+    """Hashes the stream (SHA-256 and MD5 by default) and passes every call on to ``inner``, if any.
+
+    After the end, ``sha256`` and ``md5`` (or ``hexdigest(name)``) give the digests in hex.
+    """
+
+    def __init__(self, inner: PartHandler | None = None, algorithms: tuple[str, ...] = ("sha256", "md5")) -> None:
+        self.inner = inner
+        self._hashes = {name: hashlib.new(name) for name in algorithms}
+        self._updates = [h.update for h in self._hashes.values()]
+        self.size = 0
+        self.done = False
+        self.error: BaseException | None = None
+
+    def on_data(self, chunk: memoryview) -> None:
+        for update in self._updates:
+            update(chunk)
+        self.size += len(chunk)
+        if self.inner is not None:
+            self.inner.on_data(chunk)
+
+    def on_end(self) -> None:
+        self.done = True
+        if self.inner is not None:
+            self.inner.on_end()
+
+    def on_abort(self, error: BaseException) -> None:
+        self.error = error
+        if self.inner is not None:
+            self.inner.on_abort(error)
+
+    def hexdigest(self, algorithm: str) -> str:
+        return self._hashes[algorithm].hexdigest()
+
+    @property
+    def sha256(self) -> str:
+        return self.hexdigest("sha256")
+
+    @property
+    def md5(self) -> str:
+        return self.hexdigest("md5")
