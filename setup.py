@@ -41,8 +41,7 @@ def _extensions():
                           extra_compile_args=["-O3"])
     try:
         return cythonize([extension], language_level=3, quiet=True,
-                         compiler_directives={"boundscheck": False, "wraparound": False,
-                                              "cdivision": True, "binding": False,
+                         compiler_directives={"cdivision": True, "binding": False,
                                               "annotation_typing": False})
     except Exception as error:  # noqa: BLE001 - a failed translation means "no extension"
         if REQUIRE:

@@ -16,18 +16,18 @@ from ._errors import (
     InvalidDelimiter, InvalidHeader, LimitExceeded, MissingBoundary, MissingContentDisposition,
     MultipartError, NotMultipart, ParseError, TooManyHeaders, TooManyParts,
 )
-from ._form import Form, MultiDict, UploadedFile, parse_form, parse_form_async
 from ._limits import Limits
-from ._part import Part
-from . import handlers
 
 IMPLEMENTATION: Literal["cython", "python"]
 try:
-    from ._cparser import MultipartParser, boundary_from_content_type, parse_options_header
+    from ._cparser import MultipartParser, Part, boundary_from_content_type, parse_options_header
     IMPLEMENTATION = "cython"
 except ImportError:  # no compiler at install time: the same code, interpreted
-    from ._parser import MultipartParser, boundary_from_content_type, parse_options_header
+    from ._parser import MultipartParser, Part, boundary_from_content_type, parse_options_header
     IMPLEMENTATION = "python"
+
+from ._form import Form, MultiDict, UploadedFile, parse_form, parse_form_async  # noqa: E402
+from . import handlers  # noqa: E402
 
 __version__ = "0.1.0"
 

@@ -4,7 +4,7 @@
 
 cimport cython
 from cpython.unicode cimport PyUnicode_DecodeASCII, PyUnicode_DecodeLatin1, PyUnicode_DecodeUTF8
-from libc.string cimport memcmp
+from libc.string cimport memchr, memcmp
 
 cdef extern from "string.h":
     # POSIX 2024 / glibc / BSD libc; Python.h defines _GNU_SOURCE on Linux.
@@ -15,16 +15,29 @@ cdef extern from "string.h":
 
 cdef inline Py_ssize_t _c_find(bytes data, bytes needle, Py_ssize_t start, Py_ssize_t end):
     cdef const char *base = data
+    cdef const char *q = needle
     cdef Py_ssize_t n = len(needle)
     cdef const char *hit
+    cdef const char *last
     if end - start < n:
         return -1
     if n == 0:
         return start
-    hit = <const char *>memmem(base + start, <size_t>(end - start), <const char *>needle, <size_t>n)
-    if hit == NULL:
-        return -1
-    return hit - base
+    if end - start > 256:
+        # memmem's set-up pays off on long stretches (it skips ahead by up to the needle's length).
+        hit = <const char *>memmem(base + start, <size_t>(end - start), q, <size_t>n)
+        return -1 if hit == NULL else hit - base
+    # Short stretches (small fields, header blocks): first byte, then the rest.
+    hit = base + start
+    last = base + end - n
+    while hit <= last:
+        hit = <const char *>memchr(hit, q[0], <size_t>(last - hit + 1))
+        if hit == NULL:
+            return -1
+        if memcmp(hit + 1, q + 1, <size_t>(n - 1)) == 0:
+            return hit - base
+        hit += 1
+    return -1
 
 
 cdef inline Py_ssize_t _c_held_back_start(bytes buf, bytes needle, Py_ssize_t start, Py_ssize_t end):
@@ -63,13 +76,13 @@ cdef inline object _c_split_header_block(bytes block, bytes eol):
     cdef Py_ssize_t el = len(eol)
     cdef Py_ssize_t i = 0
     cdef Py_ssize_t line_end, j, colon, vs, ve
-    cdef const char *hit
     cdef unsigned char c
     cdef list headers = []
     cdef object name, value
     while True:
-        hit = <const char *>memmem(p + i, <size_t>(n - i), e, <size_t>el)
-        line_end = n if hit == NULL else hit - p
+        line_end = _c_find(block, eol, i, n)
+        if line_end < 0:
+            line_end = n
         colon = -1
         j = i
         while j < line_end:
@@ -118,6 +131,10 @@ cdef tuple _unescape_quoted(unicode value, Py_ssize_t j)
 
 @cython.locals(start=Py_ssize_t, close=Py_ssize_t, rest=Py_ssize_t, name=unicode)
 cdef object _browser_disposition(unicode value)
+
+
+cdef class Part:
+    cdef public object name, filename, content_type, charset, headers, index
 
 
 cdef class MultipartParser:

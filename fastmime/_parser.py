@@ -39,9 +39,8 @@ from ._errors import (
     TooManyHeaders, TooManyParts,
 )
 from ._limits import DEFAULT_LIMITS, Limits
-from ._part import Part
 
-__all__ = ["MultipartParser", "parse_options_header", "boundary_from_content_type"]
+__all__ = ["MultipartParser", "Part", "parse_options_header", "boundary_from_content_type"]
 
 _PREAMBLE = 0
 _AFTER_DELIMITER = 1
@@ -98,6 +97,13 @@ def _held_back_start(buf: bytes, needle: bytes, start: int, end: int) -> int:
     return end
 
 
+def _has_control_character(line: str) -> bool:
+    for ch in line:
+        if (ch < " " and ch != "\t") or ch == "\x7f":
+            return True
+    return False
+
+
 def _starts_with(data: bytes, prefix: bytes, pos: int) -> bool:
     """``data.startswith(prefix, pos)``."""
     if cython.compiled:
@@ -114,23 +120,23 @@ def _split_header_block(block: bytes, eol: bytes) -> list | None:
     """
     if cython.compiled:
         return _c_split_header_block(block, eol)
-    breaks = block.count(eol)
-    if len(block.translate(None, _CONTROL_BYTES)) != len(block) - len(eol) * breaks:
-        return None
     try:
         lines = block.decode("utf-8").split(eol.decode("ascii"))
     except UnicodeDecodeError:
         lines = [_decode_header_text(line) for line in block.split(eol)]
     headers = []
     for line in lines:
-        colon = line.find(":")
-        if colon <= 0:
+        # isprintable() is False for every control character (and a few harmless others, which the
+        # exact test then lets through); stray CR and LF are control characters too.
+        if not line.isprintable() and _has_control_character(line):
             return None
-        name = line[:colon]
+        name, colon, value = line.partition(":")
+        if not colon or not name:
+            return None
         if name not in _COMMON_HEADER_NAMES:
             if not name.isascii() or name.encode("ascii").translate(None, _TOKEN_BYTES):
                 return None
-        headers.append((name, line[colon + 1:].strip(" \t")))
+        headers.append((name, value.strip(" \t")))
     return headers
 _RFC5987_CHARSETS = ("utf-8", "iso-8859-1", "us-ascii")
 
@@ -319,6 +325,73 @@ def _decode_rfc5987(value: str) -> str | None:
         return unquote_to_bytes(pieces[2]).decode(charset)
     except (UnicodeDecodeError, ValueError):
         return None
+
+
+_MAX_SAFE_NAME_BYTES = 255
+_DROP_CONTROL_CHARACTERS = dict.fromkeys([*range(32), 127])
+
+
+class Part:
+    """One part of a multipart/form-data body, as described by its headers.
+
+    ``name`` is ``""`` when the Content-Disposition has no name (old API clients send a file that way).
+    ``filename`` is what the client sent, path included (``filename*`` when present, decoded), or
+    ``None`` for a plain form field; never use it as a path: :attr:`safe_filename` is for that.
+    ``content_type`` is the Content-Type header's value as sent (parameters included), ``media_type``
+    the type alone, lower-cased; ``charset`` the Content-Type's charset parameter. ``headers`` are all header lines as ``(name, value)`` pairs, in order, as sent.
+    ``index`` counts parts from 0.
+    """
+
+    def __init__(self, name: str, filename: str | None, content_type: str | None, charset: str | None,
+                 headers: list[tuple[str, str]], index: int) -> None:
+        self.name = name
+        self.filename = filename
+        self.content_type = content_type
+        self.charset = charset
+        self.headers = headers
+        self.index = index
+
+    @property
+    def is_file(self) -> bool:
+        """True when the part carries a filename (even an empty one, as browsers send for empty inputs)."""
+        return self.filename is not None
+
+    @property
+    def safe_filename(self) -> str | None:
+        """The filename reduced to a harmless basename, or ``None`` for a field.
+
+        Directories (``/`` and ``\\``), control characters and leading dots and spaces are removed, and
+        the result is cut to 255 UTF-8 bytes; a name with nothing left becomes ``"unnamed"``. It is still
+        the client's word: store files under names of your own.
+        """
+        if self.filename is None:
+            return None
+        base = self.filename.replace("\\", "/").rsplit("/", 1)[-1]
+        base = base.translate(_DROP_CONTROL_CHARACTERS)
+        base = base.strip().lstrip(". ")
+        encoded = base.encode("utf-8")
+        if len(encoded) > _MAX_SAFE_NAME_BYTES:
+            base = encoded[:_MAX_SAFE_NAME_BYTES].decode("utf-8", "ignore")
+        return base or "unnamed"
+
+    @property
+    def media_type(self) -> str | None:
+        """The Content-Type without parameters, lower-cased (``"image/jpeg"``), or ``None``."""
+        if self.content_type is None:
+            return None
+        return self.content_type.split(";", 1)[0].strip(" \t").lower() or None
+
+    def header(self, name: str) -> str | None:
+        """The value of the first header called ``name`` (case-insensitive), or ``None``."""
+        wanted = name.lower()
+        for key, value in self.headers:
+            if key.lower() == wanted:
+                return value
+        return None
+
+    def __repr__(self) -> str:
+        return (f"Part(index={self.index}, name={self.name!r}, filename={self.filename!r}, "
+                f"content_type={self.content_type!r})")
 
 
 class MultipartParser:
@@ -512,7 +585,10 @@ class MultipartParser:
                 return end
             self._tail = b""
             self._emit(memoryview(tail), 0, t)
-        i = _find(data, needle, pos, end)
+        if cython.compiled:
+            i = _c_find(data, needle, pos, end)
+        else:
+            i = data.find(needle, pos, end)
         if i >= 0:
             self._emit(self._view, pos, i)
             return self._delimiter(i + n, base)
@@ -626,12 +702,15 @@ class MultipartParser:
         limit = self._max_header_size
         hbuf = self._hbuf
         if hbuf is None:
-            if _starts_with(data, eol, pos):
+            if _c_starts_with(data, eol, pos) if cython.compiled else data.startswith(eol, pos):
                 return self._start_part(b"", pos + len(eol))
             window = pos + limit + len(term)
             if window > end:
                 window = end
-            i = _find(data, term, pos, window)
+            if cython.compiled:
+                i = _c_find(data, term, pos, window)
+            else:
+                i = data.find(term, pos, window)
             if i >= 0:
                 return self._start_part(data[pos:i], i + len(term))
             if window < end:
