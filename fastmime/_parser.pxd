@@ -17,27 +17,32 @@ cdef inline Py_ssize_t _c_find(bytes data, bytes needle, Py_ssize_t start, Py_ss
     cdef const char *base = data
     cdef const char *q = needle
     cdef Py_ssize_t n = len(needle)
+    cdef Py_ssize_t near_end
     cdef const char *hit
     cdef const char *last
     if end - start < n:
         return -1
     if n == 0:
         return start
-    if end - start > 256:
-        # memmem's set-up pays off on long stretches (it skips ahead by up to the needle's length).
-        hit = <const char *>memmem(base + start, <size_t>(end - start), q, <size_t>n)
-        return -1 if hit == NULL else hit - base
-    # Short stretches (small fields, header blocks): first byte, then the rest.
+    # Matches starting in the first 64 bytes: memchr for the first byte, then compare. Small fields
+    # and header blocks end there, and memmem's per-call set-up would cost more than the search.
+    near_end = start + 64 + n - 1
+    if near_end > end:
+        near_end = end
     hit = base + start
-    last = base + end - n
+    last = base + near_end - n
     while hit <= last:
         hit = <const char *>memchr(hit, q[0], <size_t>(last - hit + 1))
         if hit == NULL:
-            return -1
+            break
         if memcmp(hit + 1, q + 1, <size_t>(n - 1)) == 0:
             return hit - base
         hit += 1
-    return -1
+    if near_end == end:
+        return -1
+    # The rest: memmem skips ahead by up to the needle's length.
+    hit = <const char *>memmem(base + start + 64, <size_t>(end - start - 64), q, <size_t>n)
+    return -1 if hit == NULL else hit - base
 
 
 cdef inline Py_ssize_t _c_held_back_start(bytes buf, bytes needle, Py_ssize_t start, Py_ssize_t end):
@@ -129,7 +134,7 @@ cpdef tuple _parse_params(unicode value)
 @cython.locals(n=Py_ssize_t, ch=Py_UCS4)
 cdef tuple _unescape_quoted(unicode value, Py_ssize_t j)
 
-@cython.locals(start=Py_ssize_t, close=Py_ssize_t, rest=Py_ssize_t, name=unicode)
+@cython.locals(close=Py_ssize_t, inner=unicode)
 cdef object _browser_disposition(unicode value)
 
 

@@ -285,7 +285,7 @@ _COMMON_HEADER_NAMES = {
     "content-type": "content-type",
 }
 _BROWSER_PREFIX = 'form-data; name="'
-_BROWSER_FILENAME = '; filename="'
+_BROWSER_FILENAME = '"; filename="'
 
 
 def _browser_disposition(value: str) -> tuple | None:
@@ -294,23 +294,15 @@ def _browser_disposition(value: str) -> tuple | None:
     ``form-data; name="x"`` or ``form-data; name="x"; filename="y"`` with no backslash: the general
     parser gives the same result for these, only slower.
     """
-    if not value.startswith(_BROWSER_PREFIX):
+    if not value.startswith(_BROWSER_PREFIX) or not value.endswith('"') or "\\" in value:
         return None
-    start = len(_BROWSER_PREFIX)
-    close = value.find('"', start)
-    if close < 0 or value.find("\\", start) >= 0:
+    inner = value[len(_BROWSER_PREFIX):-1]
+    close = inner.find('"')
+    if close < 0:
+        return (inner, None)
+    if not inner.startswith(_BROWSER_FILENAME, close) or '"' in inner[close + len(_BROWSER_FILENAME):]:
         return None
-    name = value[start:close]
-    rest = close + 1
-    if rest == len(value):
-        return (name, None)
-    if not value.startswith(_BROWSER_FILENAME, rest):
-        return None
-    start = rest + len(_BROWSER_FILENAME)
-    close = value.find('"', start)
-    if close != len(value) - 1:
-        return None
-    return (name, value[start:close])
+    return (inner[:close], inner[close + len(_BROWSER_FILENAME):])
 
 
 def _decode_rfc5987(value: str) -> str | None:

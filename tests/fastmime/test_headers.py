@@ -109,3 +109,20 @@ def test_part_repr_and_media_type():
     part = fastmime.Part("f", "x.jpg", "IMAGE/JPEG; q=1", None, [], 3)
     assert part.media_type == "image/jpeg"
     assert "x.jpg" in repr(part) and "index=3" in repr(part)
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.text(alphabet='ab"\\;= \tf', max_size=12), st.text(alphabet='ab"\\;= \tf', max_size=12),
+       st.sampled_from(['form-data; name="{}"', 'form-data; name="{}"; filename="{}"', 'form-data; name={}',
+                        'form-data; name="{}"; filename="{}"; x="y"', 'form-data; name="{}";filename="{}"']))
+def test_browser_shortcut_agrees_with_the_general_parser(name, filename, shape):
+    from fastmime import _parser
+
+    value = shape.format(name, filename)
+    quick = _parser._browser_disposition(value)
+    if quick is not None:
+        parser = _parser.MultipartParser(b"b", None)
+        assert quick == parser._parse_disposition(value, 0)
