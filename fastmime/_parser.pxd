@@ -182,11 +182,9 @@ cdef class MultipartParser:
     cdef Py_ssize_t _read_headers(self, bytes data, Py_ssize_t pos, Py_ssize_t end,
                                   Py_ssize_t base) except -1
 
-    cdef Py_ssize_t _start_part(self, bytes block, Py_ssize_t pos) except -1
-
     @cython.locals(index=Py_ssize_t, headers=list, name=unicode, lname=unicode, value=unicode,
-                   names=tuple, key=unicode, text=unicode)
-    cdef object _parse_header_block(self, bytes block)
+                   names=tuple, key=unicode, text=unicode, part=Part)
+    cdef Py_ssize_t _start_part(self, bytes block, Py_ssize_t pos) except -1
 
 
 cpdef Py_ssize_t _find(bytes data, bytes needle, Py_ssize_t start, Py_ssize_t end) except -2

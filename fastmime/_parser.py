@@ -733,23 +733,9 @@ class MultipartParser:
                              offset=self._header_offset + self._max_header_size)
 
     def _start_part(self, block: bytes, pos: int) -> int:
+        """The header block is complete: make the Part, ask for its handler, stream its body next."""
         if len(block) > self._max_header_size:
             self._raise_header_too_large()
-        part = self._parse_header_block(block)
-        self._part = part
-        self._part_size = 0
-        self._part_offset = self._header_offset + len(block) + len(self._header_end)
-        if part.filename is None:
-            self._part_limit = self._max_field_size
-        else:
-            self._part_limit = self._max_file_size
-        self._state = _BODY
-        handler = self._handler_for(part)
-        self._handler = handler
-        self._on_data = handler.on_data
-        return pos
-
-    def _parse_header_block(self, block: bytes) -> Part:
         index = self._part_count - 1
         if not block:
             raise MissingContentDisposition("the part has no headers, so no Content-Disposition",
@@ -784,7 +770,19 @@ class MultipartParser:
                 if key == "charset":
                     charset = text
                     break
-        return Part(names[0], names[1], content_type or None, charset, headers, index)
+        part = Part(names[0], names[1], content_type or None, charset, headers, index)
+        self._part = part
+        self._part_size = 0
+        self._part_offset = self._header_offset + len(block) + len(self._header_end)
+        if part.filename is None:
+            self._part_limit = self._max_field_size
+        else:
+            self._part_limit = self._max_file_size
+        self._state = _BODY
+        handler = self._handler_for(part)
+        self._handler = handler
+        self._on_data = handler.on_data
+        return pos
 
     def _parse_disposition(self, disposition: str, index: int) -> tuple:
         """(name, filename) from any Content-Disposition value; the general, slower way."""
