@@ -139,17 +139,29 @@ def _known_charset(name: str | None, default: str) -> str:
         return default
 
 
-def _parser_class():
-    from . import MultipartParser
+class _FormReader:
+    """One parse_form run: a parser feeding a _FormBuilder; on any error, everything is released."""
 
-    return MultipartParser
+    def __init__(self, content_type: str | bytes, limits: Limits | None, spool_threshold: int) -> None:
+        from . import MultipartParser, boundary_from_content_type
 
+        max_length = limits.max_boundary_length if limits is not None else 70
+        self.builder = _FormBuilder(spool_threshold)
+        self.parser = MultipartParser(boundary_from_content_type(content_type, max_length),
+                                      self.builder.handler_for, limits)
+        self.feed = self.parser.feed
 
-def _boundary(content_type: str | bytes, limits: Limits | None) -> bytes:
-    from ._parser import boundary_from_content_type
+    def finish(self) -> Form:
+        self.parser.close()
+        return self.builder.build()
 
-    max_length = limits.max_boundary_length if limits is not None else 70
-    return boundary_from_content_type(content_type, max_length)
+    def __enter__(self) -> _FormReader:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is not None:
+            self.parser.abort()
+            self.builder.discard()
 
 
 def parse_form(chunks: bytes | Iterable[bytes], content_type: str | bytes, limits: Limits | None = None,
@@ -162,20 +174,13 @@ def parse_form(chunks: bytes | Iterable[bytes], content_type: str | bytes, limit
     ``spool_threshold`` bytes, then in temporary files. On any error every file is released before the
     error propagates.
     """
-    builder = _FormBuilder(spool_threshold)
-    parser = _parser_class()(_boundary(content_type, limits), builder.handler_for, limits)
-    try:
+    with _FormReader(content_type, limits, spool_threshold) as reader:
         if isinstance(chunks, (bytes, bytearray, memoryview)):
-            parser.feed(chunks)
+            reader.feed(chunks)
         else:
             for chunk in chunks:
-                parser.feed(chunk)
-        parser.close()
-        return builder.build()
-    except BaseException:
-        parser.abort()
-        builder.discard()
-        raise
+                reader.feed(chunk)
+        return reader.finish()
 
 
 async def parse_form_async(chunks: AsyncIterable[bytes], content_type: str | bytes,
@@ -185,14 +190,7 @@ async def parse_form_async(chunks: AsyncIterable[bytes], content_type: str | byt
     The built-in handlers only copy bytes, so parsing runs on the event loop; for CPU-heavy handlers use
     ``fastmime.asgi``, which runs the parser in a worker thread.
     """
-    builder = _FormBuilder(spool_threshold)
-    parser = _parser_class()(_boundary(content_type, limits), builder.handler_for, limits)
-    try:
+    with _FormReader(content_type, limits, spool_threshold) as reader:
         async for chunk in chunks:
-            parser.feed(chunk)
-        parser.close()
-        return builder.build()
-    except BaseException:
-        parser.abort()
-        builder.discard()
-        raise
+            reader.feed(chunk)
+        return reader.finish()
