@@ -112,7 +112,12 @@ cdef inline object _c_split_header_block(bytes block, bytes eol):
             vs += 1
         while ve > vs and (p[ve - 1] == 32 or p[ve - 1] == 9):
             ve -= 1
-        name = PyUnicode_DecodeASCII(p + i, colon - i, NULL)
+        if colon - i == 19 and memcmp(p + i, b"Content-Disposition", 19) == 0:
+            name = "Content-Disposition"  # a constant: no new string for the usual names
+        elif colon - i == 12 and memcmp(p + i, b"Content-Type", 12) == 0:
+            name = "Content-Type"
+        else:
+            name = PyUnicode_DecodeASCII(p + i, colon - i, NULL)
         try:
             value = PyUnicode_DecodeUTF8(p + vs, ve - vs, NULL)
         except UnicodeDecodeError:
