@@ -126,3 +126,14 @@ def test_browser_shortcut_agrees_with_the_general_parser(name, filename, shape):
     if quick is not None:
         parser = _parser.MultipartParser(b"b", None)
         assert quick == parser._parse_disposition(value, 0)
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(st.binary(max_size=200).map(lambda b: b.replace(b"x", b"\n--bd")), st.sampled_from([b"\n--bd", b"\r\n--bd"]),
+       st.integers(0, 50), st.integers(0, 250))
+def test_interpreted_delimiter_search_is_find(data, needle, start, end):
+    from fastmime import _parser
+
+    start = min(start, len(data))
+    end = max(start, min(end, len(data)))
+    assert _parser._py_find_delimiter(data, needle, start, end) == data.find(needle, start, end)
