@@ -13,7 +13,7 @@ from typing import Literal
 from ._errors import (
     Aborted, BodyTooLarge, BoundaryTooLong, ClientDisconnected, EmptyBoundary, FieldTooLarge,
     FileTooLarge, HeaderTooLarge, IncompleteBody, InvalidBoundary, InvalidContentDisposition,
-    InvalidDelimiter, InvalidHeader, LimitExceeded, MissingBoundary, MissingContentDisposition,
+    InvalidContentLength, InvalidDelimiter, InvalidHeader, LengthRequired, LimitExceeded, MissingBoundary, MissingContentDisposition,
     MultipartError, NotMultipart, ParseError, TooManyHeaders, TooManyParts,
 )
 from ._limits import Limits
@@ -56,6 +56,8 @@ __all__ = [
     "MissingContentDisposition",
     "InvalidContentDisposition",
     "IncompleteBody",
+    "LengthRequired",
+    "InvalidContentLength",
     "LimitExceeded",
     "TooManyParts",
     "HeaderTooLarge",

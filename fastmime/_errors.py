@@ -20,6 +20,8 @@ __all__ = [
     "MissingContentDisposition",
     "InvalidContentDisposition",
     "IncompleteBody",
+    "LengthRequired",
+    "InvalidContentLength",
     "LimitExceeded",
     "TooManyParts",
     "HeaderTooLarge",
@@ -133,6 +135,20 @@ class FileTooLarge(LimitExceeded):
 
 class BodyTooLarge(LimitExceeded):
     """The whole body is larger than ``Limits.max_body_size`` bytes."""
+
+
+class LengthRequired(ParseError):
+    """The request has no Content-Length and the server does not mark the body as terminated.
+
+    Without either, reading could block forever or run into the next request on the connection
+    (WSGI servers that do not set ``wsgi.input_terminated``). HTTP status 411.
+    """
+
+    http_status = 411
+
+
+class InvalidContentLength(ParseError):
+    """The Content-Length header is not a non-negative decimal integer."""
 
 
 class Aborted(MultipartError):

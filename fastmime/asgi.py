@@ -1,0 +1,197 @@
+"""Parse a multipart/form-data request body under any ASGI server (uvicorn, hypercorn, daphne...).
+
+:func:`stream_request` takes the body from ``receive()`` (``http.request`` messages, ``body`` and
+``more_body``) and feeds it to the parser; each part's body goes to the handler your
+``handler_for(part)`` returns. :func:`parse_form` is the convenience on top. :func:`stream_body`
+does the same from any async iterable of chunks (Starlette's ``request.stream()``).
+
+The event loop never runs handler code. Each chunk is fed to the parser in a worker thread of a
+bounded pool (``MAX_WORKERS`` threads, shared by all requests; under trio, anyio's default thread
+limiter), because handlers may be CPU-heavy (imgpipe decodes and resizes images). The next
+``receive()`` happens only after the previous feed has returned, so a slow handler slows the reading
+of its own request, the server stops reading the socket (uvicorn pauses the transport once its small
+buffer is full) and the body is never accumulated in memory. One feed per request is in flight at a
+time, so parser and handlers are never used by two threads at once.
+
+An ``http.disconnect`` before the end of the body aborts the open part's handler with
+:class:`~fastmime.ClientDisconnected` and raises it; :func:`parse_form` then also releases every file
+it had kept, so nothing is left behind. If the task is cancelled while a feed runs in a thread, the
+cancellation waits for that one feed to return (it is bounded by one chunk) before aborting the
+parser, so no handler is touched after the request is gone.
+
+Every chunk goes to a thread, small ones too: ``benchmarks/compare_servers.py`` runs the same adapter
+with an executor that feeds on the event loop (``fastmime-inline``) and the hand-off showed no
+measurable cost per request even on a one-chunk form of 200 fields (same server CPU per request),
+while on large bodies the threads are faster (hashing releases the GIL and overlaps with reading).
+
+Content-Type and Content-Length are checked before the first ``receive()`` (see :mod:`fastmime.wsgi`);
+a body without Content-Length is fine here: ASGI servers always mark its end with ``more_body=False``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping
+from concurrent.futures import Executor, ThreadPoolExecutor
+from typing import Any
+
+from ._adapter import HandlerFor, InvalidContentLength, LengthRequired, Progress, prepare, short_body
+from ._errors import ClientDisconnected
+from ._form import Form, _FormBuilder
+from ._limits import Limits
+
+__all__ = [
+    "stream_request",
+    "stream_body",
+    "parse_form",
+    "MAX_WORKERS",
+    "LengthRequired",
+    "InvalidContentLength",
+]
+
+Scope = Mapping[str, Any]
+Receive = Callable[[], Awaitable[Mapping[str, Any]]]
+
+#: Threads of the module's worker pool, shared by every request that does not pass ``executor=``.
+MAX_WORKERS: int = min(32, (os.cpu_count() or 1) + 4)
+
+_executor: ThreadPoolExecutor | None = None
+_executor_lock = threading.Lock()
+
+
+def _default_executor() -> ThreadPoolExecutor:
+    global _executor
+    if _executor is None:
+        with _executor_lock:
+            if _executor is None:
+                _executor = ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="fastmime")
+    return _executor
+
+
+async def _in_thread(executor: Executor | None, fn: Callable[[Any], Any], arg: Any) -> None:
+    """Run ``fn(arg)`` in a worker thread; if cancelled meanwhile, return only once the call has ended."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:  # not asyncio (trio): anyio's own bounded thread pool
+        import anyio.to_thread
+
+        await anyio.to_thread.run_sync(fn, arg)  # not abandoned on cancel: waits for the thread
+        return
+    future = loop.run_in_executor(executor or _default_executor(), fn, arg)
+    try:
+        await asyncio.shield(future)
+    except asyncio.CancelledError:
+        if not future.done():
+            try:
+                await future
+            except BaseException:  # noqa: BLE001 - the cancellation is what propagates
+                pass
+        raise
+
+
+def _header(scope: Scope, wanted: bytes) -> bytes | None:
+    for name, value in scope.get("headers", ()):
+        if name.lower() == wanted:
+            return bytes(value)
+    return None
+
+
+async def stream_request(scope: Scope, receive: Receive, handler_for: HandlerFor, *,
+                         limits: Limits | None = None, progress: Progress | None = None,
+                         executor: Executor | None = None) -> None:
+    """Stream the body of an ASGI ``http`` request through the parser to the handlers.
+
+    Returns once the close delimiter was parsed and every part's handler got ``on_end()``. Raises a
+    :class:`~fastmime.MultipartError` (:class:`~fastmime.ClientDisconnected` on ``http.disconnect``)
+    after calling ``on_abort`` on the open part's handler; parts that had already ended are the
+    caller's to discard. ``progress(received, expected)`` runs on the event loop after each chunk.
+    ``executor`` replaces the module's thread pool (for instance a pool sized for image work).
+    """
+    if scope.get("type") != "http":
+        raise ValueError(f"fastmime.asgi needs an 'http' scope, not {scope.get('type')!r}")
+    content_type = _header(scope, b"content-type")
+    content_length = _header(scope, b"content-length")
+    boundary, expected = prepare(content_type, content_length, limits)
+    await _drive(_receive_chunks(receive), boundary, expected, handler_for, limits, progress, executor)
+
+
+async def stream_body(chunks: AsyncIterable[bytes], content_type: str | bytes | None, handler_for: HandlerFor,
+                      *, content_length: str | int | None = None, limits: Limits | None = None,
+                      progress: Progress | None = None, executor: Executor | None = None) -> None:
+    """:func:`stream_request` for any async iterable of body chunks (e.g. ``request.stream()``).
+
+    The iterable ends at the end of the body; it raises :class:`~fastmime.ClientDisconnected` if
+    the client goes away. ``content_length``, when given, is checked against the limits before the
+    first chunk and against the bytes that arrive.
+    """
+    boundary, expected = prepare(content_type, content_length, limits)
+    await _drive(chunks, boundary, expected, handler_for, limits, progress, executor)
+
+
+async def _receive_chunks(receive: Receive) -> AsyncIterator[bytes]:
+    while True:
+        message = await receive()
+        kind = message.get("type")
+        if kind == "http.request":
+            body = message.get("body", b"")
+            if body:
+                yield body
+            if not message.get("more_body", False):
+                return
+        elif kind == "http.disconnect":
+            raise ClientDisconnected("the client disconnected before the end of the body")
+
+
+async def _drive(chunks: AsyncIterable[bytes], boundary: bytes, expected: int | None, handler_for: HandlerFor,
+                 limits: Limits | None, progress: Progress | None, executor: Executor | None) -> None:
+    from . import MultipartParser
+
+    parser = MultipartParser(boundary, handler_for, limits)
+    iterator = chunks.__aiter__()
+    try:
+        while True:
+            try:
+                chunk = await iterator.__anext__()
+            except StopAsyncIteration:
+                break
+            except ClientDisconnected as exc:
+                if exc.offset is None:
+                    exc.offset = parser.received
+                raise
+            if not chunk:
+                continue
+            # The next chunk is asked for only after this feed returned: that is the back-pressure.
+            await _in_thread(executor, parser.feed, chunk)
+            if progress is not None:
+                progress(parser.received, expected)
+        if expected is not None and parser.received < expected:
+            raise short_body(parser.received, expected)
+        parser.close()
+    except BaseException as exc:
+        parser.abort(exc)  # no-op when the parser already failed or finished
+        raise
+    finally:
+        aclose = getattr(iterator, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
+async def parse_form(scope: Scope, receive: Receive, *, limits: Limits | None = None,
+                     progress: Progress | None = None, spool_threshold: int = 1024 * 1024,
+                     executor: Executor | None = None) -> Form:
+    """Parse the request body into a :class:`~fastmime.Form` of text fields and files.
+
+    Files stay in memory up to ``spool_threshold`` bytes, then go to anonymous temporary files
+    (written from the worker thread). A file part without a name is under the key ``""``. On any
+    error, a disconnect included, every file is released before the error propagates.
+    """
+    builder = _FormBuilder(spool_threshold)
+    try:
+        await stream_request(scope, receive, builder.handler_for, limits=limits, progress=progress,
+                             executor=executor)
+        return builder.build()
+    except BaseException:
+        builder.discard()
+        raise

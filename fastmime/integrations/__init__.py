@@ -1,0 +1,25 @@
+"""Thin helpers that let Starlette/FastAPI, Flask and Django views stream uploads through fastmime.
+
+Each submodule imports its framework only when it is imported itself:
+
+- :mod:`fastmime.integrations.starlette`: ``await parse_form(request)``, ``await stream_request(request, handler_for)``
+- :mod:`fastmime.integrations.flask`: ``parse_form()``, ``stream_request(handler_for)`` inside a view
+- :mod:`fastmime.integrations.django`: ``parse_form(request)``, ``stream_request(request, handler_for)``
+
+All of them accept what the frameworks' own form parsers drop or refuse, such as a file part with a
+filename and no name (``Content-Disposition: form-data; filename="x.jpg"``, found under the key ``""``),
+and raise fastmime's errors, which :func:`fastmime.http.http_error` maps to HTTP statuses.
+"""
+
+from __future__ import annotations
+
+__all__ = ["BodyConsumed"]
+
+
+class BodyConsumed(RuntimeError):
+    """The framework (or the view) already read the request body, so it cannot be streamed any more.
+
+    Call the fastmime helper before anything touches ``request.form`` / ``request.POST`` /
+    ``request.body`` (in Django, CSRF checking reads ``request.POST``: see
+    :mod:`fastmime.integrations.django`).
+    """
