@@ -1,0 +1,480 @@
+#!/usr/bin/env python
+"""Compare fastmime's ASGI adapter with Starlette's ``await request.form()`` under a real uvicorn server.
+
+One uvicorn process (one worker, httptools and uvloop when installed) serves every contender, each on
+its own path:
+
+* ``fastmime``: ``fastmime.asgi.stream_request``, file parts streamed to a ``HashingHandler`` (SHA-256)
+  in fastmime's worker pool, fields kept in a ``ValueHandler``. Nothing is written to disk.
+* ``starlette``: ``await request.form()`` (python-multipart; files spooled to ``SpooledTemporaryFile``,
+  on disk past 1 MiB), then each file read back and hashed (SHA-256), as an application would.
+* ``fastmime-form``: ``fastmime.asgi.parse_form`` (spooled like Starlette's, 1 MiB in memory), then each
+  file read back and hashed: the same work as ``starlette``, for a like-for-like row.
+* ``fastmime-inline``: ``fastmime`` with an executor that runs each feed on the event loop thread, to
+  show what the worker-thread hand-off costs (the default keeps the loop free; this does not).
+
+The client is this script, a separate process, using aiohttp with several requests in flight; it
+checks every response (the server returns the SHA-256 of every file, the client knows the expected
+ones), so a wrong result is reported instead of being timed. Workloads:
+
+1. ``photos``: 3 MiB photo-sized files, one per request plus two small fields.
+2. ``big``: one 1 GiB file (``--quick``: 128 MiB), streamed from a generator (never in client memory),
+   with Content-Length.
+3. ``fields``: 200 small text fields per request.
+
+Contenders run round-robin, ``--repeats`` times (3; ``--quick``: 1); the run with the median wall time
+is reported (with its CPU), and the largest peak RSS of all runs. Per contender and workload:
+requests/s, MB/s (10**6 body bytes per second, wall time), server CPU
+(user + system of the server process) per request, and peak server RSS above the RSS at the start
+of the run (the kernel's VmHWM, reset through /proc/PID/clear_refs, checked against sampled VmRSS).
+
+Usage (from the repository root)::
+
+    python benchmarks/compare_servers.py            # full run
+    python benchmarks/compare_servers.py --quick    # smaller counts, 128 MiB big file
+    python benchmarks/compare_servers.py --only photos,fields --contenders fastmime,starlette
+
+Targets (issue 4): fastmime >= 1.5x Starlette's MB/s on ``photos`` and ``big``, >= 2x its requests/s on
+``fields``, and server peak RSS during ``big`` under 64 MiB above idle.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+MiB = 1024 * 1024
+BOUNDARY = "benchBoundary0123456789abcdefXYZ"
+CTYPE = f"multipart/form-data; boundary={BOUNDARY}"
+CONTENDERS = ["fastmime", "starlette", "fastmime-form", "fastmime-inline"]
+
+# --------------------------------------------------------------------------------------------------
+# Server side (imported by uvicorn in the server process as ``compare_servers:app``)
+# --------------------------------------------------------------------------------------------------
+
+
+class _InlineExecutor(Executor):
+    """Runs the call at once in the calling thread (the event loop): the no-thread baseline."""
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # noqa: BLE001
+            future.set_exception(exc)
+        return future
+
+
+def _server_app() -> Any:
+    import fastmime
+    import fastmime.asgi
+    from fastmime.handlers import HashingHandler, ValueHandler
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    limits = fastmime.Limits(max_file_size=1 << 40, max_body_size=1 << 40)
+    inline = _InlineExecutor()
+
+    async def _json(send: Any, payload: Any, status: int = 200) -> None:
+        body = json.dumps(payload).encode()
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+    def _streaming(executor: Executor | None) -> Any:
+        async def app(scope: Any, receive: Any, send: Any) -> None:
+            parts: list[tuple[Any, Any]] = []
+
+            def handler_for(part: Any) -> Any:
+                handler = HashingHandler(algorithms=("sha256",)) if part.is_file else ValueHandler()
+                parts.append((part, handler))
+                return handler
+
+            await fastmime.asgi.stream_request(scope, receive, handler_for, limits=limits, executor=executor)
+            await _json(send, {"files": [h.sha256 for p, h in parts if p.is_file],
+                               "fields": sum(1 for p, _ in parts if not p.is_file)})
+        return app
+
+    async def _hash_upload(read: Any) -> str:
+        digest = hashlib.sha256()
+        while True:
+            block = await read(MiB)
+            if not block:
+                return digest.hexdigest()
+            digest.update(block)
+
+    async def fastmime_form(scope: Any, receive: Any, send: Any) -> None:
+        form = await fastmime.asgi.parse_form(scope, receive, limits=limits)
+        with form:
+            hashes = []
+            for _, upload in form.files.multi_items():
+                async def read(n: int, f: Any = upload) -> bytes:
+                    return await asyncio.to_thread(f.read, n)
+                hashes.append(await _hash_upload(read))
+            await _json(send, {"files": hashes, "fields": len(form.fields.multi_items())})
+
+    async def starlette_form(request: Request) -> JSONResponse:
+        async with request.form(max_files=10_000, max_fields=10_000) as form:
+            hashes = []
+            fields = 0
+            for _, value in form.multi_items():
+                if isinstance(value, str):
+                    fields += 1
+                else:
+                    hashes.append(await _hash_upload(value.read))
+            return JSONResponse({"files": hashes, "fields": fields})
+
+    starlette = Starlette(routes=[Route("/starlette", starlette_form, methods=["POST"])])
+    routes = {"/fastmime": _streaming(None), "/fastmime-inline": _streaming(inline), "/fastmime-form": fastmime_form}
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"] in routes:
+            await routes[scope["path"]](scope, receive, send)
+        elif scope["type"] == "http" and scope["path"] == "/ping":
+            await _json(send, "pong")
+        else:
+            await starlette(scope, receive, send)
+
+    return app
+
+
+if os.environ.get("FASTMIME_BENCH_SERVER") == "1":
+    app = _server_app()
+
+# --------------------------------------------------------------------------------------------------
+# Client side
+# --------------------------------------------------------------------------------------------------
+
+
+def _pattern(seed: int, size: int = MiB) -> bytes:
+    """Incompressible-looking bytes with CR, LF and dashes in them (boundary look-alikes)."""
+    out = bytearray()
+    counter = 0
+    while len(out) < size:
+        out += hashlib.sha256(f"{seed}:{counter}".encode()).digest()
+        counter += 1
+        if counter % 97 == 0:
+            out += b"\r\n--" + BOUNDARY[:10].encode()
+    return bytes(out[:size])
+
+
+def _part_header(name: str, filename: str | None = None, ctype: str | None = None) -> bytes:
+    head = f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"'
+    if filename is not None:
+        head += f'; filename="{filename}"'
+    head += "\r\n"
+    if ctype:
+        head += f"Content-Type: {ctype}\r\n"
+    return (head + "\r\n").encode()
+
+
+CLOSE = f"--{BOUNDARY}--\r\n".encode()
+
+
+@dataclass
+class Workload:
+    name: str
+    requests: int
+    concurrency: int
+    body_size: int
+    expected_files: list[str]
+    expected_fields: int
+    make_body: Any  # () -> bytes | async iterator of bytes
+
+
+def photos_workload(count: int) -> Workload:
+    photo = _pattern(1, 3 * MiB)
+    body = (_part_header("title") + b"holiday\r\n" + _part_header("tags") + b"sea beach\r\n"
+            + _part_header("photo", "IMG_0001.jpg", "image/jpeg") + photo + b"\r\n" + CLOSE)
+    return Workload("photos", count, 8, len(body), [hashlib.sha256(photo).hexdigest()], 2, lambda: body)
+
+
+def fields_workload(count: int) -> Workload:
+    body = b"".join(_part_header(f"field{i}") + f"value number {i} ok".encode() + b"\r\n" for i in range(200)) + CLOSE
+    return Workload("fields", count, 16, len(body), [], 200, lambda: body)
+
+
+def big_workload(size: int) -> Workload:
+    block = _pattern(2, MiB)
+    head = _part_header("video", "big.bin", "application/octet-stream")
+    tail = b"\r\n" + CLOSE
+    digest = hashlib.sha256()
+    for _ in range(size // MiB):
+        digest.update(block)
+
+    async def stream() -> Any:
+        yield head
+        for _ in range(size // MiB):
+            for i in range(0, MiB, 256 * 1024):
+                yield block[i:i + 256 * 1024]
+        yield tail
+
+    return Workload("big", 1, 1, len(head) + size + len(tail), [digest.hexdigest()], 0, stream)
+
+
+class Sampler:
+    """Peak RSS of a process during a run: VmHWM after a reset, and sampled VmRSS as a check."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.peak_sampled = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.hwm_reset = False
+
+    def _status(self, key: str) -> int:
+        with open(f"/proc/{self.pid}/status") as status:
+            for line in status:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1]) * 1024
+        return 0
+
+    def rss(self) -> int:
+        return self._status("VmRSS")
+
+    def cpu(self) -> float:
+        with open(f"/proc/{self.pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        ticks = os.sysconf("SC_CLK_TCK")
+        return (int(fields[11]) + int(fields[12])) / ticks
+
+    def start(self) -> None:
+        try:
+            with open(f"/proc/{self.pid}/clear_refs", "w") as refs:
+                refs.write("5")  # reset VmHWM to the current RSS
+            self.hwm_reset = True
+        except OSError:
+            self.hwm_reset = False
+        self.peak_sampled = self.rss()
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.01):
+            try:
+                self.peak_sampled = max(self.peak_sampled, self.rss())
+            except OSError:
+                return
+
+    def stop(self) -> int:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        peak = self.peak_sampled
+        if self.hwm_reset:
+            peak = max(peak, self._status("VmHWM"))
+        return peak
+
+
+@dataclass
+class Result:
+    contender: str
+    workload: str
+    requests: int
+    seconds: float
+    body_bytes: int
+    cpu_seconds: float
+    peak_rss_above_start: int
+    error: str | None = None
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    @property
+    def mbps(self) -> float:
+        return self.body_bytes / self.seconds / 1e6 if self.seconds else 0.0
+
+
+async def _run_workload(url: str, contender: str, work: Workload, sampler: Sampler) -> Result:
+    import aiohttp
+
+    timeout = aiohttp.ClientTimeout(total=3600)
+    connector = aiohttp.TCPConnector(limit=work.concurrency)
+    errors: list[str] = []
+    async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
+        sem = asyncio.Semaphore(work.concurrency)
+
+        async def one() -> None:
+            async with sem:
+                data = work.make_body()
+                headers = {"Content-Type": CTYPE, "Content-Length": str(work.body_size)}
+                async with session.post(f"{url}/{contender}", data=data, headers=headers) as response:
+                    text = await response.text()
+                    if response.status != 200:
+                        errors.append(f"HTTP {response.status}: {text[:200]}")
+                        return
+                    got = json.loads(text)
+                    if got["files"] != work.expected_files or got["fields"] != work.expected_fields:
+                        errors.append(f"WRONG result: {text[:200]}")
+
+        # one warm-up request outside the measurement (imports, first connections)
+        if work.name != "big":
+            await one()
+            errors.clear()
+        rss_start = sampler.rss()
+        cpu_start = sampler.cpu()
+        sampler.start()
+        started = time.perf_counter()
+        await asyncio.gather(*(one() for _ in range(work.requests)))
+        seconds = time.perf_counter() - started
+        peak = sampler.stop()
+        cpu = sampler.cpu() - cpu_start
+    return Result(contender, work.name, work.requests, seconds, work.body_size * work.requests, cpu,
+                  max(0, peak - rss_start), "; ".join(sorted(set(errors))[:3]) or None)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _start_server(tmpdir: str) -> tuple[subprocess.Popen[bytes], str]:
+    port = _free_port()
+    env = dict(os.environ, FASTMIME_BENCH_SERVER="1", TMPDIR=tmpdir)
+    here = Path(__file__).resolve().parent
+    env["PYTHONPATH"] = os.pathsep.join([str(here), str(here.parent), env.get("PYTHONPATH", "")])
+    cmd = [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
+           "--no-access-log", "--workers", "1", "compare_servers:app"]
+    process = subprocess.Popen(cmd, env=env, start_new_session=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit("the server did not start")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return process, f"http://127.0.0.1:{port}"
+        except OSError:
+            time.sleep(0.05)
+    process.kill()
+    raise SystemExit("the server did not listen within 30 s")
+
+
+def _stop_server(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _median(runs: list[Result]) -> Result:
+    """The run with the median wall time (its CPU and RSS with it); the worst RSS of all runs; any error."""
+    ordered = sorted(runs, key=lambda r: r.seconds)
+    middle = ordered[len(ordered) // 2]
+    errors = [r.error for r in runs if r.error]
+    return Result(middle.contender, middle.workload, middle.requests, middle.seconds, middle.body_bytes,
+                  middle.cpu_seconds, max(r.peak_rss_above_start for r in runs), errors[0] if errors else None)
+
+
+def _table(results: list[Result]) -> str:
+    lines = [f"{'workload':<8} {'contender':<16} {'req':>5} {'req/s':>9} {'MB/s':>9} {'CPU ms/req':>11} "
+             f"{'peak RSS +MiB':>14}  note"]
+    for r in results:
+        note = r.error or ""
+        lines.append(f"{r.workload:<8} {r.contender:<16} {r.requests:>5} {r.rps:>9.1f} {r.mbps:>9.1f} "
+                     f"{r.cpu_seconds / r.requests * 1000:>11.2f} {r.peak_rss_above_start / MiB:>14.1f}  {note}")
+    return "\n".join(lines)
+
+
+def _verdicts(results: list[Result]) -> list[str]:
+    by = {(r.workload, r.contender): r for r in results}
+    out = []
+
+    def ratio(workload: str, attr: str) -> float | None:
+        a, b = by.get((workload, "fastmime")), by.get((workload, "starlette"))
+        if a is None or b is None or a.error or b.error or not getattr(b, attr):
+            return None
+        return getattr(a, attr) / getattr(b, attr)
+
+    for workload, attr, target, label in [("photos", "mbps", 1.5, "MB/s"), ("big", "mbps", 1.5, "MB/s"),
+                                          ("fields", "rps", 2.0, "req/s")]:
+        value = ratio(workload, attr)
+        if value is not None:
+            verdict = "MET" if value >= target else "NOT MET"
+            out.append(f"{workload}: fastmime/starlette {label} = {value:.2f}x (target >= {target}x): {verdict}")
+    big = by.get(("big", "fastmime"))
+    if big is not None and not big.error:
+        mib = big.peak_rss_above_start / MiB
+        out.append(f"big: fastmime server peak RSS +{mib:.1f} MiB above the start of the run "
+                   f"(target < 64 MiB): {'MET' if mib < 64 else 'NOT MET'}")
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small counts and a 128 MiB big file")
+    parser.add_argument("--only", default="photos,big,fields", help="workloads, comma-separated")
+    parser.add_argument("--contenders", default=",".join(CONTENDERS), help="contenders, comma-separated")
+    parser.add_argument("--big-mib", type=int, default=None, help="size of the big file in MiB")
+    parser.add_argument("--repeats", type=int, default=None,
+                        help="runs per contender (median kept; default 3, --quick 1)")
+    parser.add_argument("--json", help="write the results to this file")
+    args = parser.parse_args()
+
+    big_mib = args.big_mib or (128 if args.quick else 1024)
+    repeats = args.repeats or (1 if args.quick else 3)
+    makers = {
+        "photos": lambda: photos_workload(48 if args.quick else 160),
+        "big": lambda: big_workload(big_mib * MiB),
+        "fields": lambda: fields_workload(300 if args.quick else 1500),
+    }
+    workloads = [makers[name]() for name in args.only.split(",")]
+    contenders = args.contenders.split(",")
+
+    import fastmime
+
+    print(f"fastmime {fastmime.__version__} ({fastmime.IMPLEMENTATION}), python {sys.version.split()[0]}, "
+          f"{os.cpu_count()} CPUs; uvicorn single worker; client aiohttp in this process")
+    with tempfile.TemporaryDirectory(prefix="fastmime-bench-") as tmpdir:
+        process, url = _start_server(tmpdir)
+        sampler = Sampler(process.pid)
+        results: list[Result] = []
+        try:
+            time.sleep(0.5)
+            print(f"server pid {process.pid}, idle RSS {sampler.rss() / MiB:.1f} MiB, "
+                  f"VmHWM reset {'available' if os.path.exists(f'/proc/{process.pid}/clear_refs') else 'unavailable'}")
+            for work in workloads:
+                runs: dict[str, list[Result]] = {c: [] for c in contenders}
+                for repeat in range(repeats):  # round-robin: machine noise hits every contender alike
+                    for contender in contenders:
+                        result = asyncio.run(_run_workload(url, contender, work, sampler))
+                        runs[contender].append(result)
+                        print(f"  [{repeat + 1}/{repeats}] {work.name:<7} {contender:<16} {result.rps:8.1f} req/s "
+                              f"{result.mbps:8.1f} MB/s{'  ' + result.error if result.error else ''}", flush=True)
+                for contender in contenders:
+                    results.append(_median(runs[contender]))
+        finally:
+            _stop_server(process)
+    print()
+    print(_table(results))
+    print()
+    for line in _verdicts(results):
+        print(line)
+    if args.json:
+        with open(args.json, "w") as out:
+            json.dump([r.__dict__ for r in results], out, indent=2)
+
+
+if __name__ == "__main__":
+    main()
