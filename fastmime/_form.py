@@ -127,6 +127,14 @@ class _FormBuilder:
             if isinstance(handler, SpooledFileHandler):
                 handler.close()
 
+    def __enter__(self) -> _FormBuilder:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        """Whatever went wrong while the form was being read, no file it made is left open."""
+        if exc_type is not None:
+            self.discard()
+
 
 def _known_charset(name: str | None, default: str) -> str:
     if not name:

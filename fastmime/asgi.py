@@ -187,11 +187,7 @@ async def parse_form(scope: Scope, receive: Receive, *, limits: Limits | None = 
     (written from the worker thread). A file part without a name is under the key ``""``. On any
     error, a disconnect included, every file is released before the error propagates.
     """
-    builder = _FormBuilder(spool_threshold)
-    try:
+    with _FormBuilder(spool_threshold) as builder:
         await stream_request(scope, receive, builder.handler_for, limits=limits, progress=progress,
                              executor=executor)
         return builder.build()
-    except BaseException:
-        builder.discard()
-        raise

@@ -114,10 +114,6 @@ def parse_form(environ: Mapping[str, Any], *, limits: Limits | None = None, prog
     On any error every file is released before the error propagates. Close the form when done
     (``with fastmime.wsgi.parse_form(environ) as form: ...``).
     """
-    builder = _FormBuilder(spool_threshold)
-    try:
+    with _FormBuilder(spool_threshold) as builder:
         stream_request(environ, builder.handler_for, limits=limits, progress=progress)
         return builder.build()
-    except BaseException:
-        builder.discard()
-        raise

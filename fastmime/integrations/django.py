@@ -91,13 +91,9 @@ def parse_form(request: HttpRequest, *, limits: Limits | None = None, progress: 
         from django.conf import settings
 
         spool_threshold = int(settings.FILE_UPLOAD_MAX_MEMORY_SIZE)
-    builder = _FormBuilder(spool_threshold)
-    try:
+    with _FormBuilder(spool_threshold) as builder:
         stream_request(request, builder.handler_for, limits=limits, progress=progress)
         return builder.build()
-    except BaseException:
-        builder.discard()
-        raise
 
 
 def error_response(exc: BaseException) -> HttpResponse | None:

@@ -63,13 +63,9 @@ async def stream_request(request: Request, handler_for: HandlerFor, *, limits: L
 async def parse_form(request: Request, *, limits: Limits | None = None, progress: Progress | None = None,
                      spool_threshold: int = 1024 * 1024, executor: Executor | None = None) -> Form:
     """The request's fields and files as a :class:`fastmime.Form` (close it, or use ``with``)."""
-    builder = _FormBuilder(spool_threshold)
-    try:
+    with _FormBuilder(spool_threshold) as builder:
         await stream_request(request, builder.handler_for, limits=limits, progress=progress, executor=executor)
         return builder.build()
-    except BaseException:
-        builder.discard()
-        raise
 
 
 def error_response(exc: BaseException) -> Response | None:
