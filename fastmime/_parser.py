@@ -68,6 +68,7 @@ _BOUNDARY_BYTES = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx
 # Header lines may hold any byte but the control characters (HTAB excepted) and DEL.
 _CONTROL_BYTES = bytes(range(0, 9)) + bytes(range(10, 32)) + b"\x7f"
 _TRANSPORT_PADDING_MAX = 1024
+_LIMIT_CAP = 1 << 62
 
 
 # -- primitives ------------------------------------------------------------------------------------
@@ -433,12 +434,13 @@ class MultipartParser:
         _check_boundary(boundary, limits.max_boundary_length)
         self._handler_for = handler_for
         self._boundary = boundary
-        self._max_parts = limits.max_parts
-        self._max_header_size = limits.max_header_size
-        self._max_header_lines = limits.max_header_lines
-        self._max_field_size = limits.max_field_size
-        self._max_file_size = limits.max_file_size
-        self._max_body_size = limits.max_body_size
+        # Limits beyond 2**62 mean "no limit": capping them keeps offset arithmetic within 64 bits.
+        self._max_parts = min(limits.max_parts, _LIMIT_CAP)
+        self._max_header_size = min(limits.max_header_size, _LIMIT_CAP)
+        self._max_header_lines = min(limits.max_header_lines, _LIMIT_CAP)
+        self._max_field_size = min(limits.max_field_size, _LIMIT_CAP)
+        self._max_file_size = min(limits.max_file_size, _LIMIT_CAP)
+        self._max_body_size = min(limits.max_body_size, _LIMIT_CAP)
         self._state = _PREAMBLE
         # The needle in the preamble: a delimiter starts the body or follows a line feed. The tail
         # starts as a virtual line feed so that a delimiter at byte 0 is found like any other.
@@ -616,6 +618,8 @@ class MultipartParser:
             self._raise_part_too_large()
         self._part_size = size
         self._on_data(view[start:stop])
+        if self._state == _FAILED:  # the handler called abort()
+            raise self._error
 
     def _raise_part_too_large(self):
         part = self._part
@@ -631,9 +635,17 @@ class MultipartParser:
         """A delimiter ended just before ``pos``: finish the open part, if any."""
         handler = self._handler
         if handler is not None:
-            handler.on_end()
+            # The part is no longer open once on_end is called: an abort() from inside on_end stops
+            # the parser without aborting this part; an exception from on_end aborts it.
             self._handler = None
             self._on_data = None
+            try:
+                handler.on_end()
+            except BaseException as error:
+                handler.on_abort(error)
+                raise
+            if self._state == _FAILED:
+                raise self._error
         self._part = None
         self._state = _AFTER_DELIMITER
         self._after = _AD_START
@@ -798,6 +810,9 @@ class MultipartParser:
             self._part_limit = self._max_file_size
         self._state = _BODY
         handler = self._handler_for(part)
+        if self._state == _FAILED:  # handler_for called abort(): the new part never started
+            handler.on_abort(self._error)
+            raise self._error
         self._handler = handler
         self._on_data = handler.on_data
         return pos
