@@ -416,7 +416,8 @@ class MultipartParser:
 
     Call :meth:`feed` with each piece of the body as it arrives, then :meth:`close`. Any exception,
     from the parser or from a handler, aborts the open part and leaves the parser failed: later calls
-    raise the same exception again.
+    raise the same exception again. A callback may call :meth:`abort`: the feed then stops at once and
+    raises the abort error.
     """
 
     def __init__(self, boundary: bytes | str, handler_for, limits: Limits | None = None) -> None:
