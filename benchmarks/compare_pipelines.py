@@ -1,0 +1,396 @@
+#!/usr/bin/env python
+"""Compare imgpipe's rendition pipeline with naive Pillow and pyvips, in one process, on the same JPEGs.
+
+Test images: camera-like JPEGs (2, 12 and 24 MP; smooth colour fields, shapes, texture and sensor-like
+noise, so that entropy decoding costs what it costs on real photos), with EXIF (make, model, dates, GPS);
+two are rotated (orientation 6), one is progressive, one is CMYK (Adobe APP14, as Photoshop writes).
+They are generated once and cached (``--cache``, default ``$TMPDIR/imgpipe-bench-v1``). ``--photos DIR``
+adds your own photos (``*.jpg``/``*.jpeg``/``*.png``/``*.webp``, recursively).
+
+Contenders (each gets the file's bytes in memory; disk I/O is not timed):
+
+* ``naive-pillow``: open, ``ImageOps.exif_transpose``, ``thumbnail((480, 480))``, convert to RGB if
+  it is not (CMYK), save q85, ``thumbnail((96, 96))``, save q85.
+* ``pyvips-2x`` / ``pyvips-chain``: ``thumbnail_buffer`` (shrink-on-load, auto-rotate) to 480 and to 96
+  from the original, or 96 from the 480 result; JPEG Q=85. vips's own thread pool is set to 1 thread
+  (``pyvips.concurrency_set(1)``) so that "threads" means the same for everybody. Optional: install with
+  ``pip install pyvips pyvips-binary``; skipped with the reason when missing.
+* ``imgpipe``: ``imgpipe.process_image(data)`` with ``YAHOO_RENDITIONS`` -- thumb, screen *and full*
+  (full is the original bytes for upright sRGB JPEGs, a full-resolution re-encode for the rotated and
+  CMYK ones), plus SHA-256 and EXIF parsing.
+* ``imgpipe-2`` : the same with thumb + screen only: the same outputs as the peers.
+
+Throughput: the image list (twice over) is processed by a ``ThreadPoolExecutor`` of 1 and of 2 threads;
+images/s are medians over ``--repeats``; contenders run round-robin inside each repeat so that machine
+noise hits everyone alike. Per-image times are medians of the 1-thread runs.
+
+Quality: MAD = mean absolute difference (0..255, averaged over RGB) between each contender's screen
+image and a reference made from a full-resolution decode (orientation applied, CMYK converted by
+Pillow) resized with LANCZOS to the same size. For the CMYK image, vips converts with an ICC profile and
+Pillow without one, so its MAD there measures colour management, not resampling.
+
+Usage (from the repository root)::
+
+    python benchmarks/compare_pipelines.py              # default: 7 images, 5 repeats (~2-3 min)
+    python benchmarks/compare_pipelines.py --quick      # 2 and 12 MP only, 2 repeats (~30 s)
+    python benchmarks/compare_pipelines.py --photos ~/Pictures/sample --repeats 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import platform
+import random
+import statistics
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageOps, ImageStat
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import imgpipe  # noqa: E402
+
+GEN_VERSION = 1
+R = Image.Resampling
+
+
+# ---------------------------------------------------------------------------------------------------
+# Test images
+# ---------------------------------------------------------------------------------------------------
+
+
+def photo_like(width: int, height: int, seed: int) -> Image.Image:
+    """A deterministic RGB image with the statistics of a photo: smooth colour gradients, hard-edged
+    shapes, blurred mid-frequency texture, and fine per-channel noise."""
+    rnd = random.Random(seed)
+    field_ = Image.frombytes("RGB", (12, 8), rnd.randbytes(12 * 8 * 3))
+    im = field_.resize((width, height), R.BICUBIC)
+    draw = ImageDraw.Draw(im)
+    for _ in range(40):  # buildings, poles, horizons: edges the resampler has to keep
+        x, y = rnd.randrange(width), rnd.randrange(height)
+        w, h = rnd.randrange(width // 40, width // 5), rnd.randrange(height // 40, height // 4)
+        colour = tuple(rnd.randrange(30, 230) for _ in range(3))
+        if rnd.random() < 0.5:
+            draw.rectangle((x, y, x + w, y + h), fill=colour)
+        else:
+            draw.line((x, y, x + w, y + h), fill=colour, width=rnd.randrange(2, 12))
+    tw, th = max(1, width // 4), max(1, height // 4)
+    tex = Image.new("L", (tw, th), 128)
+    tdraw = ImageDraw.Draw(tex)
+    for _ in range(tw * th // 2000):  # foliage/gravel-like texture
+        x, y, r = rnd.randrange(tw), rnd.randrange(th), rnd.randrange(2, 24)
+        tdraw.ellipse((x, y, x + r, y + r // 2 + 1), fill=rnd.randrange(95, 165))
+    tex = tex.filter(ImageFilter.GaussianBlur(1.0)).resize((width, height), R.BILINEAR)
+    channels = []
+    for channel in im.split():
+        noise = Image.frombytes("L", (width, height), rnd.randbytes(width * height))
+        noise = noise.point(lambda v: 128 + (v - 128) * 0.09)  # uniform, sd ~6.6 levels
+        channel = ImageChops.add(channel, tex, 1.0, -128)
+        channels.append(ImageChops.add(channel, noise, 1.0, -128))
+    return Image.merge("RGB", channels)
+
+
+def camera_exif(orientation: int, seed: int) -> Image.Exif:
+    exif = Image.Exif()
+    exif[0x010F] = "BenchCam"
+    exif[0x0110] = "BC-24 Mark II"
+    exif[0x0132] = "2024:05:17 10:21:33"
+    exif[0x0112] = orientation
+    sub = exif.get_ifd(0x8769)
+    sub[0x9003] = "2024:05:17 10:21:33"
+    sub[0x829A] = 1 / 250
+    sub[0x829D] = 5.6
+    gps = exif.get_ifd(0x8825)
+    gps[1] = "N"
+    gps[2] = (48.0, 51.0, 24.0 + seed % 10)
+    gps[3] = "E"
+    gps[4] = (2.0, 21.0, 3.0)
+    return exif
+
+
+@dataclass(frozen=True)
+class Sample:
+    name: str
+    size: tuple[int, int]
+    orientation: int = 1
+    progressive: bool = False
+    cmyk: bool = False
+
+
+SAMPLES = (
+    Sample("2mp", (1632, 1224)),
+    Sample("12mp", (4032, 3024)),
+    Sample("12mp-rot6", (4032, 3024), orientation=6),
+    Sample("12mp-progressive", (4032, 3024), progressive=True),
+    Sample("12mp-cmyk", (4032, 3024), cmyk=True),
+    Sample("24mp", (6000, 4000)),
+    Sample("24mp-rot6", (6000, 4000), orientation=6),
+)
+QUICK = ("2mp", "12mp", "12mp-rot6")
+
+
+def make_samples(cache: Path, names: tuple[str, ...] | None) -> dict[str, bytes]:
+    cache.mkdir(parents=True, exist_ok=True)
+    out: dict[str, bytes] = {}
+    for i, s in enumerate(SAMPLES):
+        if names is not None and s.name not in names:
+            continue
+        path = cache / f"{s.name}.jpg"
+        if not path.exists():
+            t0 = time.perf_counter()
+            im = photo_like(*s.size, seed=100 + i)
+            if s.cmyk:
+                im = im.convert("CMYK")
+            buf = io.BytesIO()
+            im.save(buf, "JPEG", quality=92, progressive=s.progressive, exif=camera_exif(s.orientation, i))
+            tmp = path.with_suffix(".tmp")
+            tmp.write_bytes(buf.getvalue())
+            tmp.replace(path)
+            print(f"  generated {path.name} ({len(buf.getvalue()) / 1e6:.1f} MB) in {time.perf_counter() - t0:.1f} s")
+        out[s.name] = path.read_bytes()
+    return out
+
+
+def user_photos(folder: Path) -> dict[str, bytes]:
+    out = {}
+    for p in sorted(folder.rglob("*")):
+        if p.suffix.lower() in (".jpg", ".jpeg", ".png", ".webp") and p.is_file():
+            out[f"photo:{p.relative_to(folder)}"] = p.read_bytes()
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------
+# Contenders: each takes the file's bytes and returns (screen image bytes, all output bytes sizes)
+# ---------------------------------------------------------------------------------------------------
+
+Runner = Callable[[bytes], bytes]  # returns the screen rendition's encoded bytes
+
+
+def naive_pillow(data: bytes) -> bytes:
+    with Image.open(io.BytesIO(data)) as im:
+        img = ImageOps.exif_transpose(im)
+    img.thumbnail((480, 480))
+    if img.mode not in ("RGB", "L"):  # CMYK: make the thumbnails RGB like everybody else's
+        img = img.convert("RGB")
+    screen = io.BytesIO()
+    img.save(screen, "JPEG", quality=85)
+    img.thumbnail((96, 96))
+    img.save(io.BytesIO(), "JPEG", quality=85)
+    return screen.getvalue()
+
+
+def imgpipe_yahoo(data: bytes) -> bytes:
+    return imgpipe.process_image(data).rendition("screen").data
+
+
+_TWO = tuple(s for s in imgpipe.YAHOO_RENDITIONS if s.type != "full")
+
+
+def imgpipe_two(data: bytes) -> bytes:
+    return imgpipe.process_image(data, _TWO).rendition("screen").data
+
+
+def vips_contenders() -> tuple[dict[str, Runner], str]:
+    try:
+        import pyvips  # type: ignore[import-not-found,unused-ignore]
+    except Exception as exc:  # ImportError, or OSError when libvips is missing
+        return {}, f"pyvips not available ({type(exc).__name__}: {exc}); pip install pyvips pyvips-binary"
+    pyvips.concurrency_set(1)
+    pyvips.cache_set_max(0)
+
+    def two_thumbnails(data: bytes) -> bytes:
+        screen = pyvips.Image.thumbnail_buffer(data, 480, height=480).jpegsave_buffer(Q=85)
+        pyvips.Image.thumbnail_buffer(data, 96, height=96).jpegsave_buffer(Q=85)
+        return bytes(screen)
+
+    def chained(data: bytes) -> bytes:
+        img = pyvips.Image.thumbnail_buffer(data, 480, height=480).copy_memory()
+        screen = img.jpegsave_buffer(Q=85)
+        img.thumbnail_image(96, height=96).jpegsave_buffer(Q=85)
+        return bytes(screen)
+
+    version = f"pyvips {pyvips.__version__}, libvips {pyvips.version(0)}.{pyvips.version(1)}.{pyvips.version(2)}"
+    return {"pyvips-2x": two_thumbnails, "pyvips-chain": chained}, version
+
+
+# ---------------------------------------------------------------------------------------------------
+# Quality
+# ---------------------------------------------------------------------------------------------------
+
+
+class References:
+    def __init__(self, images: dict[str, bytes]) -> None:
+        self.images = images
+        self._full: dict[str, Image.Image] = {}
+
+    def full(self, name: str) -> Image.Image:
+        if name not in self._full:
+            with Image.open(io.BytesIO(self.images[name])) as im:
+                im.load()
+                img = ImageOps.exif_transpose(im)
+            if img.mode != "RGB":
+                img = img.convert("RGB")
+            self._full = {name: img}  # keep one: 24 MP references are large
+        return self._full[name]
+
+    def mad(self, name: str, screen: bytes) -> float:
+        with Image.open(io.BytesIO(screen)) as f:
+            got = f.convert("RGB")
+        ref = self.full(name).resize(got.size, R.LANCZOS)
+        return sum(ImageStat.Stat(ImageChops.difference(got, ref)).mean) / 3
+
+
+# ---------------------------------------------------------------------------------------------------
+# Timing
+# ---------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    rates: dict[int, list[float]] = field(default_factory=dict)  # threads -> images/s per repeat
+    per_image: dict[str, list[float]] = field(default_factory=dict)  # 1-thread seconds per call
+    cpu: dict[str, list[float]] = field(default_factory=dict)  # 1-thread CPU seconds per call
+    mad: dict[str, float] = field(default_factory=dict)
+    error: str | None = None
+
+
+def run_once(fn: Runner, work: list[tuple[str, bytes]], pool: ThreadPoolExecutor | None, res: Result) -> float:
+    if pool is None:
+        t0 = time.perf_counter()
+        for name, data in work:
+            s, c = time.perf_counter(), time.process_time()  # all threads: vips works in its own
+            fn(data)
+            res.cpu.setdefault(name, []).append(time.process_time() - c)
+            res.per_image.setdefault(name, []).append(time.perf_counter() - s)
+        return len(work) / (time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    list(pool.map(lambda item: fn(item[1]), work))
+    return len(work) / (time.perf_counter() - t0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="2 and 12 MP images only, 2 repeats")
+    ap.add_argument("--repeats", type=int, default=None, help="timed repeats (default 5, quick 2)")
+    ap.add_argument("--threads", default="1,2", help="thread counts (default 1,2)")
+    ap.add_argument("--photos", type=Path, help="also run on the photos in this folder")
+    ap.add_argument("--only-photos", action="store_true", help="skip the generated images")
+    ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / f"imgpipe-bench-v{GEN_VERSION}")
+    ap.add_argument("--contenders", default=None, help="comma-separated subset of contender names")
+    ap.add_argument("--pillow-blocks", type=int, default=0,
+                    help="Image.core.set_blocks_max(N) for everybody: keep N freed 16 MB blocks instead of "
+                         "returning them to the OS (fewer page faults for full-resolution work); default 0 = Pillow's default")
+    args = ap.parse_args(argv)
+    if args.pillow_blocks:
+        Image.core.set_blocks_max(args.pillow_blocks)
+    repeats = args.repeats or (2 if args.quick else 5)
+    threads = [int(t) for t in args.threads.split(",")]
+
+    print(f"Python {platform.python_version()}, Pillow {Image.__version__}, {os.cpu_count()} CPUs, {platform.machine()}, "
+          f"Pillow blocks_max {Image.core.get_blocks_max()}, load average {os.getloadavg()[0]:.2f}")
+    images: dict[str, bytes] = {}
+    if not args.only_photos:
+        print(f"test images (cache: {args.cache})")
+        images.update(make_samples(args.cache, QUICK if args.quick else None))
+    if args.photos:
+        images.update(user_photos(args.photos))
+    if not images:
+        print("no images")
+        return 1
+    for name, data in images.items():
+        with Image.open(io.BytesIO(data)) as im:
+            print(f"  {name:<20} {im.size[0]}x{im.size[1]} {im.mode:<5} {len(data) / 1e6:5.1f} MB")
+
+    contenders: dict[str, Runner] = {"naive-pillow": naive_pillow}
+    vips, vips_note = vips_contenders()
+    contenders.update(vips)
+    contenders["imgpipe"] = imgpipe_yahoo
+    contenders["imgpipe-2"] = imgpipe_two
+    print(vips_note if vips else f"SKIPPED pyvips: {vips_note}")
+    if args.contenders:
+        keep = set(args.contenders.split(","))
+        contenders = {k: v for k, v in contenders.items() if k in keep}
+
+    results = {name: Result() for name in contenders}
+    refs = References(images)
+    print("quality (screen MAD vs full-decode LANCZOS reference) ...")
+    for img_name, data in images.items():
+        for name, fn in contenders.items():
+            try:
+                results[name].mad[img_name] = refs.mad(img_name, fn(data))
+            except Exception as exc:  # a contender that cannot read an input is reported, not fatal
+                results[name].error = f"{img_name}: {type(exc).__name__}: {exc}"
+    refs = None  # type: ignore[assignment]
+
+    work = [(n, d) for n, d in images.items()] * 2
+    pools = {t: (ThreadPoolExecutor(t) if t > 1 else None) for t in threads}
+    print(f"timing: {len(work)} images per run, {repeats} repeats, threads {threads} ...")
+    t_start = time.perf_counter()
+    for _ in range(repeats):
+        for name, fn in contenders.items():
+            if results[name].error:
+                continue
+            for t in threads:
+                rate = run_once(fn, work, pools[t], results[name])
+                results[name].rates.setdefault(t, []).append(rate)
+    for pool in pools.values():
+        if pool is not None:
+            pool.shutdown()
+    print(f"  ({time.perf_counter() - t_start:.0f} s)")
+
+    med = {n: {t: statistics.median(r.rates[t]) for t in r.rates} for n, r in results.items()}
+    names = list(images)
+    # CPU-time throughput of the 1-thread runs: robust to other processes sharing the machine.
+    cpu_rate = {
+        n: len(names) / sum(statistics.median(r.cpu[i]) for i in names)
+        for n, r in results.items() if not r.error and r.cpu
+    }
+    print(f"\nload average now {os.getloadavg()[0]:.2f} (wall-clock figures are only meaningful near 0)")
+    head = f"{'contender':<14}" + "".join(f"{f'{t} thr img/s':>13}" for t in threads)
+    head += f"{'scaling':>9}{'1 thr CPU img/s':>17}{'mean MAD':>10}{'max MAD':>9}"
+    print(head)
+    for name, r in results.items():
+        if r.error:
+            print(f"{name:<14} ERROR {r.error}")
+            continue
+        line = f"{name:<14}" + "".join(f"{med[name][t]:>13.2f}" for t in threads)
+        scale = med[name][threads[-1]] / med[name][threads[0]] if len(threads) > 1 else 1.0
+        mads = list(r.mad.values())
+        cpu = f"{cpu_rate[name]:.2f}" if name in cpu_rate else "-"
+        line += f"{scale:>8.2f}x{cpu:>17}{statistics.fmean(mads):>10.3f}{max(mads):>9.3f}"
+        print(line)
+
+    print("\nper image, 1 thread: wall ms / CPU ms (medians) / screen MAD")
+    print(f"{'':<14}" + "".join(f"{n[:21]:>22}" for n in names))
+    for name, r in results.items():
+        if r.error or not r.per_image:
+            continue
+        cells = [
+            f"{statistics.median(r.per_image[n]) * 1000:.0f} / {statistics.median(r.cpu[n]) * 1000:.0f} / {r.mad[n]:.3f}"
+            for n in names
+        ]
+        print(f"{name:<14}" + "".join(f"{c:>22}" for c in cells))
+
+    if "imgpipe" in med:
+        print("\nratios (imgpipe / contender, images/s):")
+        for name in med:
+            if name.startswith("imgpipe") or results[name].error:
+                continue
+            for variant in ("imgpipe", "imgpipe-2"):
+                if variant in med:
+                    ratios = ", ".join(f"{t} thr {med[variant][t] / med[name][t]:.2f}x" for t in threads)
+                    if variant in cpu_rate and name in cpu_rate:
+                        ratios += f", 1 thr CPU {cpu_rate[variant] / cpu_rate[name]:.2f}x"
+                    print(f"  {variant:<10} vs {name:<13} {ratios}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

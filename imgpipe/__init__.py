@@ -1,0 +1,68 @@
+"""imgpipe: validate uploaded photos and make their renditions, fast.
+
+``process_image(source)`` sniffs the format from magic bytes, checks the limits from the header before
+decoding (decompression bombs), reads EXIF, and produces sRGB renditions (thumb, screen, full by default)
+with EXIF orientation applied. ``ImageHandler`` plugs the same pipeline into a fastmime parser, spooling
+the part with bounded memory and hashing it on the way.
+"""
+
+from __future__ import annotations
+
+from ._errors import (
+    CorruptImageError,
+    DimensionsTooLargeError,
+    EmptyImageError,
+    FileTooLargeError,
+    ImageError,
+    ImageLimitError,
+    NotAnImageError,
+    TooManyPixelsError,
+    TruncatedImageError,
+    UnsupportedFormatError,
+)
+from ._exif import Exif, read_exif
+from ._handler import ImageHandler
+from ._photolist import ErrorResponse, Photo, PhotoImage, PhotoList, UploadResponse, YahooError
+from ._pipeline import (
+    PLATFORM_RENDITIONS,
+    YAHOO_RENDITIONS,
+    ImageLimits,
+    ProcessedImage,
+    Rendition,
+    RenditionSpec,
+    fit_within,
+    process_image,
+)
+
+__all__ = [
+    # pipeline
+    "process_image",
+    "ProcessedImage",
+    "Rendition",
+    "RenditionSpec",
+    "YAHOO_RENDITIONS",
+    "PLATFORM_RENDITIONS",
+    "ImageLimits",
+    "fit_within",
+    "ImageHandler",
+    # errors
+    "ImageError",
+    "UnsupportedFormatError",
+    "NotAnImageError",
+    "EmptyImageError",
+    "CorruptImageError",
+    "TruncatedImageError",
+    "ImageLimitError",
+    "FileTooLargeError",
+    "TooManyPixelsError",
+    "DimensionsTooLargeError",
+    # EXIF and PhotoList
+    "read_exif",
+    "Exif",
+    "Photo",
+    "PhotoList",
+    "PhotoImage",
+    "UploadResponse",
+    "ErrorResponse",
+    "YahooError",
+]
