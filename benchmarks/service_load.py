@@ -1,0 +1,280 @@
+"""Load benchmark of the reference service against a baseline built the usual way, in the same run.
+
+Uploads N camera-sized JPEGs (12 MP, generated with Pillow) with 4 concurrent clients to each API of
+``imgpipe serve`` (up.photos.upload and uploadPhotos), and to a baseline service: Starlette
+``request.form()`` + naive Pillow renditions (full decode, three resizes) + the same storage (LocalFileStore
+and SQLite). Each server runs in its own process on 127.0.0.1 (a free port); peak RSS is the server
+process's VmHWM. Prints uploads/s, p50/p99 latency, peak RSS, and the ratios to the baseline.
+
+    python benchmarks/service_load.py            # 200 x 12 MP
+    python benchmarks/service_load.py --quick    # 24 x 2 MP, a smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+
+BASELINE = textwrap.dedent('''
+    """Baseline: Starlette request.form() + naive Pillow + the same storage."""
+    import io, json, os, secrets, sqlite3, threading
+    from PIL import Image
+    from starlette.applications import Starlette
+    from starlette.concurrency import run_in_threadpool
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+    from imgpipe.service.files import LocalFileStore, new_file_key, new_stem
+
+    DATA = os.environ["BASELINE_DATA"]
+    files = LocalFileStore(os.path.join(DATA, "files"))
+    local = threading.local()
+
+    def db():
+        if not hasattr(local, "c"):
+            local.c = sqlite3.connect(os.path.join(DATA, "b.sqlite3"), timeout=30, isolation_level=None)
+            local.c.execute("PRAGMA journal_mode=WAL")
+            local.c.execute("CREATE TABLE IF NOT EXISTS photos (id TEXT, caption TEXT, keys TEXT)")
+        return local.c
+
+    def process(data, caption):
+        im = Image.open(io.BytesIO(data))
+        im.load()
+        stem = new_stem()
+        keys = []
+        for name, box in (("src_small", (75, 225)), ("src", (130, 130)), ("src_big", (604, 604))):
+            r = im.convert("RGB")
+            r.thumbnail(box)
+            out = io.BytesIO()
+            r.save(out, "JPEG", quality=85)
+            key = new_file_key(stem, name, "jpg")
+            files.put(key, out.getvalue())
+            keys.append(key)
+        db().execute("INSERT INTO photos VALUES (?, ?, ?)", (stem, caption, json.dumps(keys)))
+        return stem
+
+    async def upload(request):
+        form = await request.form()
+        data = await form["data"].read()
+        pid = await run_in_threadpool(process, data, form.get("caption", ""))
+        return JSONResponse({"pid": pid})
+
+    app = Starlette(routes=[Route("/upload", upload, methods=["POST"])])
+''')
+
+
+def make_images(count: int, megapixels: float) -> list[bytes]:
+    """Distinct camera-like JPEGs (noise over gradients, so they compress like photos)."""
+    w = int((megapixels * 1_000_000 * 4 / 3) ** 0.5)
+    h = int(w * 3 / 4)
+    out = []
+    rng = random.Random(7)
+    for i in range(count):
+        base = Image.linear_gradient("L").resize((w, h)).convert("RGB")
+        noise = Image.effect_noise((w, h), 40 + i).convert("RGB")
+        im = Image.blend(base, noise, 0.5)
+        tint = Image.new("RGB", (w, h), (rng.randrange(256), rng.randrange(256), rng.randrange(256)))
+        im = Image.blend(im, tint, 0.3)
+        buf = io.BytesIO()
+        exif = Image.Exif()
+        exif[0x010F] = "Bench"
+        exif[0x0110] = "Cam 12"
+        im.save(buf, "JPEG", quality=90, exif=exif.tobytes())
+        out.append(buf.getvalue())
+    return out
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_up(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            httpx.get(url, timeout=2)
+            return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise RuntimeError("server did not start")
+
+
+def peak_rss_mb(pid: int) -> float:
+    """VmHWM of a process (Linux), MiB."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+def run_load(n: int, clients: int, send) -> tuple[float, list[float], int]:  # type: ignore[no-untyped-def]
+    """Run ``send(i, http)`` for i in range(n) on ``clients`` threads; (seconds, latencies, failures)."""
+    latencies: list[float] = []
+    failures = 0
+    lock = threading.Lock()
+
+    def worker(k: int) -> None:
+        nonlocal failures
+        with httpx.Client(timeout=300) as http:
+            for i in range(k, n, clients):
+                t0 = time.perf_counter()
+                ok = send(i, http)
+                dt = time.perf_counter() - t0
+                with lock:
+                    latencies.append(dt)
+                    failures += 0 if ok else 1
+
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(worker, range(clients)))
+    return time.perf_counter() - t0, latencies, failures
+
+
+def report(name: str, seconds: float, lat: list[float], failures: int, rss: float, n: int) -> dict:
+    lat = sorted(lat)
+    p50 = statistics.median(lat)
+    p99 = lat[min(len(lat) - 1, int(round(0.99 * (len(lat) - 1))))]
+    row = {"name": name, "uploads_per_s": n / seconds, "p50_ms": p50 * 1000, "p99_ms": p99 * 1000,
+           "peak_rss_mb": rss, "failures": failures}
+    print(f"{name:<28} {row['uploads_per_s']:8.2f}/s  p50 {row['p50_ms']:8.1f} ms  p99 {row['p99_ms']:8.1f} ms"
+          f"  peak RSS {rss:8.1f} MiB  failures {failures}")
+    return row
+
+
+def sign(args: dict[str, str], secret: str) -> str:
+    return hashlib.md5(("".join(f"{k}={args[k]}" for k in sorted(args)) + secret).encode()).hexdigest()
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="24 uploads of 2 MP images (smoke run)")
+    ap.add_argument("--uploads", type=int, default=None, help="uploads per service (default 200; quick 24)")
+    ap.add_argument("--megapixels", type=float, default=None, help="image size (default 12; quick 2)")
+    ap.add_argument("--clients", type=int, default=4, help="concurrent clients (default 4)")
+    args = ap.parse_args()
+    n = args.uploads or (24 if args.quick else 200)
+    mp = args.megapixels or (2.0 if args.quick else 12.0)
+    print(f"generating images ({mp} MP) ...", flush=True)
+    images = make_images(min(8, n), mp)
+    print(f"{n} uploads per service, {args.clients} clients, JPEG sizes "
+          f"{min(map(len, images)) // 1024}-{max(map(len, images)) // 1024} KiB", flush=True)
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        # --- imgpipe serve
+        data = Path(tmp) / "svc"
+        cli = [sys.executable, "-m", "imgpipe"]
+
+        def admin(*a: str) -> dict:
+            out = subprocess.run([*cli, *a, "--data", str(data)], check=True, capture_output=True, text=True,
+                                 env=env, cwd=ROOT).stdout
+            return json.loads(out.splitlines()[-1])
+        app = admin("create-app", "bench", "--permission", "photo_upload")
+        admin("create-user", "bench", "--password", "bench")
+        admin("create-community", "bench")
+        port = free_port()
+        proc = subprocess.Popen([*cli, "serve", "--port", str(port), "--data", str(data), "--log-level", "warning",
+                                 "--application-album-limit", str(10 * n)], env=env, cwd=ROOT,
+                                stderr=subprocess.DEVNULL)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            wait_up(base + "/health", proc)
+            login = {"method": "up.auth.login", "api_key": app["api_key"], "username": "bench", "password": "bench",
+                     "format": "JSON"}
+            login["sig"] = sign(login, app["secret"])
+            sessions = [httpx.post(base + "/restserver.php", data=login).json()["session_key"]
+                        for _ in range(args.clients)]
+            counters = [time.time()] * args.clients
+
+            def platform_send(i: int, http: httpx.Client) -> bool:
+                k = i % args.clients
+                counters[k] += 0.001
+                a = {"method": "up.photos.upload", "api_key": app["api_key"], "session_key": sessions[k],
+                     "call_id": f"{counters[k]:.6f}", "community": "bench", "caption": f"photo {i}", "format": "JSON"}
+                a["sig"] = sign(a, app["secret"])
+                resp = http.post(base + "/restserver.php", data=a,
+                                 files={"data": ("photo.jpg", images[i % len(images)], "image/jpeg")})
+                return resp.status_code == 200 and "pid" in resp.json()
+
+            secs, lat, fail = run_load(n, args.clients, platform_send)
+            rows.append(report("imgpipe up.photos.upload", secs, lat, fail, peak_rss_mb(proc.pid), n))
+
+            y = httpx.post(base + "/V3.0/login", data={"appid": app["api_key"], "username": "bench",
+                                                       "password": "bench", "output": "json"}).json()["LoginResponse"]
+
+            def yahoo_send(i: int, http: httpx.Client) -> bool:
+                resp = http.post(base + "/V3.0/uploadPhotos",
+                                 params={"appid": app["api_key"], "WSSID": y["WSSID"], "caption0": f"photo {i}"},
+                                 headers={"cookie": f"Y={y['Cookie']}"},
+                                 files={"pic0": ("photo.jpg", images[i % len(images)], "image/jpeg")})
+                return resp.status_code == 200
+
+            secs, lat, fail = run_load(n, args.clients, yahoo_send)
+            rows.append(report("imgpipe uploadPhotos", secs, lat, fail, peak_rss_mb(proc.pid), n))
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        # --- baseline
+        bdata = Path(tmp) / "baseline"
+        bdata.mkdir()
+        (Path(tmp) / "baseline_app.py").write_text(BASELINE)
+        port = free_port()
+        benv = dict(env, BASELINE_DATA=str(bdata), PYTHONPATH=tmp + os.pathsep + env["PYTHONPATH"])
+        proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "baseline_app:app", "--port", str(port),
+                                 "--log-level", "warning"], env=benv, cwd=tmp, stderr=subprocess.DEVNULL)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            wait_up(base + "/", proc)
+
+            def baseline_send(i: int, http: httpx.Client) -> bool:
+                resp = http.post(base + "/upload", data={"caption": f"photo {i}"},
+                                 files={"data": ("photo.jpg", images[i % len(images)], "image/jpeg")})
+                return resp.status_code == 200
+
+            secs, lat, fail = run_load(n, args.clients, baseline_send)
+            baseline = report("baseline starlette+pillow", secs, lat, fail, peak_rss_mb(proc.pid), n)
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+    print()
+    for row in rows:
+        print(f"{row['name']:<28} throughput x{row['uploads_per_s'] / baseline['uploads_per_s']:.2f} of baseline, "
+              f"peak RSS x{row['peak_rss_mb'] / baseline['peak_rss_mb']:.2f} of baseline")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
