@@ -618,7 +618,10 @@ class MultipartParser:
         if size > self._part_limit:
             self._raise_part_too_large()
         self._part_size = size
-        self._on_data(view[start:stop])
+        if start == 0 and stop == len(view):
+            self._on_data(view)  # the whole fed piece: no slice to make
+        else:
+            self._on_data(view[start:stop])
         if self._state == _FAILED:  # the handler called abort()
             raise self._error
 
