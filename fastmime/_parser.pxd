@@ -17,31 +17,31 @@ cdef inline Py_ssize_t _c_find(bytes data, bytes needle, Py_ssize_t start, Py_ss
     cdef const char *base = data
     cdef const char *q = needle
     cdef Py_ssize_t n = len(needle)
-    cdef Py_ssize_t near_end
     cdef const char *hit
     cdef const char *last
+    cdef int misses = 0
     if end - start < n:
         return -1
     if n == 0:
         return start
-    # Matches starting in the first 64 bytes: memchr for the first byte, then compare. Small fields
-    # and header blocks end there, and memmem's per-call set-up would cost more than the search.
-    near_end = start + 64 + n - 1
-    if near_end > end:
-        near_end = end
+    # memchr for the first byte, then compare: no set-up, so it wins on small fields, header blocks and
+    # small feeds. After a few false starts (dense CR/LF data) memmem takes over: its set-up pays off
+    # there, since it skips ahead by up to the needle's length.
     hit = base + start
-    last = base + near_end - n
+    last = base + end - n
     while hit <= last:
         hit = <const char *>memchr(hit, q[0], <size_t>(last - hit + 1))
         if hit == NULL:
-            break
+            return -1
         if memcmp(hit + 1, q + 1, <size_t>(n - 1)) == 0:
             return hit - base
         hit += 1
-    if near_end == end:
+        misses += 1
+        if misses == 8:
+            break
+    if hit > last:
         return -1
-    # The rest: memmem skips ahead by up to the needle's length.
-    hit = <const char *>memmem(base + start + 64, <size_t>(end - start - 64), q, <size_t>n)
+    hit = <const char *>memmem(hit, <size_t>(base + end - hit), q, <size_t>n)
     return -1 if hit == NULL else hit - base
 
 
