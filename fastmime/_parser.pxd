@@ -127,6 +127,7 @@ cdef inline object _c_split_header_block(bytes block, bytes eol):
             return headers
         i = line_end + el
 
+cdef bint _COMPILED
 cdef int _PREAMBLE, _AFTER_DELIMITER, _HEADERS, _BODY, _EPILOGUE, _CLOSED, _FAILED
 cdef int _AD_START, _AD_DASH, _AD_PADDING, _AD_CR
 cdef int _CR, _LF, _DASH, _SPACE, _TAB

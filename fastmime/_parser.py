@@ -32,6 +32,10 @@ try:
 except ImportError:  # Cython is only needed to build the extension
     from . import _cython_shim as cython
 
+# Read once: a module global is cheaper to test in the interpreter than ``cython.compiled`` each time
+# (and a C constant when compiled, see _parser.pxd).
+_COMPILED = cython.compiled
+
 from ._errors import (
     Aborted, BodyTooLarge, BoundaryTooLong, EmptyBoundary, FieldTooLarge, FileTooLarge,
     HeaderTooLarge, IncompleteBody, InvalidBoundary, InvalidContentDisposition, InvalidDelimiter,
@@ -67,6 +71,7 @@ _TOKEN_BYTES = b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijkl
 _BOUNDARY_BYTES = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'()+_,-./:=? "
 # Header lines may hold any byte but the control characters (HTAB excepted) and DEL.
 _CONTROL_BYTES = bytes(range(0, 9)) + bytes(range(10, 32)) + b"\x7f"
+_CONTROLS_TO_NUL = bytes(0 if byte in _CONTROL_BYTES else byte for byte in range(256))
 _TRANSPORT_PADDING_MAX = 1024
 _LIMIT_CAP = 1 << 62
 
@@ -76,7 +81,7 @@ _LIMIT_CAP = 1 << 62
 
 def _find(data: bytes, needle: bytes, start: int, end: int) -> int:
     """``data.find(needle, start, end)`` for ``0 <= start <= end <= len(data)``."""
-    if cython.compiled:
+    if _COMPILED:
         return _c_find(data, needle, start, end)
     return data.find(needle, start, end)
 
@@ -105,7 +110,7 @@ def _held_back_start(buf: bytes, needle: bytes, start: int, end: int) -> int:
     The needle's first byte (CR or LF) occurs nowhere else in it, so only the last such byte in the
     final ``len(needle) - 1`` bytes can begin a partial needle.
     """
-    if cython.compiled:
+    if _COMPILED:
         return _c_held_back_start(buf, needle, start, end)
     lo = end - len(needle) + 1
     if lo < start:
@@ -116,16 +121,9 @@ def _held_back_start(buf: bytes, needle: bytes, start: int, end: int) -> int:
     return end
 
 
-def _has_control_character(line: str) -> bool:
-    for ch in line:
-        if (ch < " " and ch != "\t") or ch == "\x7f":
-            return True
-    return False
-
-
 def _starts_with(data: bytes, prefix: bytes, pos: int) -> bool:
     """``data.startswith(prefix, pos)``."""
-    if cython.compiled:
+    if _COMPILED:
         return _c_starts_with(data, prefix, pos)
     return data.startswith(prefix, pos)
 
@@ -137,18 +135,18 @@ def _split_header_block(block: bytes, eol: bytes) -> list | None:
     anywhere (so no stray CR or LF), spaces and tabs around the value dropped, the value UTF-8 or, when
     that fails, Latin-1. ``None`` says only that the block is bad; the caller finds out why.
     """
-    if cython.compiled:
+    if _COMPILED:
         return _c_split_header_block(block, eol)
     try:
-        lines = block.decode("utf-8").split(eol.decode("ascii"))
+        lines = block.decode("utf-8").split("\r\n" if eol == b"\r\n" else "\n")
     except UnicodeDecodeError:
         lines = [_decode_header_text(line) for line in block.split(eol)]
+    # The only control characters allowed in the block are the line ends between its lines (so a
+    # stray CR or LF is caught too): one translate and one count, in C.
+    if block.translate(_CONTROLS_TO_NUL).count(0) != (len(lines) - 1) * len(eol):
+        return None
     headers = []
     for line in lines:
-        # isprintable() is False for every control character (and a few harmless others, which the
-        # exact test then lets through); stray CR and LF are control characters too.
-        if not line.isprintable() and _has_control_character(line):
-            return None
         name, colon, value = line.partition(":")
         if not colon or not name:
             return None
@@ -352,6 +350,8 @@ class Part:
     the type alone, lower-cased; ``charset`` the Content-Type's charset parameter. ``headers`` are all header lines as ``(name, value)`` pairs, in order, as sent.
     ``index`` counts parts from 0.
     """
+
+    __slots__ = ("name", "filename", "content_type", "charset", "headers", "index")
 
     def __init__(self, name: str, filename: str | None, content_type: str | None, charset: str | None,
                  headers: list[tuple[str, str]], index: int) -> None:
@@ -598,13 +598,15 @@ class MultipartParser:
                 return end
             self._tail = b""
             self._emit(memoryview(tail), 0, t)
-        if cython.compiled:
+        if _COMPILED:
             i = _c_find(data, needle, pos, end)
         else:
             i = _py_find_delimiter(data, needle, pos, end)
         if i >= 0:
             self._emit(self._view, pos, i)
-            return self._delimiter(i + n, base)
+            pos = self._delimiter(i + n, base)
+            # Go straight on with what follows the delimiter (the usual case: more parts in this feed).
+            return self._after_delimiter(data, pos, end, base) if pos < end else pos
         keep = _held_back_start(data, needle, pos, end)
         self._emit(self._view, pos, keep)
         if keep < end:
@@ -662,7 +664,8 @@ class MultipartParser:
             # Fast path for the usual cases when both bytes are at hand.
             c = data[pos]
             if c == _CR and data[pos + 1] == _LF:
-                return self._delimiter_line_end(False, pos + 2, base)
+                pos = self._delimiter_line_end(False, pos + 2, base)
+                return self._read_headers(data, pos, end, base) if pos < end else pos
             if c == _LF and self._eol != b"\r\n":
                 return self._delimiter_line_end(True, pos + 1, base)
             if c == _DASH and data[pos + 1] == _DASH:
@@ -728,12 +731,12 @@ class MultipartParser:
         limit = self._max_header_size
         hbuf = self._hbuf
         if hbuf is None:
-            if _c_starts_with(data, eol, pos) if cython.compiled else data.startswith(eol, pos):
+            if _c_starts_with(data, eol, pos) if _COMPILED else data.startswith(eol, pos):
                 return self._start_part(b"", pos + len(eol))
             window = pos + limit + len(term)
             if window > end:
                 window = end
-            if cython.compiled:
+            if _COMPILED:
                 i = _c_find(data, term, pos, window)
             else:
                 i = data.find(term, pos, window)
