@@ -25,6 +25,7 @@ to the handler at the next feed. Memory therefore stays bounded whatever the bod
 
 from __future__ import annotations
 
+from typing import NoReturn
 from urllib.parse import unquote_to_bytes
 
 try:
@@ -74,6 +75,7 @@ _CONTROL_BYTES = bytes(range(0, 9)) + bytes(range(10, 32)) + b"\x7f"
 _CONTROLS_TO_NUL = bytes(0 if byte in _CONTROL_BYTES else byte for byte in range(256))
 _TRANSPORT_PADDING_MAX = 1024
 _LIMIT_CAP = 1 << 62
+_NO_VIEW = memoryview(b"")
 
 
 # -- primitives ------------------------------------------------------------------------------------
@@ -82,7 +84,7 @@ _LIMIT_CAP = 1 << 62
 def _find(data: bytes, needle: bytes, start: int, end: int) -> int:
     """``data.find(needle, start, end)`` for ``0 <= start <= end <= len(data)``."""
     if _COMPILED:
-        return _c_find(data, needle, start, end)
+        return _c_find(data, needle, start, end)  # type: ignore[name-defined]  # C twin, compiled only
     return data.find(needle, start, end)
 
 
@@ -111,7 +113,7 @@ def _held_back_start(buf: bytes, needle: bytes, start: int, end: int) -> int:
     final ``len(needle) - 1`` bytes can begin a partial needle.
     """
     if _COMPILED:
-        return _c_held_back_start(buf, needle, start, end)
+        return _c_held_back_start(buf, needle, start, end)  # type: ignore[name-defined]  # C twin, compiled only
     lo = end - len(needle) + 1
     if lo < start:
         lo = start
@@ -124,7 +126,7 @@ def _held_back_start(buf: bytes, needle: bytes, start: int, end: int) -> int:
 def _starts_with(data: bytes, prefix: bytes, pos: int) -> bool:
     """``data.startswith(prefix, pos)``."""
     if _COMPILED:
-        return _c_starts_with(data, prefix, pos)
+        return _c_starts_with(data, prefix, pos)  # type: ignore[name-defined]  # C twin, compiled only
     return data.startswith(prefix, pos)
 
 
@@ -136,7 +138,7 @@ def _split_header_block(block: bytes, eol: bytes) -> list | None:
     that fails, Latin-1. ``None`` says only that the block is bad; the caller finds out why.
     """
     if _COMPILED:
-        return _c_split_header_block(block, eol)
+        return _c_split_header_block(block, eol)  # type: ignore[name-defined]  # C twin, compiled only
     try:
         lines = block.decode("utf-8").split("\r\n" if eol == b"\r\n" else "\n")
     except UnicodeDecodeError:
@@ -221,7 +223,7 @@ def _unescape_quoted(value: str, j: int) -> tuple[str, int]:
 
     Returns the text and the index after the closing quote (or the end of ``value``).
     """
-    out = []
+    out: list[str] = []
     n = len(value)
     while j < n:
         ch = value[j]
@@ -451,18 +453,18 @@ class MultipartParser:
         self._header_end = b""
         self._after = _AD_START
         self._padding = 0
-        self._hbuf = None
+        self._hbuf: bytearray | None = None
         self._header_offset = 0
         self._received = 0
         self._part_count = 0
-        self._part = None
+        self._part: Part | None = None
         self._handler = None
         self._on_data = None
         self._part_size = 0
         self._part_limit = 0
         self._part_offset = 0
-        self._error = None
-        self._view = None
+        self._error: BaseException | None = None
+        self._view: memoryview = _NO_VIEW
 
     # -- public API -----------------------------------------------------------------------------
 
@@ -501,10 +503,10 @@ class MultipartParser:
                                    part_index=self._part_index(), part_name=self._part_name(),
                                    offset=self._max_body_size)
         except BaseException as error:
-            self._view = None
+            self._view = _NO_VIEW
             self._fail(error)
             raise
-        self._view = None
+        self._view = _NO_VIEW
         self._received = base + end
 
     def close(self) -> None:
@@ -535,9 +537,13 @@ class MultipartParser:
 
     # -- internals ------------------------------------------------------------------------------
 
-    def _raise_finished(self):
+    def _raise_failure(self) -> NoReturn:
+        assert self._error is not None
+        raise self._error
+
+    def _raise_finished(self) -> NoReturn:
         if self._state == _FAILED:
-            raise self._error
+            self._raise_failure()
         raise MultipartError("the parser is closed: feed() and close() may not be called again")
 
     def _part_index(self):
@@ -599,7 +605,7 @@ class MultipartParser:
             self._tail = b""
             self._emit(memoryview(tail), 0, t)
         if _COMPILED:
-            i = _c_find(data, needle, pos, end)
+            i = _c_find(data, needle, pos, end)  # type: ignore[name-defined]  # C twin, compiled only
         else:
             i = _py_find_delimiter(data, needle, pos, end)
         if i >= 0:
@@ -625,10 +631,11 @@ class MultipartParser:
         else:
             self._on_data(view[start:stop])
         if self._state == _FAILED:  # the handler called abort()
-            raise self._error
+            self._raise_failure()
 
-    def _raise_part_too_large(self):
+    def _raise_part_too_large(self) -> NoReturn:
         part = self._part
+        assert part is not None  # only while a part's body is read
         if part.filename is None:
             raise FieldTooLarge(f"the field is larger than the limit of {self._part_limit} bytes",
                                 part_index=part.index, part_name=part.name,
@@ -651,7 +658,7 @@ class MultipartParser:
                 handler.on_abort(error)
                 raise
             if self._state == _FAILED:
-                raise self._error
+                self._raise_failure()
         self._part = None
         self._state = _AFTER_DELIMITER
         self._after = _AD_START
@@ -698,7 +705,7 @@ class MultipartParser:
             pos += 1
         return pos
 
-    def _raise_bad_delimiter(self, message: str, offset: int):
+    def _raise_bad_delimiter(self, message: str, offset: int) -> NoReturn:
         raise InvalidDelimiter(message, offset=offset)
 
     def _close_delimiter(self, end: int) -> int:
@@ -731,13 +738,13 @@ class MultipartParser:
         limit = self._max_header_size
         hbuf = self._hbuf
         if hbuf is None:
-            if _c_starts_with(data, eol, pos) if _COMPILED else data.startswith(eol, pos):
+            if _c_starts_with(data, eol, pos) if _COMPILED else data.startswith(eol, pos):  # type: ignore[name-defined]  # C twin, compiled only
                 return self._start_part(b"", pos + len(eol))
             window = pos + limit + len(term)
             if window > end:
                 window = end
             if _COMPILED:
-                i = _c_find(data, term, pos, window)
+                i = _c_find(data, term, pos, window)  # type: ignore[name-defined]  # C twin, compiled only
             else:
                 i = data.find(term, pos, window)
             if i >= 0:
@@ -764,7 +771,7 @@ class MultipartParser:
             self._raise_header_too_large()
         return pos + take
 
-    def _raise_header_too_large(self):
+    def _raise_header_too_large(self) -> NoReturn:
         raise HeaderTooLarge(f"the part's headers are larger than the limit of {self._max_header_size} bytes",
                              part_index=self._part_count - 1,
                              offset=self._header_offset + self._max_header_size)
@@ -819,7 +826,7 @@ class MultipartParser:
         handler = self._handler_for(part)
         if self._state == _FAILED:  # handler_for called abort(): the new part never started
             handler.on_abort(self._error)
-            raise self._error
+            self._raise_failure()
         self._handler = handler
         self._on_data = handler.on_data
         return pos
@@ -854,11 +861,11 @@ class MultipartParser:
                                                 offset=self._header_offset)
         return (name if name is not None else "", filename)
 
-    def _raise_too_many_headers(self, index: int):
+    def _raise_too_many_headers(self, index: int) -> NoReturn:
         raise TooManyHeaders(f"the part has more than {self._max_header_lines} header lines",
                              part_index=index, offset=self._header_offset)
 
-    def _raise_bad_header_block(self, block: bytes, index: int):
+    def _raise_bad_header_block(self, block: bytes, index: int) -> NoReturn:
         """Say which line of a block that _split_header_block refused is bad, and why."""
         eol = self._eol
         lines = block.split(eol)
@@ -881,6 +888,6 @@ class MultipartParser:
             raise InvalidHeader(why, part_index=index, offset=offset)
         raise InvalidHeader("a header line is malformed", part_index=index, offset=self._header_offset)
 
-    def _raise_repeated(self, key: str, index: int):
+    def _raise_repeated(self, key: str, index: int) -> NoReturn:
         raise InvalidContentDisposition(f"the Content-Disposition repeats its {key!r} parameter",
                                         part_index=index, offset=self._header_offset)
