@@ -99,6 +99,7 @@ class PlatformAPI:
                                                       parse_form(body, request.content_type), None))
         fields: list[tuple[str, str]] = []
         images: list[Any] = []
+        deferred = render.DeferredExecutor()  # images are decoded only after the checks pass
 
         def handler_for(part: Any) -> Any:
             is_image = part.name == "data" or (part.name == "" and part.filename is not None)
@@ -106,7 +107,7 @@ class PlatformAPI:
                 if images:
                     raise Rejected(PlatformError(100, "more than one image part"))
                 self._early_checks(request, list(request.query) + fields)
-                h = render.image_handler(part, "platform", self.config)
+                h = render.image_handler(part, "platform", self.config, executor=deferred)
                 images.append(h)
                 return h
             if part.filename is not None:
@@ -308,6 +309,9 @@ class PlatformAPI:
         album_id = self._aid(args, session) if args.get("aid") else None
         if image is None:
             raise PlatformError(324, "no image part")
+        # Signature, session and call_id have passed (the dispatcher checked them before this method):
+        # now the image may be decoded.
+        image.executor.run()
         result, error = render.handler_outcome(image)
         if error is not None or result is None:
             raise PlatformError(324, str(error) if error else "")

@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from typing import Any, Sequence
+from concurrent.futures import Executor, Future
+from typing import Any, Callable, Sequence
 from xml.etree import ElementTree as ET
 
 import fastmime
@@ -20,7 +21,7 @@ from .config import Config
 from .core import Request, Response, Service
 from .store import Album, PhotoRecord
 
-__all__ = ["image_handler", "handler_outcome", "close_handler", "multipart_limits", "is_image_error",
+__all__ = ["image_handler", "DeferredExecutor", "handler_outcome", "close_handler", "multipart_limits", "is_image_error",
            "is_multipart_error", "is_file_too_large", "multipart_status", "photolist", "yahoo_error",
            "yahoo_login", "album_list", "platform_result", "platform_error", "platform_photo", "album_dict",
            "UploadResult"]
@@ -33,10 +34,43 @@ def _image_limits(config: Config) -> Any:
     return imgpipe.ImageLimits(max_pixels=config.max_image_pixels, max_bytes=config.max_file_bytes)
 
 
-def image_handler(part: Any, kind: str, config: Config) -> Any:
-    """An ``imgpipe.ImageHandler`` making the renditions of one API (``"yahoo"`` or ``"platform"``)."""
+def image_handler(part: Any, kind: str, config: Config, executor: Executor | None = None) -> Any:
+    """An ``imgpipe.ImageHandler`` making the renditions of one API (``"yahoo"`` or ``"platform"``).
+
+    With ``executor`` (e.g. a :class:`DeferredExecutor`), the pipeline runs there instead of when the
+    part ends.
+    """
     renditions = imgpipe.YAHOO_RENDITIONS if kind == "yahoo" else imgpipe.PLATFORM_RENDITIONS
-    return imgpipe.ImageHandler(part, renditions=renditions, limits=_image_limits(config))
+    return imgpipe.ImageHandler(part, renditions=renditions, limits=_image_limits(config), executor=executor)
+
+
+class DeferredExecutor(Executor):
+    """Holds submitted work until :meth:`run`: images are decoded only once the request is authorized.
+
+    The platform API learns whether a request is signed and in session only after the whole body
+    (the image included) has arrived; decoding before that would let anyone make the server decode
+    images. An image handler given this executor spools and hashes as the part arrives; ``run()``
+    (after the checks) makes the renditions; a request that fails its checks is closed unprocessed.
+    """
+
+    def __init__(self) -> None:
+        self._jobs: list[tuple[Future[Any], Callable[..., Any], tuple[Any, ...], dict[str, Any]]] = []
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        self._jobs.append((future, fn, args, kwargs))
+        return future
+
+    def run(self) -> None:
+        """Run every job not cancelled, in order, in the calling thread."""
+        jobs, self._jobs = self._jobs, []
+        for future, fn, args, kwargs in jobs:
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(fn(*args, **kwargs))
+            except BaseException as exc:  # noqa: BLE001 - the future carries it to the caller
+                future.set_exception(exc)
 
 
 def handler_outcome(handler: Any) -> tuple[Any, BaseException | None]:

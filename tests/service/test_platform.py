@@ -234,3 +234,24 @@ def test_duplicate_argument_is_100(http: Any, world: dict, jpeg: bytes) -> None:
     args = c.args("up.photos.upload", community="mycommunity")
     body, ctype = multipart(list(args.items()) + [("community", "again")], [("data", "x.jpg", jpeg)])
     assert error_code(http.post("/restserver.php", content=body, headers={"content-type": ctype})) == 100
+
+
+def test_images_are_decoded_only_after_the_request_is_authorized(http: Any, world: dict, jpeg: bytes,
+                                                                 monkeypatch: Any) -> None:
+    import imgpipe._handler
+
+    decoded: list[int] = []
+    real = imgpipe._handler._process
+
+    def counting(data: bytes, *args: Any, **kwargs: Any) -> Any:
+        decoded.append(len(data))
+        return real(data, *args, **kwargs)
+
+    monkeypatch.setattr(imgpipe._handler, "_process", counting)
+    c = login(http, world["app"])
+    # A wrong signature, a session that does not exist, a replayed call_id: refused, nothing decoded.
+    assert error_code(upload(http, PlatformClient(c.api_key, "wrong", c.session_key), jpeg)) == 104
+    assert error_code(upload(http, PlatformClient(c.api_key, c.secret, "nope"), jpeg)) == 102
+    assert decoded == []
+    assert error_code(upload(http, c, jpeg)) is None
+    assert decoded == [len(jpeg)]
