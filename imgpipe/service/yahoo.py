@@ -69,8 +69,8 @@ class YahooAPI:
     def _output(self, params: dict[str, str]) -> str:
         return "json" if params.get("output", "").lower() == "json" else "xml"
 
-    def _authenticate(self, request: Request, params: dict[str, str]) -> tuple[Application, WebCredentials]:
-        """appid + auth cookie + WSSID, all three required and matching."""
+    def _application(self, params: dict[str, str]) -> Application:
+        """The calling application, from ``appid`` (and the service must not be in maintenance)."""
         if self.service.in_maintenance():
             raise YahooError(503, "The service is temporarily unavailable.")
         appid = params.get("appid", "")
@@ -79,6 +79,11 @@ class YahooAPI:
         app = self.store.get_application(appid)
         if app is None:
             raise YahooError(403, "Invalid appid.")
+        return app
+
+    def _authenticate(self, request: Request, params: dict[str, str]) -> tuple[Application, WebCredentials]:
+        """appid + auth cookie + WSSID, all three required and matching."""
+        app = self._application(params)
         cookie = request.cookies().get(COOKIE_NAME, "")
         wssid = params.get("WSSID", "")
         if not cookie:
@@ -124,14 +129,7 @@ class YahooAPI:
         params = {**first_values(request.query), **first_values(parse_form(body, request.content_type))}
         output = self._output(params)
         try:
-            if self.service.in_maintenance():
-                raise YahooError(503, "The service is temporarily unavailable.")
-            appid = params.get("appid", "")
-            if not appid:
-                raise YahooError(400, "Missing parameter appid.")
-            app = self.store.get_application(appid)
-            if app is None:
-                raise YahooError(403, "Invalid appid.")
+            app = self._application(params)
             username, password = params.get("username", ""), params.get("password", "")
             if not username or not password:
                 raise YahooError(400, "Missing parameter username or password.")
