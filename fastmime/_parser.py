@@ -606,8 +606,10 @@ class MultipartParser:
             self._emit(memoryview(tail), 0, t)
         if _COMPILED:
             i = _c_find(data, needle, pos, end)  # type: ignore[name-defined]  # C twin, compiled only
-        else:
+        elif needle[0] == _LF:
             i = _py_find_delimiter(data, needle, pos, end)
+        else:
+            i = data.find(needle, pos, end)
         if i >= 0:
             self._emit(self._view, pos, i)
             pos = self._delimiter(i + n, base)
