@@ -34,7 +34,7 @@ def _image_limits(config: Config) -> Any:
     return imgpipe.ImageLimits(max_pixels=config.max_image_pixels, max_bytes=config.max_file_bytes)
 
 
-def image_handler(part: Any, kind: str, config: Config, executor: Executor | None = None) -> Any:
+def image_handler(part: Any, kind: str, config: Config, executor: Executor | None = None) -> imgpipe.ImageHandler:
     """An ``imgpipe.ImageHandler`` making the renditions of one API (``"yahoo"`` or ``"platform"``).
 
     With ``executor`` (e.g. a :class:`DeferredExecutor`), the pipeline runs there instead of when the
@@ -73,23 +73,20 @@ class DeferredExecutor(Executor):
                 future.set_exception(exc)
 
 
-def handler_outcome(handler: Any) -> tuple[Any, BaseException | None]:
+def handler_outcome(handler: imgpipe.ImageHandler) -> tuple[imgpipe.ProcessedImage | None, BaseException | None]:
     """(ProcessedImage or None, error or None) of a finished image handler."""
-    error = getattr(handler, "error", None)
-    result = getattr(handler, "result", None)
-    if error is None and result is None:
+    error = handler.error
+    if error is None and handler.result is None:
         error = imgpipe.ImageError("the image part was not completed")
-    return result, error
+    return handler.result, error
 
 
-def close_handler(handler: Any) -> None:
+def close_handler(handler: imgpipe.ImageHandler) -> None:
     """Release whatever an image handler still holds (spool files)."""
-    close = getattr(handler, "close", None)
-    if callable(close):
-        try:
-            close()
-        except Exception:  # noqa: BLE001 - cleanup only
-            pass
+    try:
+        handler.close()
+    except Exception:  # noqa: BLE001 - cleanup only: the request's own outcome matters more
+        pass
 
 
 def multipart_limits(config: Config) -> Any:
