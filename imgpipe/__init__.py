@@ -20,6 +20,7 @@ from ._errors import (
     TruncatedImageError,
     UnsupportedFormatError,
 )
+from ._color import COLOR_MANAGEMENT
 from ._exif import Exif, read_exif
 from ._handler import ImageHandler
 from ._photolist import ErrorResponse, Photo, PhotoImage, PhotoList, UploadResponse, YahooError
@@ -45,6 +46,7 @@ __all__ = [
     "ImageLimits",
     "fit_within",
     "ImageHandler",
+    "COLOR_MANAGEMENT",
     # errors
     "ImageError",
     "UnsupportedFormatError",

@@ -2,7 +2,9 @@
 
 * ICC profiles that are not sRGB are converted with LittleCMS (``PIL.ImageCms``), perceptual intent.
   A profile that cannot be parsed, or does not match the image's colour space, is ignored (the pixels
-  are taken as sRGB): a broken profile never fails an upload.
+  are taken as sRGB): a broken profile never fails an upload. A Pillow built without LittleCMS
+  (``PIL.ImageCms`` missing: a source build without liblcms2's headers) ignores every profile the same
+  way; :data:`COLOR_MANAGEMENT` says which case applies.
 * CMYK without a profile uses Pillow's conversion. Pillow already undoes the Adobe (APP14) inversion
   when it decodes a CMYK JPEG, so the CMYK values seen here are the usual "0 = no ink".
 * 16-bit grey (``I;16``/``I``) is scaled to 8 bits (/257), not clipped.
@@ -16,9 +18,18 @@ import io
 import threading
 from collections import OrderedDict
 
-from PIL import Image, ImageCms
+from PIL import Image
 
-__all__ = ["is_srgb_profile", "needs_color_work", "to_srgb"]
+try:
+    from PIL import ImageCms
+except ImportError:  # Pillow (or pillow-simd) compiled without LittleCMS
+    ImageCms = None  # type: ignore[assignment]
+
+__all__ = ["COLOR_MANAGEMENT", "is_srgb_profile", "needs_color_work", "to_srgb"]
+
+#: True when embedded ICC profiles are converted to sRGB; False when this Pillow has no LittleCMS
+#: (``PIL.ImageCms``), and profiles are then ignored.
+COLOR_MANAGEMENT: bool = ImageCms is not None
 
 _WHITE = (255, 255, 255)
 # D50-adapted sRGB colorants as stored in sRGB ICC profiles (rXYZ, gXYZ, bXYZ).
@@ -27,7 +38,7 @@ _SRGB_COLORANTS = (
     (0.3851, 0.7169, 0.0971),
     (0.1431, 0.0606, 0.7141),
 )
-_SRGB = ImageCms.createProfile("sRGB")
+_SRGB = ImageCms.createProfile("sRGB") if ImageCms is not None else None
 _profile_verdicts: dict[bytes, bool] = {}  # sha1(profile) -> is sRGB; read-mostly, bounded below
 _MAX_VERDICTS = 256
 _local = threading.local()  # per-thread LittleCMS transforms (a transform's cache is not thread-safe)
@@ -35,6 +46,8 @@ _MAX_TRANSFORMS = 8
 
 
 def _open_profile(icc: bytes) -> ImageCms.ImageCmsProfile | None:
+    if ImageCms is None:
+        return None
     try:
         return ImageCms.ImageCmsProfile(io.BytesIO(icc))
     except (OSError, ValueError, TypeError, ImageCms.PyCMSError):

@@ -57,19 +57,18 @@ ImageSource = Union[bytes, bytearray, memoryview, str, "os.PathLike[str]", IO[by
 
 _OUTPUT_FORMATS: Final = {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP"}
 _PIL_FORMATS: Final = {"jpeg": "JPEG", "png": "PNG", "gif": "GIF", "webp": "WEBP", "heic": "HEIF"}
-# DCT-domain scaling of JPEGs: scale 1/s is used only when the decoded image is still at least this
-# many times the largest rendition. 1/8 keeps only each block's mean (a plain 8x8 box filter), so it
-# needs more margin than 1/2, whose 4x4 IDCT keeps most of the detail. Measured (screen rendition vs a
-# full-resolution LANCZOS reference, after JPEG encoding): these keep it at least as close as Pillow's
-# thumbnail() on 2-24 MP photos, while decoding 2-4x fewer pixels.
-_DCT_MARGIN: Final = {8: 3.0, 4: 2.0, 2: 1.5}
-# Progressive and 4-component (CMYK) JPEGs spend most of their decode in entropy decoding and
-# coefficient buffering, so a finer scale costs them little: buy more margin there.
-_DCT_MARGIN_HEAVY: Final = {8: 6.0, 4: 3.0, 2: 1.5}
+# DCT-domain scaling of JPEGs: scale 1/s is used when the decoded image is still at least this many
+# times the largest rendition; a resample finishes (LANCZOS when the scaled image is small, as 1/8
+# leaves it, otherwise BICUBIC). Measured with benchmarks/compare_pipelines.py (screen rendition vs a
+# full-resolution LANCZOS reference, after JPEG encoding): on photo-like 2-24 MP images, progressive and
+# CMYK included, the screen is as close as Pillow's thumbnail() after a full decode, while 4-64x fewer
+# pixels are decoded. On synthetic hard-edged images any DCT scaling, even 1/2, is 2-4% further off.
+_DCT_MARGIN: Final = {8: 1.5, 4: 1.5, 2: 1.5}
 # A rendition is made from an already-made smaller image when that one is this many times larger.
 _OVERSAMPLE: Final = 3.0
-# Resample with BICUBIC; above this ratio Pillow first reduces by an integer factor (box filter).
-_REDUCING_GAP: Final = 3.0
+# Resample with BICUBIC; above this ratio Pillow first reduces by an integer factor (box filter), as
+# its own thumbnail() does.
+_REDUCING_GAP: Final = 2.0
 # Sources up to this many pixels are resampled with LANCZOS (cheap at that size, slightly sharper).
 _SMALL_SOURCE: Final = 600_000
 _TRANSPOSE: Final = {
@@ -514,9 +513,7 @@ def _render(
         scale = 8  # nothing to draw: decode at 1/8 anyway, so that corrupt data is still rejected
         if jobs:
             tw, th = max((job.stored for job in jobs), key=lambda s: s[0] * s[1])
-            heavy = info is not None and (info.progressive or info.components == 4)
-            margins = _DCT_MARGIN_HEAVY if heavy else _DCT_MARGIN
-            scale = next((s for s, m in margins.items() if width >= s * m * tw and height >= s * m * th), 1)
+            scale = next((s for s, m in _DCT_MARGIN.items() if width >= s * m * tw and height >= s * m * th), 1)
         if scale > 1:
             # Pillow picks the largest 1/s with width // request >= s: ask for exactly 1/scale.
             im.draft(im.mode, (max(1, width // scale), max(1, height // scale)))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import subprocess
+import sys
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -11,7 +13,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from PIL import Image, ImageCms
+from PIL import Image, ImageChops, ImageCms
 
 import imgpipe
 from imgpipe import (
@@ -51,6 +53,9 @@ from tests.imgpipe._images import (
     rgb_icc_profile,
 )
 from tests.imgpipe._jpegs import exif_for, make_jpeg
+from benchmarks.compare_pipelines import photo_like
+
+ROOT = Path(__file__).resolve().parents[2]
 
 GPS = (48.8584, 2.2945, 35.0)
 
@@ -152,17 +157,52 @@ def test_large_jpeg_uses_scaled_decode_and_keeps_geometry(size: tuple[int, int])
             assert close(mean_colour(im, box_), colour, 8), (r.type, name)
 
 
-def test_screen_quality_close_to_lanczos_reference() -> None:
-    # a detailed image: the screen rendition must stay close to a full-resolution LANCZOS downscale
-    src = Image.effect_mandelbrot((3600, 2400), (-2.2, -1.2, 1.0, 1.2), 120).convert("RGB")
-    data = jpeg(src, quality=95)
+def _hard_edged(width: int, height: int) -> Image.Image:
+    """A worst case for DCT-domain scaling: fractal edges, noise and gradients, different per channel."""
+    fractal = Image.effect_mandelbrot((width, height), (-2.2, -1.2, 1.0, 1.2), 60)
+    gradient = Image.linear_gradient("L").resize((width, height))
+    noisy = ImageChops.add(gradient, Image.effect_noise((width, height), 12), 1, -128)
+    mirrored = ImageChops.blend(fractal.transpose(Image.Transpose.FLIP_LEFT_RIGHT), gradient, 0.5)
+    return Image.merge("RGB", [fractal, noisy, mirrored])
+
+
+def _screen_and_naive_mad(data: bytes) -> tuple[float, float]:
+    """MAD of imgpipe's screen rendition and of Pillow's thumbnail() after a full decode (both JPEG q85)
+    from a full-resolution LANCZOS downscale of ``data``."""
     screen = decode(process_image(data).rendition("screen").data)
-    reference = decode(data).resize(screen.size, Image.Resampling.LANCZOS)
-    naive = decode(data)
+    full = decode(data).convert("RGB")
+    naive = full.copy()
     naive.thumbnail((480, 480))
     naive = decode(encode(naive, "JPEG", quality=85))
     assert screen.size == naive.size
-    assert mad(screen, reference) <= mad(naive, reference) + 0.5
+    reference = full.resize(screen.size, Image.Resampling.LANCZOS)
+    return mad(screen, reference), mad(naive, reference)
+
+
+@pytest.mark.parametrize(
+    "size, variant",
+    [
+        ((6000, 4000), "baseline"),  # decoded at 1/8
+        ((4032, 3024), "baseline"),  # 1/4
+        ((4032, 3024), "progressive"),
+        ((4032, 3024), "cmyk"),
+        ((1632, 1224), "baseline"),  # 1/2
+    ],
+)
+def test_screen_quality_matches_pillow_thumbnail_on_photos(size: tuple[int, int], variant: str) -> None:
+    # The benchmark's camera-like images: DCT-domain scaling must not cost quality there. A coarser
+    # scale (1/8 for 12 MP) is about 1% worse, so the bound is tight.
+    src = photo_like(*size, seed=size[0] + len(variant))
+    data = jpeg(src.convert("CMYK") if variant == "cmyk" else src, quality=92, progressive=variant == "progressive")
+    ours, naive = _screen_and_naive_mad(data)
+    assert ours <= naive * 1.005
+
+
+def test_screen_quality_on_hard_edges() -> None:
+    # A worst case for DCT-domain scaling (fractal edges): measured 2-4% further off than a full
+    # decode; a wrong filter or a skipped resample costs far more.
+    ours, naive = _screen_and_naive_mad(jpeg(_hard_edged(4032, 3024), quality=92))
+    assert ours <= naive * 1.06
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -330,6 +370,32 @@ def test_srgb_profile_keeps_original() -> None:
 def test_broken_profile_is_ignored() -> None:
     data = jpeg(Image.new("RGB", (300, 200), (10, 200, 90)), icc_profile=b"\x00" * 200)
     assert close(screen_mean(data), (10, 200, 90), 3)
+
+
+def test_without_littlecms_profiles_are_ignored(tmp_path: Path) -> None:
+    # A Pillow (or pillow-simd) built without liblcms2 has no PIL.ImageCms: imgpipe still imports and
+    # works, and says that embedded profiles are then ignored.
+    source = tmp_path / "adobe.jpg"
+    source.write_bytes(jpeg(Image.new("RGB", (640, 480), (150, 100, 80)), icc_profile=rgb_icc_profile()))
+    script = f"""
+import sys
+class NoLittleCMS:
+    def find_spec(self, name, path=None, target=None):
+        if name == "PIL.ImageCms" or name == "PIL._imagingcms":
+            raise ImportError("built without LittleCMS")
+sys.meta_path.insert(0, NoLittleCMS())
+import imgpipe
+from PIL import Image
+import io
+assert imgpipe.COLOR_MANAGEMENT is False
+result = imgpipe.process_image({str(source)!r})
+screen = Image.open(io.BytesIO(result.rendition("screen").data)).convert("RGB")
+print(screen.resize((1, 1)).getpixel((0, 0)))
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=ROOT)
+    got = tuple(int(v) for v in out.stdout.strip().strip("()").split(","))
+    assert close(got, (150, 100, 80), 3)  # the pixels taken as sRGB, unconverted
+    assert imgpipe.COLOR_MANAGEMENT is True  # this test process has LittleCMS
 
 
 def test_icc_with_alpha_png() -> None:
