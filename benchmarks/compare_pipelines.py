@@ -19,6 +19,9 @@ Contenders (each gets the file's bytes in memory; disk I/O is not timed):
   (full is the original bytes for upright sRGB JPEGs, a full-resolution re-encode for the rotated and
   CMYK ones), plus SHA-256 and EXIF parsing.
 * ``imgpipe-2`` : the same with thumb + screen only: the same outputs as the peers.
+* ``floor``: not a contender: open and decode at 1/8 (``Image.draft``), nothing else. DCT scaling does
+  not shorten entropy decoding, so no thumbnailer built on libjpeg-turbo decodes a JPEG faster; it
+  shows how much of each contender's time is left to win. No MAD (it makes no screen image).
 
 Throughput: the image list (twice over) is processed by a ``ThreadPoolExecutor`` of 1 and of 2 threads;
 images/s are medians over ``--repeats``; contenders run round-robin inside each repeat so that machine
@@ -170,7 +173,7 @@ def user_photos(folder: Path) -> dict[str, bytes]:
 # Contenders: each takes the file's bytes and returns (screen image bytes, all output bytes sizes)
 # ---------------------------------------------------------------------------------------------------
 
-Runner = Callable[[bytes], bytes]  # returns the screen rendition's encoded bytes
+Runner = Callable[[bytes], "bytes | None"]  # returns the screen rendition's encoded bytes
 
 
 def naive_pillow(data: bytes) -> bytes:
@@ -184,6 +187,12 @@ def naive_pillow(data: bytes) -> bytes:
     img.thumbnail((96, 96))
     img.save(io.BytesIO(), "JPEG", quality=85)
     return screen.getvalue()
+
+
+def decode_floor(data: bytes) -> None:
+    with Image.open(io.BytesIO(data)) as im:
+        im.draft(im.mode, (max(1, im.width // 8), max(1, im.height // 8)))
+        im.load()
 
 
 def imgpipe_yahoo(data: bytes) -> bytes:
@@ -313,6 +322,7 @@ def main(argv: list[str] | None = None) -> int:
     contenders.update(vips)
     contenders["imgpipe"] = imgpipe_yahoo
     contenders["imgpipe-2"] = imgpipe_two
+    contenders["floor"] = decode_floor
     print(vips_note if vips else f"SKIPPED pyvips: {vips_note}")
     if args.contenders:
         keep = set(args.contenders.split(","))
@@ -324,7 +334,9 @@ def main(argv: list[str] | None = None) -> int:
     for img_name, data in images.items():
         for name, fn in contenders.items():
             try:
-                results[name].mad[img_name] = refs.mad(img_name, fn(data))
+                screen = fn(data)
+                if screen is not None:
+                    results[name].mad[img_name] = refs.mad(img_name, screen)
             except Exception as exc:  # a contender that cannot read an input is reported, not fatal
                 results[name].error = f"{img_name}: {type(exc).__name__}: {exc}"
     refs = None  # type: ignore[assignment]
@@ -364,7 +376,8 @@ def main(argv: list[str] | None = None) -> int:
         scale = med[name][threads[-1]] / med[name][threads[0]] if len(threads) > 1 else 1.0
         mads = list(r.mad.values())
         cpu = f"{cpu_rate[name]:.2f}" if name in cpu_rate else "-"
-        line += f"{scale:>8.2f}x{cpu:>17}{statistics.fmean(mads):>10.3f}{max(mads):>9.3f}"
+        mad_cells = f"{statistics.fmean(mads):>10.3f}{max(mads):>9.3f}" if mads else f"{'-':>10}{'-':>9}"
+        line += f"{scale:>8.2f}x{cpu:>17}{mad_cells}"
         print(line)
 
     print("\nper image, 1 thread: wall ms / CPU ms (medians) / screen MAD")
@@ -373,7 +386,8 @@ def main(argv: list[str] | None = None) -> int:
         if r.error or not r.per_image:
             continue
         cells = [
-            f"{statistics.median(r.per_image[n]) * 1000:.0f} / {statistics.median(r.cpu[n]) * 1000:.0f} / {r.mad[n]:.3f}"
+            f"{statistics.median(r.per_image[n]) * 1000:.0f} / {statistics.median(r.cpu[n]) * 1000:.0f} / "
+            + (f"{r.mad[n]:.3f}" if n in r.mad else "-")
             for n in names
         ]
         print(f"{name:<14}" + "".join(f"{c:>22}" for c in cells))
@@ -381,7 +395,7 @@ def main(argv: list[str] | None = None) -> int:
     if "imgpipe" in med:
         print("\nratios (imgpipe / contender, images/s):")
         for name in med:
-            if name.startswith("imgpipe") or results[name].error:
+            if name.startswith("imgpipe") or name == "floor" or results[name].error:
                 continue
             for variant in ("imgpipe", "imgpipe-2"):
                 if variant in med:
