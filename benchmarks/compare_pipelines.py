@@ -27,6 +27,13 @@ Throughput: the image list (twice over) is processed by a ``ThreadPoolExecutor``
 images/s are medians over ``--repeats``; contenders run round-robin inside each repeat so that machine
 noise hits everyone alike. Per-image times are medians of the 1-thread runs.
 
+``--order`` sets the order of the list, the same for everybody: ``shuffled`` (default, a fixed seed),
+``ascending`` or ``descending`` pixel count. Contenders that decode at full size (naive Pillow,
+imgpipe's re-encoded ``full``) allocate 48-96 MB per image, and their speed depends on whether that
+memory is new to the process (page faults) or reused, which depends on what ran before: naive Pillow
+measured 5.1 to 6.5 images/s with the same images in different orders and next to different
+contenders. Compare contenders within one run, and repeat with other orders before trusting a ratio.
+
 Quality: MAD = mean absolute difference (0..255, averaged over RGB) between each contender's screen
 image and a reference made from a full-resolution decode (orientation applied, CMYK converted by
 Pillow) resized with LANCZOS to the same size. For the CMYK image, vips converts with an ICC profile and
@@ -161,6 +168,11 @@ def make_samples(cache: Path, names: tuple[str, ...] | None) -> dict[str, bytes]
     return out
 
 
+def _pixels(data: bytes) -> int:
+    with Image.open(io.BytesIO(data)) as im:
+        return im.width * im.height
+
+
 def user_photos(folder: Path) -> dict[str, bytes]:
     out = {}
     for p in sorted(folder.rglob("*")):
@@ -293,6 +305,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only-photos", action="store_true", help="skip the generated images")
     ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / f"imgpipe-bench-v{GEN_VERSION}")
     ap.add_argument("--contenders", default=None, help="comma-separated subset of contender names")
+    ap.add_argument("--order", choices=("shuffled", "ascending", "descending"), default="shuffled",
+                    help="order of the images in each run (default: shuffled with a fixed seed); see above")
     ap.add_argument("--pillow-blocks", type=int, default=0,
                     help="Image.core.set_blocks_max(N) for everybody: keep N freed 16 MB blocks instead of "
                          "returning them to the OS (fewer page faults for full-resolution work); default 0 = Pillow's default")
@@ -341,9 +355,12 @@ def main(argv: list[str] | None = None) -> int:
                 results[name].error = f"{img_name}: {type(exc).__name__}: {exc}"
     refs = None  # type: ignore[assignment]
 
-    work = [(n, d) for n, d in images.items()] * 2
+    order = sorted(images, key=lambda n: _pixels(images[n]), reverse=args.order == "descending")
+    if args.order == "shuffled":
+        random.Random(0).shuffle(order)
+    work = [(n, images[n]) for n in order] * 2
     pools = {t: (ThreadPoolExecutor(t) if t > 1 else None) for t in threads}
-    print(f"timing: {len(work)} images per run, {repeats} repeats, threads {threads} ...")
+    print(f"timing: {len(work)} images per run ({args.order}: {', '.join(order)}), {repeats} repeats, threads {threads} ...")
     t_start = time.perf_counter()
     for _ in range(repeats):
         for name, fn in contenders.items():
