@@ -57,13 +57,13 @@ ImageSource = Union[bytes, bytearray, memoryview, str, "os.PathLike[str]", IO[by
 
 _OUTPUT_FORMATS: Final = {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP"}
 _PIL_FORMATS: Final = {"jpeg": "JPEG", "png": "PNG", "gif": "GIF", "webp": "WEBP", "heic": "HEIF"}
-# DCT-domain scaling of JPEGs: scale 1/s is used when the decoded image is still at least this many
-# times the largest rendition; a resample finishes (LANCZOS when the scaled image is small, as 1/8
+# DCT-domain scaling of JPEGs: the smallest scale 1/8, 1/4 or 1/2 that leaves the decoded image at least
+# this many times the largest rendition; a resample finishes (LANCZOS when the scaled image is small, as 1/8
 # leaves it, otherwise BICUBIC). Measured with benchmarks/compare_pipelines.py (screen rendition vs a
 # full-resolution LANCZOS reference, after JPEG encoding): on photo-like 2-24 MP images, progressive and
 # CMYK included, the screen is as close as Pillow's thumbnail() after a full decode, while 4-64x fewer
 # pixels are decoded. On synthetic hard-edged images any DCT scaling, even 1/2, is 2-4% further off.
-_DCT_MARGIN: Final = {8: 1.5, 4: 1.5, 2: 1.5}
+_DCT_MARGIN: Final = 1.5
 # A rendition is made from an already-made smaller image when that one is this many times larger.
 _OVERSAMPLE: Final = 3.0
 # Resample with BICUBIC; above this ratio Pillow first reduces by an integer factor (box filter), as
@@ -513,7 +513,7 @@ def _render(
         scale = 8  # nothing to draw: decode at 1/8 anyway, so that corrupt data is still rejected
         if jobs:
             tw, th = max((job.stored for job in jobs), key=lambda s: s[0] * s[1])
-            scale = next((s for s, m in _DCT_MARGIN.items() if width >= s * m * tw and height >= s * m * th), 1)
+            scale = next((s for s in (8, 4, 2) if min(width / (s * tw), height / (s * th)) >= _DCT_MARGIN), 1)
         if scale > 1:
             # Pillow picks the largest 1/s with width // request >= s: ask for exactly 1/scale.
             im.draft(im.mode, (max(1, width // scale), max(1, height // scale)))

@@ -21,6 +21,9 @@ from imgpipe import ImageError, ImageLimits, process_image
 from tests.imgpipe._images import animated, png16
 from tests.imgpipe._jpegs import make_jpeg
 
+# Pillow warns about the damage it skips while probing metadata (e.g. "Tag data larger than file").
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning:PIL")
+
 _LIMITS = ImageLimits(max_pixels=4_000_000, max_width=4000, max_height=4000)
 
 
