@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs fastmime + imgpipe with everything the tests need, into ./.venv, and runs the whole suite.
+# Installs fastmime + imgpipe with everything the tests need, into ./.venv, and runs the whole suite,
+# then the imgpipe tests against pillow-simd (scripts/test_pillow_simd.sh; IMGPIPE_SKIP_PILLOW_SIMD=1 skips it).
 # Usage: bash scripts/test.sh [pytest arguments]       (README's test command; .ci/run calls it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,4 +26,9 @@ PYTHON="${PYTHON:-python3}"
 # CI must fail when the Cython extension does not build, instead of silently testing the pure path twice.
 FASTMIME_REQUIRE_EXTENSION=1 .venv/bin/python -m pip install -q -e ".[test]"
 .venv/bin/python -c "import fastmime, sys; print('fastmime implementation:', fastmime.IMPLEMENTATION); sys.exit(fastmime.IMPLEMENTATION != 'cython')"
-exec .venv/bin/python -m pytest "$@"
+.venv/bin/python -m pytest "$@"
+
+# pillow-simd must work as a drop-in for Pillow (a project requirement); only a real build proves it.
+if [ "${IMGPIPE_SKIP_PILLOW_SIMD:-}" != 1 ]; then
+    bash scripts/test_pillow_simd.sh
+fi
