@@ -36,7 +36,8 @@ simd_cc="${CC:-cc}"
 if grep -qw avx2 /proc/cpuinfo 2>/dev/null; then simd_cc="$simd_cc -mavx2"; fi
 # --no-cache-dir: a cached wheel may have been built with other flags. Already installed (a reused
 # .venv-simd): pip keeps it and builds nothing.
-if ! CC="$simd_cc" "$PY" -m pip install -q --no-cache-dir pillow-simd; then
+# Pinned to the release checked here, so that a new upload to PyPI cannot break CI unannounced.
+if ! CC="$simd_cc" "$PY" -m pip install -q --no-cache-dir "pillow-simd==12.1.1.post0"; then
     echo "error: pillow-simd did not build (CC=\"$simd_cc\"); its headers come from: $HEADER_PACKAGES" >&2
     exit 1
 fi
