@@ -168,11 +168,6 @@ def make_samples(cache: Path, names: tuple[str, ...] | None) -> dict[str, bytes]
     return out
 
 
-def _pixels(data: bytes) -> int:
-    with Image.open(io.BytesIO(data)) as im:
-        return im.width * im.height
-
-
 def user_photos(folder: Path) -> dict[str, bytes]:
     out = {}
     for p in sorted(folder.rglob("*")):
@@ -327,9 +322,11 @@ def main(argv: list[str] | None = None) -> int:
     if not images:
         print("no images")
         return 1
+    pixels: dict[str, int] = {}
     for name, data in images.items():
         with Image.open(io.BytesIO(data)) as im:
             print(f"  {name:<20} {im.size[0]}x{im.size[1]} {im.mode:<5} {len(data) / 1e6:5.1f} MB")
+            pixels[name] = im.width * im.height
 
     contenders: dict[str, Runner] = {"naive-pillow": naive_pillow}
     vips, vips_note = vips_contenders()
@@ -355,7 +352,7 @@ def main(argv: list[str] | None = None) -> int:
                 results[name].error = f"{img_name}: {type(exc).__name__}: {exc}"
     refs = None  # type: ignore[assignment]
 
-    order = sorted(images, key=lambda n: _pixels(images[n]), reverse=args.order == "descending")
+    order = sorted(images, key=pixels.__getitem__, reverse=args.order == "descending")
     if args.order == "shuffled":
         random.Random(0).shuffle(order)
     work = [(n, images[n]) for n in order] * 2
