@@ -42,7 +42,10 @@ class MultipartError(Exception):
     was found (``None`` when it does not apply).
     """
 
+    #: HTTP status an adapter or application should answer for this error (``fastmime.http`` reads it).
     http_status: int = 400
+    #: A fixed phrase safe to send to the client (no offsets, names or client data); ``str(exc)`` has details.
+    http_message: str = "malformed multipart body"
 
     def __init__(self, message: str, *, part_index: int | None = None, part_name: str | None = None,
                  offset: int | None = None) -> None:
@@ -69,14 +72,19 @@ class NotMultipart(ParseError):
     """The Content-Type is missing or is not multipart/*."""
 
     http_status = 415
+    http_message = "expected a multipart/form-data body"
 
 
 class InvalidBoundary(ParseError):
     """The boundary parameter of the Content-Type breaks RFC 2046 (characters, trailing space)."""
 
+    http_message = "the multipart boundary is invalid"
+
 
 class MissingBoundary(InvalidBoundary):
     """The Content-Type has no boundary parameter."""
+
+    http_message = "the multipart Content-Type has no boundary"
 
 
 class EmptyBoundary(InvalidBoundary):
@@ -90,51 +98,74 @@ class BoundaryTooLong(InvalidBoundary):
 class InvalidDelimiter(ParseError):
     """A boundary delimiter is followed by something other than ``--``, padding and a line end."""
 
+    http_message = "malformed multipart delimiter"
+
 
 class InvalidHeader(ParseError):
     """A part header is malformed: no colon, empty or invalid name, CR/LF or control characters, folding."""
+
+    http_message = "a part has a malformed header"
 
 
 class MissingContentDisposition(InvalidHeader):
     """A part has no Content-Disposition header (RFC 7578 section 4.2 requires one)."""
 
+    http_message = "a part has no Content-Disposition"
+
 
 class InvalidContentDisposition(InvalidHeader):
     """The Content-Disposition is not ``form-data``, repeats a parameter, or has a bad ``filename*``."""
 
+    http_message = "a part has an invalid Content-Disposition"
+
 
 class IncompleteBody(ParseError):
     """The body ended (``close()``) before the close delimiter."""
+
+    http_message = "the multipart body is incomplete"
 
 
 class LimitExceeded(MultipartError):
     """A configured limit was exceeded (see :class:`fastmime.Limits`)."""
 
     http_status = 413
+    http_message = "request too large"
 
 
 class TooManyParts(LimitExceeded):
     """More parts than ``Limits.max_parts``."""
 
+    http_message = "too many parts in the form"
+
 
 class HeaderTooLarge(LimitExceeded):
     """A part's header block is larger than ``Limits.max_header_size`` bytes."""
+
+    http_message = "part headers too large"
 
 
 class TooManyHeaders(LimitExceeded):
     """A part has more header lines than ``Limits.max_header_lines``."""
 
+    http_message = "too many part headers"
+
 
 class FieldTooLarge(LimitExceeded):
     """A form field (a part without filename) is larger than ``Limits.max_field_size`` bytes."""
+
+    http_message = "form field too large"
 
 
 class FileTooLarge(LimitExceeded):
     """A file part is larger than ``Limits.max_file_size`` bytes."""
 
+    http_message = "uploaded file too large"
+
 
 class BodyTooLarge(LimitExceeded):
     """The whole body is larger than ``Limits.max_body_size`` bytes."""
+
+    http_message = "request body too large"
 
 
 class LengthRequired(ParseError):
@@ -145,15 +176,22 @@ class LengthRequired(ParseError):
     """
 
     http_status = 411
+    http_message = "Content-Length required"
 
 
 class InvalidContentLength(ParseError):
     """The Content-Length header is not a non-negative decimal integer."""
 
+    http_message = "invalid Content-Length"
+
 
 class Aborted(MultipartError):
     """Parsing was stopped by ``MultipartParser.abort()``; handlers of open parts receive it."""
 
+    http_message = "the upload was aborted"
+
 
 class ClientDisconnected(Aborted):
     """The client went away before the body was complete."""
+
+    http_message = "the client disconnected"

@@ -73,6 +73,35 @@ def test_imgpipe_subclass_outside_the_table() -> None:
     assert status_for(MyCorrupt("x")) == 422
 
 
+def test_any_error_with_http_status_is_mapped_by_its_attributes() -> None:
+    class QuotaExceeded(Exception):
+        http_status = 429
+        http_message = "quota exceeded"
+
+    class Gone(Exception):
+        http_status = 410
+
+    assert http_error(QuotaExceeded()) == (429, "quota exceeded")
+    assert http_error(Gone()) == (410, "Gone")
+
+
+def test_http_status_outside_the_error_range_is_ignored() -> None:
+    class NotAnError(Exception):
+        http_status = 200
+
+    class Flag(Exception):
+        http_status = True
+
+    assert http_error(NotAnError()) is None
+    assert http_error(Flag()) is None
+
+
+def test_the_mapping_never_looks_at_class_names() -> None:
+    import fastmime.http
+    source = inspect.getsource(fastmime.http)
+    assert "__name__" not in source and "__module__" not in source and "imgpipe" not in source.split('"""', 2)[2]
+
+
 def test_other_exceptions_are_not_mapped() -> None:
     assert http_error(ValueError("x")) is None
     assert http_error(KeyError("x")) is None
