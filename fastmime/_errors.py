@@ -31,6 +31,10 @@ __all__ = [
     "BodyTooLarge",
     "Aborted",
     "ClientDisconnected",
+    "BodyConsumed",
+    "InvalidTransferEncoding",
+    "PartLengthMismatch",
+    "NestedMultipart",
 ]
 
 
@@ -125,6 +129,32 @@ class IncompleteBody(ParseError):
     http_message = "the multipart body is incomplete"
 
 
+class InvalidTransferEncoding(ParseError):
+    """A part's Content-Transfer-Encoding is unknown, or its body is not valid in that encoding.
+
+    ``base64`` and ``quoted-printable`` are decoded; ``7bit``, ``8bit`` and ``binary`` are identities.
+    """
+
+    http_message = "a part has an invalid Content-Transfer-Encoding"
+
+
+class PartLengthMismatch(ParseError):
+    """A part sent its own Content-Length and its body is longer or shorter than that."""
+
+    http_message = "a part does not match its Content-Length"
+
+
+class NestedMultipart(ParseError):
+    """A part is itself ``multipart/mixed`` (RFC 2388's way of sending several files in one field).
+
+    RFC 7578 section 4.3 deprecates it and no browser sends it; fastmime refuses it rather than handing
+    the nested body over as one opaque value. HTTP status 415.
+    """
+
+    http_status = 415
+    http_message = "nested multipart parts are not supported"
+
+
 class LimitExceeded(MultipartError):
     """A configured limit was exceeded (see :class:`fastmime.Limits`)."""
 
@@ -195,3 +225,14 @@ class ClientDisconnected(Aborted):
     """The client went away before the body was complete."""
 
     http_message = "the client disconnected"
+
+
+class BodyConsumed(MultipartError, RuntimeError):
+    """The framework or the application already read the request body, so fastmime cannot read it.
+
+    A programming error, not the client's: HTTP status 500. It is also a ``RuntimeError``, as it
+    was before it joined this hierarchy.
+    """
+
+    http_status = 500
+    http_message = "the request body was already read"

@@ -13,13 +13,6 @@ and raise fastmime's errors, which :func:`fastmime.http.http_error` maps to HTTP
 
 from __future__ import annotations
 
+from .._errors import BodyConsumed
+
 __all__ = ["BodyConsumed"]
-
-
-class BodyConsumed(RuntimeError):
-    """The framework (or the view) already read the request body, so it cannot be streamed any more.
-
-    Call the fastmime helper before anything touches ``request.form`` / ``request.POST`` /
-    ``request.body`` (in Django, CSRF checking reads ``request.POST``: see
-    :mod:`fastmime.integrations.django`).
-    """
