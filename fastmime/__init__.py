@@ -11,10 +11,10 @@ from __future__ import annotations
 from typing import Literal
 
 from ._errors import (
-    Aborted, BodyTooLarge, BoundaryTooLong, ClientDisconnected, EmptyBoundary, FieldTooLarge,
+    Aborted, BodyConsumed, BodyTooLarge, BoundaryTooLong, ClientDisconnected, EmptyBoundary, FieldTooLarge,
     FileTooLarge, HeaderTooLarge, IncompleteBody, InvalidBoundary, InvalidContentDisposition,
-    InvalidContentLength, InvalidDelimiter, InvalidHeader, LengthRequired, LimitExceeded, MissingBoundary, MissingContentDisposition,
-    MultipartError, NotMultipart, ParseError, TooManyHeaders, TooManyParts,
+    InvalidContentLength, InvalidDelimiter, InvalidHeader, InvalidTransferEncoding, LengthRequired, LimitExceeded, MissingBoundary, MissingContentDisposition,
+    MultipartError, NestedMultipart, NotMultipart, ParseError, PartLengthMismatch, TooManyHeaders, TooManyParts,
 )
 from ._limits import Limits
 
@@ -27,6 +27,7 @@ except ImportError:  # no compiler at install time: the same code, interpreted
     IMPLEMENTATION = "python"
 
 from ._form import Form, MultiDict, UploadedFile, parse_form, parse_form_async  # noqa: E402
+from ._transfer import decode_parts  # noqa: E402
 from . import handlers  # noqa: E402
 
 __version__ = "0.1.0"
@@ -41,6 +42,7 @@ __all__ = [
     "UploadedFile",
     "parse_form",
     "parse_form_async",
+    "decode_parts",
     "boundary_from_content_type",
     "parse_options_header",
     "handlers",
@@ -67,4 +69,8 @@ __all__ = [
     "BodyTooLarge",
     "Aborted",
     "ClientDisconnected",
+    "BodyConsumed",
+    "InvalidTransferEncoding",
+    "PartLengthMismatch",
+    "NestedMultipart",
 ]

@@ -21,6 +21,8 @@ __all__ = [
     "LengthRequired",
     "InvalidContentLength",
     "prepare",
+    "announced_length",
+    "checked_limits",
     "parse_content_length",
     "short_body",
 ]
@@ -61,24 +63,22 @@ def parse_content_length(value: str | bytes | None) -> int | None:
     return int(text)
 
 
-def prepare(content_type: str | bytes | None, content_length: str | bytes | int | None,
-            limits: Limits | None) -> tuple[bytes, int | None]:
-    """Check a request before reading its body: ``(boundary, expected length or None)``.
-
-    Raises :class:`~fastmime.NotMultipart` (no or non-multipart Content-Type),
-    :class:`~fastmime.MissingBoundary` and the other :class:`~fastmime.InvalidBoundary` errors,
-    :class:`InvalidContentLength`, and :class:`~fastmime.BodyTooLarge` when the announced length
-    already exceeds ``limits.max_body_size``.
-    """
-    from . import boundary_from_content_type
-
+def checked_limits(limits: Limits | None) -> Limits:
+    """``limits``, or the defaults when ``None``; a ``TypeError`` for anything else."""
     if limits is None:
-        limits = DEFAULT_LIMITS
-    elif not isinstance(limits, Limits):
+        return DEFAULT_LIMITS
+    if not isinstance(limits, Limits):
         raise TypeError(f"limits must be a fastmime.Limits, not {type(limits).__name__}")
-    if not content_type:
-        raise NotMultipart("the request has no Content-Type")
-    boundary = boundary_from_content_type(content_type, limits.max_boundary_length)
+    return limits
+
+
+def announced_length(content_length: str | bytes | int | None, limits: Limits | None) -> int | None:
+    """The request's Content-Length (``None`` when absent), refused when over ``max_body_size``.
+
+    Raises :class:`InvalidContentLength` for a bad value and :class:`~fastmime.BodyTooLarge` when the
+    announced length already exceeds ``limits.max_body_size``.
+    """
+    limits = checked_limits(limits)
     length: int | None
     if isinstance(content_length, bool):
         raise TypeError("content_length must be an int, a str or bytes, not a bool")
@@ -91,7 +91,25 @@ def prepare(content_type: str | bytes | None, content_length: str | bytes | int 
     if length is not None and length > limits.max_body_size:
         raise BodyTooLarge(f"the Content-Length {length} is larger than the limit of "
                            f"{limits.max_body_size} bytes", offset=0)
-    return boundary, length
+    return length
+
+
+def prepare(content_type: str | bytes | None, content_length: str | bytes | int | None,
+            limits: Limits | None) -> tuple[bytes, int | None]:
+    """Check a request before reading its body: ``(boundary, expected length or None)``.
+
+    Raises :class:`~fastmime.NotMultipart` (no or non-multipart Content-Type),
+    :class:`~fastmime.MissingBoundary` and the other :class:`~fastmime.InvalidBoundary` errors,
+    :class:`InvalidContentLength`, and :class:`~fastmime.BodyTooLarge` when the announced length
+    already exceeds ``limits.max_body_size``.
+    """
+    from . import boundary_from_content_type
+
+    limits = checked_limits(limits)
+    if not content_type:
+        raise NotMultipart("the request has no Content-Type")
+    boundary = boundary_from_content_type(content_type, limits.max_boundary_length)
+    return boundary, announced_length(content_length, limits)
 
 
 def short_body(received: int, expected: int) -> ClientDisconnected:

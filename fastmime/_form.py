@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, Iterable, Iterator, Mapping
-from typing import IO, Generic, TypeVar
+import asyncio
+import os
+from collections.abc import AsyncIterable, Callable, Iterable, Iterator, Mapping
+from typing import IO, Any, Generic, TypeVar
 
+from ._adapter import Progress, announced_length, short_body
+from ._errors import ClientDisconnected
 from ._limits import Limits
 from ._part import Part
+from ._transfer import decode_parts
+from ._urlencoded import UrlencodedParser, is_urlencoded
 from .handlers import SpooledFileHandler, ValueHandler
 
 __all__ = ["Form", "MultiDict", "UploadedFile", "parse_form", "parse_form_async"]
 
 V = TypeVar("V")
+T = TypeVar("T")
+
+#: Bytes per read when a file is copied (save, chunks).
+_COPY_CHUNK = 64 * 1024
 
 
 class MultiDict(Mapping[str, V], Generic[V]):
@@ -52,7 +62,14 @@ class MultiDict(Mapping[str, V], Generic[V]):
 
 
 class UploadedFile:
-    """A file part: its description and a readable binary file positioned at the start."""
+    """A file part: its description and a readable, seekable binary file positioned at the start.
+
+    ``filename`` is the client's (never use it as a path; ``safe_filename`` is a harmless basename),
+    ``content_type`` the part's header as sent, ``size`` the bytes received (after any transfer
+    decoding). Small files are in memory, larger ones in an anonymous temporary file (``in_memory``
+    says which). Sync methods (``read``, ``seek``, ``save``...) for WSGI code; ``aread``, ``aseek`` and
+    ``asave`` run the disk work in a worker thread, so an ``async def`` route does not block its loop.
+    """
 
     def __init__(self, part: Part, file: IO[bytes], size: int) -> None:
         self.name = part.name
@@ -63,8 +80,69 @@ class UploadedFile:
         self.file = file
         self.size = size
 
+    @property
+    def in_memory(self) -> bool:
+        """True while the file's data is held in memory (not rolled over to a temporary file)."""
+        rolled = getattr(self.file, "_rolled", None)
+        if rolled is not None:
+            return not rolled
+        return not hasattr(self.file, "fileno")
+
     def read(self, size: int = -1) -> bytes:
+        """Up to ``size`` bytes from the current position (all that is left when ``size`` < 0)."""
         return self.file.read(size)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        """Move the read position, as ``io.IOBase.seek``; returns the new position."""
+        return self.file.seek(offset, whence)
+
+    def tell(self) -> int:
+        """The current read position."""
+        return self.file.tell()
+
+    def chunks(self, chunk_size: int = _COPY_CHUNK) -> Iterator[bytes]:
+        """The whole file from its start, in pieces of at most ``chunk_size`` bytes (bounded memory)."""
+        self.file.seek(0)
+        while True:
+            block = self.file.read(chunk_size)
+            if not block:
+                return
+            yield block
+
+    def save(self, destination: str | os.PathLike[str] | IO[bytes], *, chunk_size: int = _COPY_CHUNK) -> None:
+        """Write the whole file to ``destination``: a path (created or replaced) or a binary file.
+
+        The data is copied in pieces of ``chunk_size`` bytes, never read whole; afterwards the read
+        position is back at the start. A path is the application's choice: never build it from
+        ``filename``.
+        """
+        if isinstance(destination, (str, bytes, os.PathLike)):
+            with open(destination, "wb") as out:
+                self._copy_to(out, chunk_size)
+        else:
+            self._copy_to(destination, chunk_size)
+
+    def _copy_to(self, out: IO[bytes], chunk_size: int) -> None:
+        for block in self.chunks(chunk_size):
+            out.write(block)
+        self.file.seek(0)
+
+    async def aread(self, size: int = -1) -> bytes:
+        """:meth:`read` without blocking the event loop (a worker thread when the file is on disk)."""
+        if self.in_memory:
+            return self.file.read(size)
+        return await _to_thread(self.file.read, size)
+
+    async def aseek(self, offset: int, whence: int = 0) -> int:
+        """:meth:`seek` without blocking the event loop."""
+        if self.in_memory:
+            return self.file.seek(offset, whence)
+        return await _to_thread(self.file.seek, offset, whence)
+
+    async def asave(self, destination: str | os.PathLike[str] | IO[bytes], *,
+                    chunk_size: int = _COPY_CHUNK) -> None:
+        """:meth:`save` in a worker thread, so the event loop goes on serving."""
+        await _to_thread(lambda: self.save(destination, chunk_size=chunk_size))
 
     def close(self) -> None:
         """Release the file (a temporary file on disk is removed)."""
@@ -72,6 +150,29 @@ class UploadedFile:
 
     def __repr__(self) -> str:
         return f"UploadedFile(name={self.name!r}, filename={self.filename!r}, size={self.size})"
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
+        """Lets pydantic models (FastAPI forms) hold an UploadedFile: accepted as is, never copied."""
+        from pydantic_core import core_schema
+
+        return core_schema.is_instance_schema(cls)
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, schema: Any, handler: Any) -> dict[str, str]:
+        """In OpenAPI, a file field is a binary string."""
+        return {"type": "string", "format": "binary"}
+
+
+async def _to_thread(fn: Callable[..., T], *args: Any) -> T:
+    """``fn(*args)`` in a worker thread: asyncio's default pool, or anyio's under trio."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        import anyio.to_thread
+
+        return await anyio.to_thread.run_sync(fn, *args)
+    return await asyncio.to_thread(fn, *args)
 
 
 class Form:
@@ -95,8 +196,9 @@ class Form:
 class _FormBuilder:
     """Chooses a handler per part and assembles the Form; closes every file if anything fails."""
 
-    def __init__(self, spool_threshold: int) -> None:
+    def __init__(self, spool_threshold: int, upload_dir: str | os.PathLike[str] | None = None) -> None:
         self.spool_threshold = spool_threshold
+        self.upload_dir = None if upload_dir is None else os.fspath(upload_dir)
         self.parts: list[tuple[Part, ValueHandler | SpooledFileHandler]] = []
 
     def handler_for(self, part: Part) -> ValueHandler | SpooledFileHandler:
@@ -104,7 +206,7 @@ class _FormBuilder:
         if part.filename is None:
             handler = ValueHandler()
         else:
-            handler = SpooledFileHandler(self.spool_threshold)
+            handler = SpooledFileHandler(self.spool_threshold, dir=self.upload_dir)
         self.parts.append((part, handler))
         return handler
 
@@ -147,20 +249,77 @@ def _known_charset(name: str | None, default: str) -> str:
         return default
 
 
+def _charset_param(content_type: str | bytes | None) -> str | None:
+    from . import parse_options_header
+
+    if not content_type:
+        return None
+    return parse_options_header(content_type)[1].get("charset")
+
+
+def urlencoded_form(parser: UrlencodedParser, content_type: str | bytes | None) -> Form:
+    """The Form of a closed urlencoded parser: fields only, decoded with the Content-Type's charset."""
+    return Form(MultiDict(parser.fields(_charset_param(content_type))), MultiDict())
+
+
+def read_urlencoded(chunks: Iterable[bytes], content_type: str | bytes | None, expected: int | None,
+                    limits: Limits | None, progress: Progress | None) -> Form:
+    """A urlencoded body from an iterable of chunks (a server's reads), checked against ``expected``."""
+    parser = UrlencodedParser(limits)
+    for chunk in chunks:
+        parser.feed(chunk)
+        if progress is not None:
+            progress(parser.received, expected)
+    if expected is not None and parser.received < expected:
+        raise short_body(parser.received, expected)
+    parser.close()
+    return urlencoded_form(parser, content_type)
+
+
+async def aread_urlencoded(chunks: AsyncIterable[bytes], content_type: str | bytes | None,
+                           content_length: str | bytes | int | None, limits: Limits | None,
+                           progress: Progress | None) -> Form:
+    """:func:`read_urlencoded` from an async iterable, parsed on the event loop (splitting on ``&`` is
+    cheaper than a thread hand-off)."""
+    expected = announced_length(content_length, limits)
+    parser = UrlencodedParser(limits)
+    try:
+        async for chunk in chunks:
+            parser.feed(chunk)
+            if progress is not None:
+                progress(parser.received, expected)
+    except ClientDisconnected as exc:
+        if exc.offset is None:
+            exc.offset = parser.received
+        raise
+    if expected is not None and parser.received < expected:
+        raise short_body(parser.received, expected)
+    parser.close()
+    return urlencoded_form(parser, content_type)
+
+
 class _FormReader:
     """One parse_form run: a parser feeding a _FormBuilder; on any error, everything is released."""
 
-    def __init__(self, content_type: str | bytes, limits: Limits | None, spool_threshold: int) -> None:
+    def __init__(self, content_type: str | bytes, limits: Limits | None, spool_threshold: int,
+                 upload_dir: str | os.PathLike[str] | None) -> None:
         from . import MultipartParser, boundary_from_content_type
 
-        max_length = limits.max_boundary_length if limits is not None else 70
-        self.builder = _FormBuilder(spool_threshold)
-        self.parser = MultipartParser(boundary_from_content_type(content_type, max_length),
-                                      self.builder.handler_for, limits)
+        self.content_type = content_type
+        self.builder = _FormBuilder(spool_threshold, upload_dir)
+        self.parser: UrlencodedParser | MultipartParser
+        if is_urlencoded(content_type):
+            self.parser = UrlencodedParser(limits)
+        else:
+            max_length = limits.max_boundary_length if limits is not None else 70
+            self.parser = MultipartParser(boundary_from_content_type(content_type, max_length),
+                                          decode_parts(self.builder.handler_for), limits)
         self.feed = self.parser.feed
 
     def finish(self) -> Form:
         self.parser.close()
+        if isinstance(self.parser, UrlencodedParser):
+            return urlencoded_form(self.parser, self.content_type)
         return self.builder.build()
 
     def __enter__(self) -> _FormReader:
@@ -173,16 +332,19 @@ class _FormReader:
 
 
 def parse_form(chunks: bytes | Iterable[bytes], content_type: str | bytes, limits: Limits | None = None,
-               *, spool_threshold: int = 1024 * 1024) -> Form:
-    """Parse a whole multipart/form-data body into a :class:`Form`.
+               *, spool_threshold: int = 1024 * 1024,
+               upload_dir: str | os.PathLike[str] | None = None) -> Form:
+    """Parse a whole multipart/form-data or application/x-www-form-urlencoded body into a :class:`Form`.
 
     ``chunks`` is the body as bytes or any iterable of bytes-like pieces; ``content_type`` the request's
     Content-Type header value. Fields are decoded with the part's charset, else the ``_charset_`` field
     (RFC 7578 section 4.6), else UTF-8, undecodable bytes becoming U+FFFD. Files are kept in memory up to
-    ``spool_threshold`` bytes, then in temporary files. On any error every file is released before the
-    error propagates.
+    ``spool_threshold`` bytes, then in anonymous temporary files in ``upload_dir`` (``tempfile``'s
+    directory when ``None``). Parts sent base64 or quoted-printable are decoded (see
+    :func:`fastmime.decode_parts`). A urlencoded body gives fields and no files, with the same limits.
+    On any error every file is released before the error propagates.
     """
-    with _FormReader(content_type, limits, spool_threshold) as reader:
+    with _FormReader(content_type, limits, spool_threshold, upload_dir) as reader:
         if isinstance(chunks, (bytes, bytearray, memoryview)):
             reader.feed(chunks)
         else:
@@ -192,13 +354,14 @@ def parse_form(chunks: bytes | Iterable[bytes], content_type: str | bytes, limit
 
 
 async def parse_form_async(chunks: AsyncIterable[bytes], content_type: str | bytes,
-                           limits: Limits | None = None, *, spool_threshold: int = 1024 * 1024) -> Form:
+                           limits: Limits | None = None, *, spool_threshold: int = 1024 * 1024,
+                           upload_dir: str | os.PathLike[str] | None = None) -> Form:
     """:func:`parse_form` for an async iterable of body pieces (e.g. Starlette's ``request.stream()``).
 
     The built-in handlers only copy bytes, so parsing runs on the event loop; for CPU-heavy handlers use
     ``fastmime.asgi``, which runs the parser in a worker thread.
     """
-    with _FormReader(content_type, limits, spool_threshold) as reader:
+    with _FormReader(content_type, limits, spool_threshold, upload_dir) as reader:
         async for chunk in chunks:
             reader.feed(chunk)
         return reader.finish()

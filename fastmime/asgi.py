@@ -39,13 +39,16 @@ from typing import Any
 
 from ._adapter import HandlerFor, InvalidContentLength, LengthRequired, Progress, prepare, short_body
 from ._errors import ClientDisconnected
-from ._form import Form, _FormBuilder
+from ._form import Form, _FormBuilder, aread_urlencoded
 from ._limits import Limits
+from ._transfer import decode_parts
+from ._urlencoded import is_urlencoded
 
 __all__ = [
     "stream_request",
     "stream_body",
     "parse_form",
+    "parse_body",
     "MAX_WORKERS",
     "LengthRequired",
     "InvalidContentLength",
@@ -114,11 +117,12 @@ async def stream_request(scope: Scope, receive: Receive, handler_for: HandlerFor
     content_type = _header(scope, b"content-type")
     content_length = _header(scope, b"content-length")
     boundary, expected = prepare(content_type, content_length, limits)
-    await _drive(_receive_chunks(receive), boundary, expected, handler_for, limits, progress, executor)
+    await _drive(_receive_chunks(receive), boundary, expected, decode_parts(handler_for), limits, progress,
+                 executor)
 
 
 async def stream_body(chunks: AsyncIterable[bytes], content_type: str | bytes | None, handler_for: HandlerFor,
-                      *, content_length: str | int | None = None, limits: Limits | None = None,
+                      *, content_length: str | bytes | int | None = None, limits: Limits | None = None,
                       progress: Progress | None = None, executor: Executor | None = None) -> None:
     """:func:`stream_request` for any async iterable of body chunks (e.g. ``request.stream()``).
 
@@ -127,7 +131,7 @@ async def stream_body(chunks: AsyncIterable[bytes], content_type: str | bytes | 
     first chunk and against the bytes that arrive.
     """
     boundary, expected = prepare(content_type, content_length, limits)
-    await _drive(chunks, boundary, expected, handler_for, limits, progress, executor)
+    await _drive(chunks, boundary, expected, decode_parts(handler_for), limits, progress, executor)
 
 
 async def _receive_chunks(receive: Receive) -> AsyncIterator[bytes]:
@@ -180,14 +184,30 @@ async def _drive(chunks: AsyncIterable[bytes], boundary: bytes, expected: int | 
 
 async def parse_form(scope: Scope, receive: Receive, *, limits: Limits | None = None,
                      progress: Progress | None = None, spool_threshold: int = 1024 * 1024,
-                     executor: Executor | None = None) -> Form:
+                     executor: Executor | None = None, upload_dir: str | os.PathLike[str] | None = None) -> Form:
     """Parse the request body into a :class:`~fastmime.Form` of text fields and files.
 
-    Files stay in memory up to ``spool_threshold`` bytes, then go to anonymous temporary files
-    (written from the worker thread). A file part without a name is under the key ``""``. On any
-    error, a disconnect included, every file is released before the error propagates.
+    Accepts multipart/form-data and application/x-www-form-urlencoded (fields only, same limits).
+    Files stay in memory up to ``spool_threshold`` bytes, then go to anonymous temporary files in
+    ``upload_dir`` (written from the worker thread). A file part without a name is under the key
+    ``""``. On any error, a disconnect included, every file is released before the error propagates.
     """
-    with _FormBuilder(spool_threshold) as builder:
-        await stream_request(scope, receive, builder.handler_for, limits=limits, progress=progress,
-                             executor=executor)
+    if scope.get("type") != "http":
+        raise ValueError(f"fastmime.asgi needs an 'http' scope, not {scope.get('type')!r}")
+    return await parse_body(_receive_chunks(receive), _header(scope, b"content-type"),
+                            content_length=_header(scope, b"content-length"), limits=limits, progress=progress,
+                            spool_threshold=spool_threshold, executor=executor, upload_dir=upload_dir)
+
+
+async def parse_body(chunks: AsyncIterable[bytes], content_type: str | bytes | None, *,
+                     content_length: str | bytes | int | None = None, limits: Limits | None = None,
+                     progress: Progress | None = None, spool_threshold: int = 1024 * 1024,
+                     executor: Executor | None = None, upload_dir: str | os.PathLike[str] | None = None) -> Form:
+    """:func:`parse_form` for any async iterable of body chunks (as :func:`stream_body` is to
+    :func:`stream_request`)."""
+    if is_urlencoded(content_type):
+        return await aread_urlencoded(chunks, content_type, content_length, limits, progress)
+    with _FormBuilder(spool_threshold, upload_dir) as builder:
+        await stream_body(chunks, content_type, builder.handler_for, content_length=content_length,
+                          limits=limits, progress=progress, executor=executor)
         return builder.build()

@@ -27,15 +27,18 @@ own). On any error every open handler gets ``on_abort(error)`` before the error 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import os
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from ._adapter import (
-    CHUNK_SIZE, HandlerFor, InvalidContentLength, LengthRequired, Progress, prepare, short_body,
+    CHUNK_SIZE, HandlerFor, InvalidContentLength, LengthRequired, Progress, announced_length, prepare, short_body,
 )
 from ._errors import ClientDisconnected
-from ._form import Form, _FormBuilder
+from ._form import Form, _FormBuilder, read_urlencoded
 from ._limits import Limits
+from ._transfer import decode_parts
+from ._urlencoded import is_urlencoded
 
 __all__ = [
     "stream_request",
@@ -75,26 +78,10 @@ def stream_body(read: Callable[[int], bytes], content_type: str | bytes | None, 
     from . import MultipartParser
 
     boundary, expected = prepare(content_type, content_length, limits)
-    if expected is None and not terminated:
-        raise LengthRequired("the request has no Content-Length and the server does not mark the "
-                             "end of the body (wsgi.input_terminated)")
-    parser = MultipartParser(boundary, handler_for, limits)
-    remaining = expected
+    chunks = body_chunks(read, expected, terminated, chunk_size)
+    parser = MultipartParser(boundary, decode_parts(handler_for), limits)
     try:
-        while remaining is None or remaining > 0:
-            want = chunk_size if remaining is None or remaining > chunk_size else remaining
-            try:
-                data = read(want)
-            except OSError as exc:
-                raise ClientDisconnected(f"reading the body failed: {exc}", offset=parser.received) from exc
-            if not data:
-                if expected is None:
-                    break
-                raise short_body(parser.received, expected)
-            if remaining is not None:
-                if len(data) > remaining:  # a misbehaving input: never take more than announced
-                    data = data[:remaining]
-                remaining -= len(data)
+        for data in chunks:
             parser.feed(data)
             if progress is not None:
                 progress(parser.received, expected)
@@ -104,16 +91,57 @@ def stream_body(read: Callable[[int], bytes], content_type: str | bytes | None, 
         raise
 
 
+def body_chunks(read: Callable[[int], bytes], expected: int | None, terminated: bool,
+                chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
+    """The body as ``read`` gives it, in pieces of at most ``chunk_size``, never past ``expected``.
+
+    Raises :class:`LengthRequired` at once when the length is unknown and the input not terminated,
+    and :class:`~fastmime.ClientDisconnected` when the input ends early or a read fails.
+    """
+    if expected is None and not terminated:
+        raise LengthRequired("the request has no Content-Length and the server does not mark the "
+                             "end of the body (wsgi.input_terminated)")
+    return _read_chunks(read, expected, chunk_size)
+
+
+def _read_chunks(read: Callable[[int], bytes], expected: int | None, chunk_size: int) -> Iterator[bytes]:
+    received = 0
+    remaining = expected
+    while remaining is None or remaining > 0:
+        want = chunk_size if remaining is None or remaining > chunk_size else remaining
+        try:
+            data = read(want)
+        except OSError as exc:
+            raise ClientDisconnected(f"reading the body failed: {exc}", offset=received) from exc
+        if not data:
+            if expected is None:
+                return
+            raise short_body(received, expected)
+        if remaining is not None:
+            if len(data) > remaining:  # a misbehaving input: never take more than announced
+                data = data[:remaining]
+            remaining -= len(data)
+        received += len(data)
+        yield data
+
+
 def parse_form(environ: Mapping[str, Any], *, limits: Limits | None = None, progress: Progress | None = None,
-               spool_threshold: int = 1024 * 1024) -> Form:
+               spool_threshold: int = 1024 * 1024, upload_dir: str | os.PathLike[str] | None = None) -> Form:
     """Parse the request body into a :class:`~fastmime.Form` of text fields and files.
 
-    Files stay in memory up to ``spool_threshold`` bytes, then go to anonymous temporary files
-    (``tempfile``'s directory: set ``TMPDIR`` to move them). A file part without a name (some API
-    clients send ``Content-Disposition: form-data; filename="x.jpg"``) is under the key ``""``.
-    On any error every file is released before the error propagates. Close the form when done
-    (``with fastmime.wsgi.parse_form(environ) as form: ...``).
+    Accepts multipart/form-data and application/x-www-form-urlencoded (fields only, same limits).
+    Files stay in memory up to ``spool_threshold`` bytes, then go to anonymous temporary files in
+    ``upload_dir`` (``tempfile``'s directory when ``None``: set ``TMPDIR`` to move them). A file part
+    without a name (some API clients send ``Content-Disposition: form-data; filename="x.jpg"``) is
+    under the key ``""``. On any error every file is released before the error propagates. Close the
+    form when done (``with fastmime.wsgi.parse_form(environ) as form: ...``).
     """
-    with _FormBuilder(spool_threshold) as builder:
+    content_type = environ.get("CONTENT_TYPE")
+    if is_urlencoded(content_type):
+        expected = announced_length(environ.get("CONTENT_LENGTH"), limits)
+        chunks = body_chunks(environ["wsgi.input"].read, expected,
+                             bool(environ.get("wsgi.input_terminated", False)))
+        return read_urlencoded(chunks, content_type, expected, limits, progress)
+    with _FormBuilder(spool_threshold, upload_dir) as builder:
         stream_request(environ, builder.handler_for, limits=limits, progress=progress)
         return builder.build()

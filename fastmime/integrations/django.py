@@ -37,11 +37,13 @@ then raises :class:`~fastmime.integrations.BodyConsumed`. Mark streaming upload 
 from __future__ import annotations
 
 import io
+import os
 from typing import TYPE_CHECKING, Any
 
 from .. import wsgi
-from .._adapter import HandlerFor, Progress
-from .._form import Form, _FormBuilder
+from .._adapter import HandlerFor, Progress, announced_length
+from .._form import Form, _FormBuilder, read_urlencoded
+from .._urlencoded import is_urlencoded
 from .._limits import Limits
 from . import BodyConsumed
 
@@ -82,16 +84,25 @@ def stream_request(request: HttpRequest, handler_for: HandlerFor, *, limits: Lim
 
 
 def parse_form(request: HttpRequest, *, limits: Limits | None = None, progress: Progress | None = None,
-               spool_threshold: int | None = None) -> Form:
+               spool_threshold: int | None = None, upload_dir: str | os.PathLike[str] | None = None) -> Form:
     """The request's fields and files as a :class:`fastmime.Form` (close it, or use ``with``).
 
-    ``spool_threshold`` defaults to Django's ``FILE_UPLOAD_MAX_MEMORY_SIZE``.
+    multipart/form-data and application/x-www-form-urlencoded bodies. ``spool_threshold`` defaults to
+    Django's ``FILE_UPLOAD_MAX_MEMORY_SIZE``, ``upload_dir`` to ``FILE_UPLOAD_TEMP_DIR``.
     """
-    if spool_threshold is None:
-        from django.conf import settings
+    from django.conf import settings
 
+    if spool_threshold is None:
         spool_threshold = int(settings.FILE_UPLOAD_MAX_MEMORY_SIZE)
-    with _FormBuilder(spool_threshold) as builder:
+    if upload_dir is None:
+        upload_dir = settings.FILE_UPLOAD_TEMP_DIR
+    content_type = request.META.get("CONTENT_TYPE")
+    if is_urlencoded(content_type):
+        read, terminated = _source(request)
+        expected = announced_length(request.META.get("CONTENT_LENGTH"), limits)
+        return read_urlencoded(wsgi.body_chunks(read, expected, terminated), content_type, expected, limits,
+                               progress)
+    with _FormBuilder(spool_threshold, upload_dir) as builder:
         stream_request(request, builder.handler_for, limits=limits, progress=progress)
         return builder.build()
 

@@ -20,6 +20,7 @@ and Flask's ``MAX_CONTENT_LENGTH`` is set, it becomes ``Limits(max_body_size=...
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 
 from .. import wsgi
@@ -69,11 +70,15 @@ def stream_request(handler_for: HandlerFor, *, request: Request | None = None, l
 
 
 def parse_form(*, request: Request | None = None, limits: Limits | None = None, progress: Progress | None = None,
-               spool_threshold: int = 1024 * 1024) -> Form:
-    """The current (or the given) request's fields and files as a :class:`fastmime.Form`."""
+               spool_threshold: int = 1024 * 1024, upload_dir: str | os.PathLike[str] | None = None) -> Form:
+    """The current (or the given) request's fields and files as a :class:`fastmime.Form`.
+
+    multipart/form-data and application/x-www-form-urlencoded bodies.
+    """
     request = _current(request)
     limits = _check(request, limits)
-    return wsgi.parse_form(request.environ, limits=limits, progress=progress, spool_threshold=spool_threshold)
+    return wsgi.parse_form(request.environ, limits=limits, progress=progress, spool_threshold=spool_threshold,
+                           upload_dir=upload_dir)
 
 
 def error_response(exc: BaseException) -> Any:

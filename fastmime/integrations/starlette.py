@@ -19,6 +19,7 @@ every file released). In FastAPI, take ``request: Request`` as the route's param
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from concurrent.futures import Executor
 from typing import TYPE_CHECKING
@@ -26,7 +27,7 @@ from typing import TYPE_CHECKING
 from .. import asgi
 from .._adapter import HandlerFor, Progress
 from .._errors import ClientDisconnected
-from .._form import Form, _FormBuilder
+from .._form import Form
 from .._limits import Limits
 from . import BodyConsumed
 
@@ -61,11 +62,16 @@ async def stream_request(request: Request, handler_for: HandlerFor, *, limits: L
 
 
 async def parse_form(request: Request, *, limits: Limits | None = None, progress: Progress | None = None,
-                     spool_threshold: int = 1024 * 1024, executor: Executor | None = None) -> Form:
-    """The request's fields and files as a :class:`fastmime.Form` (close it, or use ``with``)."""
-    with _FormBuilder(spool_threshold) as builder:
-        await stream_request(request, builder.handler_for, limits=limits, progress=progress, executor=executor)
-        return builder.build()
+                     spool_threshold: int = 1024 * 1024, executor: Executor | None = None,
+                     upload_dir: str | os.PathLike[str] | None = None) -> Form:
+    """The request's fields and files as a :class:`fastmime.Form` (close it, or use ``with``).
+
+    multipart/form-data and application/x-www-form-urlencoded bodies, like ``request.form()``.
+    """
+    return await asgi.parse_body(_chunks(request), request.headers.get("content-type"),
+                                 content_length=request.headers.get("content-length"), limits=limits,
+                                 progress=progress, spool_threshold=spool_threshold, executor=executor,
+                                 upload_dir=upload_dir)
 
 
 def error_response(exc: BaseException) -> Response | None:

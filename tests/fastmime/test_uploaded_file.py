@@ -1,0 +1,56 @@
+"""UploadedFile: save, seek, chunks and async reading; parse_form's upload_dir."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+
+import fastmime
+
+from ._helpers import BOUNDARY, body_of, part
+
+CTYPE = "multipart/form-data; boundary=" + BOUNDARY.decode()
+BIG = os.urandom(300_000)
+BODY = body_of(part("small", b"tiny", filename="s.txt"), part("big", BIG, filename="../../b.bin"))
+
+
+def test_save_to_a_path_or_a_file_and_seek(tmp_path) -> None:
+    with fastmime.parse_form(BODY, CTYPE, spool_threshold=1000) as form:
+        small, big = form.files["small"], form.files["big"]
+        assert small.in_memory and not big.in_memory
+        assert big.read(10) == BIG[:10] and big.tell() == 10
+        big.save(tmp_path / "big.bin")  # the whole file, wherever the position was
+        assert (tmp_path / "big.bin").read_bytes() == BIG and big.tell() == 0
+        out = io.BytesIO()
+        small.save(out)
+        assert out.getvalue() == b"tiny"
+        small.save(str(tmp_path / "s"))
+        assert (tmp_path / "s").read_bytes() == b"tiny"
+        assert big.seek(-5, os.SEEK_END) == len(BIG) - 5 and big.read() == BIG[-5:]
+        assert b"".join(big.chunks(4096)) == BIG and max(map(len, big.chunks(4096))) == 4096
+        assert big.safe_filename == "b.bin"
+
+
+def test_upload_dir_holds_the_spooled_files_until_closed(tmp_path) -> None:
+    folder = tmp_path / "uploads"
+    folder.mkdir()
+    form = fastmime.parse_form([BODY[:1000], BODY[1000:]], CTYPE, spool_threshold=1000, upload_dir=folder)
+    big = form.files["big"]
+    # anonymous temporary files: nothing to clean up by name, but they live on that disk
+    assert os.path.dirname(os.path.realpath(f"/proc/self/fd/{big.file.fileno()}")) == str(folder.resolve())
+    form.close()
+    assert big.file.closed and list(folder.iterdir()) == []
+
+
+def test_async_reading_and_saving(tmp_path) -> None:
+    async def run() -> None:
+        with fastmime.parse_form(BODY, CTYPE, spool_threshold=1000) as form:
+            big, small = form.files["big"], form.files["small"]
+            assert await big.aread(3) == BIG[:3]
+            assert await big.aseek(0) == 0 and await big.aread() == BIG
+            assert await small.aread() == b"tiny"
+            await big.asave(tmp_path / "a.bin")
+        assert (tmp_path / "a.bin").read_bytes() == BIG
+
+    asyncio.run(run())
