@@ -7,12 +7,13 @@ import base64
 import binascii
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import fastmime
 
 from ._helpers import BOUNDARY, Recorder, body_of, chunkings, part
+from ._strategies import property_settings
 
 PAYLOAD = bytes(range(256)) * 3 + "déjà vu = ok\r\nline two \t\r\n".encode()
 
@@ -48,7 +49,7 @@ def test_base64_and_quoted_printable_are_decoded_in_every_chunking(parser_cls) -
         assert [r.ended for r in recorder.parts] == [1, 1, 1, 1]
 
 
-@settings(max_examples=120, deadline=None)
+@property_settings(120)
 @given(st.binary(max_size=300), st.lists(st.integers(1, 400), max_size=6))
 def test_decoders_match_the_whole_body_decoders(data: bytes, cuts: list[int]) -> None:
     import fastmime.pure

@@ -6,11 +6,13 @@ import asyncio
 from urllib.parse import urlencode
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import fastmime
 from fastmime._urlencoded import UrlencodedParser, is_urlencoded
+
+from ._strategies import property_settings
 
 CTYPE = "application/x-www-form-urlencoded"
 
@@ -86,7 +88,7 @@ def test_async() -> None:
     assert asyncio.run(run()) == [("a", "1"), ("b", "2")]
 
 
-@settings(max_examples=150, deadline=None)
+@property_settings(150)
 @given(st.lists(st.tuples(st.text(max_size=12), st.text(max_size=12)), max_size=8), st.integers(1, 9))
 def test_reads_back_what_urlencode_writes(pairs: list[tuple[str, str]], chunk: int) -> None:
     body = urlencode(pairs).encode()  # an empty pair is written "=": kept, as ("", "")
