@@ -29,6 +29,7 @@ except ImportError:  # no compiler at install time: the same code, interpreted
 from ._form import Form, MultiDict, UploadedFile, parse_form, parse_form_async  # noqa: E402
 from ._transfer import decode_parts  # noqa: E402
 from ._encode import encode_multipart  # noqa: E402
+from ._pull import AsyncStreamedPart, StreamedPart, aiter_parts, iter_parts  # noqa: E402
 from . import handlers  # noqa: E402
 
 __version__ = "0.1.0"
@@ -45,6 +46,10 @@ __all__ = [
     "parse_form_async",
     "decode_parts",
     "encode_multipart",
+    "iter_parts",
+    "aiter_parts",
+    "StreamedPart",
+    "AsyncStreamedPart",
     "boundary_from_content_type",
     "parse_options_header",
     "handlers",

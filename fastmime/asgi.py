@@ -40,7 +40,9 @@ from typing import Any
 from ._adapter import HandlerFor, InvalidContentLength, LengthRequired, Progress, prepare, short_body
 from ._errors import ClientDisconnected
 from ._form import Form, _FormBuilder, aread_urlencoded
+from . import _pull
 from ._limits import Limits
+from ._pull import AsyncStreamedPart
 from ._transfer import decode_parts
 from ._urlencoded import is_urlencoded
 
@@ -49,6 +51,7 @@ __all__ = [
     "stream_body",
     "parse_form",
     "parse_body",
+    "iter_parts",
     "MAX_WORKERS",
     "LengthRequired",
     "InvalidContentLength",
@@ -180,6 +183,34 @@ async def _drive(chunks: AsyncIterable[bytes], boundary: bytes, expected: int | 
         aclose = getattr(iterator, "aclose", None)
         if aclose is not None:
             await aclose()
+
+
+def iter_parts(scope: Scope, receive: Receive, *, limits: Limits | None = None) -> AsyncIterator[AsyncStreamedPart]:
+    """The parts of the request body, one at a time (the pull API; see :func:`fastmime.aiter_parts`)::
+
+        async for part in fastmime.asgi.iter_parts(scope, receive):
+            async for block in part:    # the part's body as bytes chunks; a part not read is skipped
+                ...
+
+    Content-Type and Content-Length are checked at once, as by :func:`stream_request`. The parser
+    runs on the event loop (it only copies each chunk for the consumer); ``receive()`` is called only
+    when the consumer wants more than the last chunk gave.
+    """
+    if scope.get("type") != "http":
+        raise ValueError(f"fastmime.asgi needs an 'http' scope, not {scope.get('type')!r}")
+    content_type = _header(scope, b"content-type")
+    _, expected = prepare(content_type, _header(scope, b"content-length"), limits)
+    return _pull.aiter_parts(_up_to_length(_receive_chunks(receive), expected), content_type, limits)
+
+
+async def _up_to_length(chunks: AsyncIterator[bytes], expected: int | None) -> AsyncIterator[bytes]:
+    """``chunks``, then :class:`~fastmime.ClientDisconnected` if they were fewer than announced."""
+    received = 0
+    async for chunk in chunks:
+        received += len(chunk)
+        yield chunk
+    if expected is not None and received < expected:
+        raise short_body(received, expected)
 
 
 async def parse_form(scope: Scope, receive: Receive, *, limits: Limits | None = None,

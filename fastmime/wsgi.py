@@ -36,7 +36,9 @@ from ._adapter import (
 )
 from ._errors import ClientDisconnected
 from ._form import Form, _FormBuilder, read_urlencoded
+from . import _pull
 from ._limits import Limits
+from ._pull import StreamedPart
 from ._transfer import decode_parts
 from ._urlencoded import is_urlencoded
 
@@ -44,6 +46,8 @@ __all__ = [
     "stream_request",
     "stream_body",
     "parse_form",
+    "iter_parts",
+    "body_chunks",
     "LengthRequired",
     "InvalidContentLength",
     "CHUNK_SIZE",
@@ -123,6 +127,22 @@ def _read_chunks(read: Callable[[int], bytes], expected: int | None, chunk_size:
             remaining -= len(data)
         received += len(data)
         yield data
+
+
+def iter_parts(environ: Mapping[str, Any], *, limits: Limits | None = None) -> Iterator[StreamedPart]:
+    """The parts of the request body, one at a time (the pull API; see :func:`fastmime.iter_parts`)::
+
+        for part in fastmime.wsgi.iter_parts(environ):
+            for block in part:          # the part's body as bytes chunks; a part not read is skipped
+                ...
+
+    Content-Type and Content-Length are checked at once, as by :func:`stream_request`; the body is
+    read (64 KiB at a time, never past Content-Length) as the parts are.
+    """
+    content_type = environ.get("CONTENT_TYPE")
+    _, expected = prepare(content_type, environ.get("CONTENT_LENGTH"), limits)
+    chunks = body_chunks(environ["wsgi.input"].read, expected, bool(environ.get("wsgi.input_terminated", False)))
+    return _pull.iter_parts(chunks, content_type, limits)
 
 
 def parse_form(environ: Mapping[str, Any], *, limits: Limits | None = None, progress: Progress | None = None,
