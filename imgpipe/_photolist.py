@@ -1,16 +1,19 @@
 """Response documents of the two upload APIs: PhotoList (uploadPhotos), photos_upload_response,
 error_response (up.photos.upload) and the Yahoo ``<Error>`` body.
 
-All are plain dataclasses with ``to_xml()`` and ``to_json()`` returning UTF-8 ``bytes``.
+All are plain dataclasses with ``to_xml()`` (UTF-8 ``bytes``), ``to_json()`` (``str``) and
+``to_json_bytes()`` (UTF-8 ``bytes``).
 
-XML is written by hand (element and attribute order matter and ElementTree cannot place namespace
-declarations between attributes as the uploadPhotos sample does). Text and attribute values are escaped
-(``& < >``, CR as ``&#13;`` so that it survives parsing, and in attributes also ``"``, tab and LF as
-character references).
-
+XML is written with the standard library's ``XMLGenerator`` (see ``imgpipe._xml``), which keeps
+attribute order (the uploadPhotos sample places namespace declarations between attributes).
 Characters that XML 1.0 forbids (C0 controls other than tab, LF and CR; U+FFFE, U+FFFF; lone
 surrogates) cannot be escaped, so they are **removed**, from XML and from JSON alike, so both formats
 carry the same text. A caption ``"a\\x00b"`` is returned as ``"ab"``.
+
+Format names: the library says ``"jpeg"`` everywhere (:class:`~imgpipe.Rendition`,
+:class:`~imgpipe.ProcessedImage`, :class:`PhotoImage`); the PhotoList document writes the file type
+as the spec's sample does, ``format="jpg"`` (only the JPEG name differs: :data:`PHOTOLIST_FORMATS`).
+``PhotoImage(format="jpg")`` is accepted and stored as ``"jpeg"``.
 """
 
 from __future__ import annotations
@@ -22,10 +25,9 @@ from datetime import datetime, timezone
 from typing import Any, Mapping, Sequence, Union
 
 from ._exif import Exif
+from ._xml import XmlWriter, clean as _clean
 
-__all__ = ["ErrorResponse", "Photo", "PhotoImage", "PhotoList", "UploadResponse", "YahooError"]
-
-_XML_DECL = '<?xml version="1.0" encoding="UTF-8"?>\n'
+__all__ = ["ErrorResponse", "Photo", "PhotoImage", "PhotoList", "UploadResponse", "YahooError", "PHOTOLIST_FORMATS"]
 
 NS_PHOTO = "urn:yahoo:photo"
 NS_USER = "urn:yahoo:user"
@@ -47,27 +49,9 @@ EXIF_KEYS = (
     "Quality",
 )
 
-# XML 1.0 Char production: #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF]
-_FORBIDDEN = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9._-]*\Z")
 
 When = Union[datetime, str, None]
-
-
-def _clean(value: object) -> str:
-    """``str(value)`` without the characters XML 1.0 cannot carry."""
-    return _FORBIDDEN.sub("", str(value))
-
-
-def _text(value: object) -> str:
-    # CR is written as a reference: a literal CR would be turned into LF by every XML parser.
-    return (
-        _clean(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
-    )
-
-
-def _attr(value: object) -> str:
-    return _text(value).replace('"', "&quot;").replace("\t", "&#9;").replace("\n", "&#10;")
 
 
 def _bool(value: bool) -> str:
@@ -86,12 +70,14 @@ def _time(value: When) -> str | None:
     return _clean(value)
 
 
-def _json(obj: Any) -> bytes:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+def _json(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
 
 
-def _element(name: str, text: object, indent: str) -> str:
-    return f"{indent}<{name}>{_text(text)}</{name}>"
+#: How the PhotoList document writes a library format name in ``<Image format="...">`` (the sample's
+#: ``"jpg"``); other names are written as they are.
+PHOTOLIST_FORMATS = {"jpeg": "jpg"}
+_FORMAT_ALIASES = {"jpg": "jpeg", "JPG": "jpeg", "JPEG": "jpeg"}
 
 
 @dataclass
@@ -99,7 +85,8 @@ class PhotoImage:
     """One stored rendition of a photo: ``<Image type width height size format>url</Image>``.
 
     ``type`` is ``"thumb"``, ``"screen"`` or ``"full"``; ``size`` is the file size in bytes; ``format``
-    the file type as the sample writes it (``"jpg"``).
+    the library's format name (``"jpeg"``, ``"png"``, ...; ``"jpg"`` is accepted as ``"jpeg"``), written
+    in the document as the sample does (``format="jpg"``, see :data:`PHOTOLIST_FORMATS`).
     """
 
     type: str
@@ -107,13 +94,23 @@ class PhotoImage:
     height: int
     size: int
     url: str
-    format: str = "jpg"
+    format: str = "jpeg"
 
-    def _xml(self, indent: str) -> str:
-        return (
-            f'{indent}<Image type="{_attr(self.type)}" width="{int(self.width)}" height="{int(self.height)}"'
-            f' size="{int(self.size)}" format="{_attr(self.format)}">{_text(self.url)}</Image>'
-        )
+    def __post_init__(self) -> None:
+        self.format = _FORMAT_ALIASES.get(self.format, self.format)
+
+    def _document_format(self) -> str:
+        return PHOTOLIST_FORMATS.get(self.format, self.format)
+
+    def _xml(self, w: XmlWriter) -> None:
+        attrs = [
+            ("type", self.type),
+            ("width", int(self.width)),
+            ("height", int(self.height)),
+            ("size", int(self.size)),
+            ("format", self._document_format()),
+        ]
+        w.element("Image", self.url, attrs)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object: ``{"type", "width", "height", "size", "format", "url"}``."""
@@ -122,7 +119,7 @@ class PhotoImage:
             "width": int(self.width),
             "height": int(self.height),
             "size": int(self.size),
-            "format": _clean(self.format),
+            "format": _clean(self._document_format()),
             "url": _clean(self.url),
         }
 
@@ -172,15 +169,24 @@ class Photo:
         extra = [(k, v) for k, v in exif.items() if k not in EXIF_KEYS]
         return [(k, str(v)) for k, v in known + extra if v is not None]
 
-    def _xml(self, indent: str, step: str, ns_decl: str = "") -> str:
-        i1, i2 = indent + step, indent + step * 2
-        lines = [
-            f'{indent}<Photo{ns_decl} photo:id="{_attr(self.id)}" photo:hrWidth="{int(self.hr_width)}"'
-            f' photo:hrHeight="{int(self.hr_height)}" photo:owner="{_attr(self.owner)}">',
-            _element("Caption", self.caption, i1),
-            f'{i1}<Share mode="{_attr(self.share_mode)}" adult="{_bool(self.adult)}"'
-            f' restricted="{_bool(self.restricted)}"/>',
-        ]
+    def _xml(self, w: XmlWriter, indent: str, ns_decl: tuple[tuple[str, str], ...] = ()) -> None:
+        i1, i2 = indent + " ", indent + "  "
+        w.start(
+            "Photo",
+            [
+                *ns_decl,
+                ("photo:id", self.id),
+                ("photo:hrWidth", int(self.hr_width)),
+                ("photo:hrHeight", int(self.hr_height)),
+                ("photo:owner", self.owner),
+            ],
+        )
+        w.newline(i1)
+        w.element("Caption", self.caption)
+        w.newline(i1)
+        w.element(
+            "Share", "", [("mode", self.share_mode), ("adult", _bool(self.adult)), ("restricted", _bool(self.restricted))]
+        )
         for name, when in (
             ("CreateTime", self.create_time),
             ("UploadTime", self.upload_time),
@@ -188,31 +194,46 @@ class Photo:
         ):
             text = _time(when)
             if text is not None:
-                lines.append(_element(name, text, i1))
-        lines.append(f"{i1}<ImageList>")
-        lines.extend(image._xml(i2) for image in self.images)
-        lines.append(f"{i1}</ImageList>")
+                w.newline(i1)
+                w.element(name, text)
+        w.newline(i1)
+        w.start("ImageList")
+        for image in self.images:
+            w.newline(i2)
+            image._xml(w)
+        w.newline(i1)
+        w.end("ImageList")
         items = self._exif_items()
         if items:
-            lines.append(f"{i1}<EXIF>")
-            lines.extend(_element(k, v, i2) for k, v in items)
-            lines.append(f"{i1}</EXIF>")
+            w.newline(i1)
+            w.start("EXIF")
+            for k, v in items:
+                w.newline(i2)
+                w.element(k, v)
+            w.newline(i1)
+            w.end("EXIF")
         if self.description is not None:
-            lines.append(_element("Description", self.description, i1))
+            w.newline(i1)
+            w.element("Description", self.description)
         if self.tags:
-            lines.append(f"{i1}<TagList>")
-            lines.extend(_element("Tag", t, i2) for t in self.tags)
-            lines.append(f"{i1}</TagList>")
-        lines.append(f"{indent}</Photo>")
-        return "\n".join(lines)
+            w.newline(i1)
+            w.start("TagList")
+            for t in self.tags:
+                w.newline(i2)
+                w.element("Tag", t)
+            w.newline(i1)
+            w.end("TagList")
+        w.newline(indent)
+        w.end("Photo")
 
     def to_xml(self) -> bytes:
         """This photo alone as a document whose root is ``<Photo>`` (namespaces declared on it).
 
         The service answers with :meth:`PhotoList.to_xml`; this is for single-photo calls and tests.
         """
-        decl = f' xmlns="{NS_PHOTO}" xmlns:photo="{NS_PHOTO}"'
-        return (_XML_DECL + self._xml("", " ", decl) + "\n").encode("utf-8")
+        w = XmlWriter()
+        self._xml(w, "", (("xmlns", NS_PHOTO), ("xmlns:photo", NS_PHOTO)))
+        return w.getvalue()
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object (see :meth:`PhotoList.to_json`)."""
@@ -242,9 +263,13 @@ class Photo:
             out["TagList"] = [_clean(t) for t in self.tags]
         return out
 
-    def to_json(self) -> bytes:
+    def to_json(self) -> str:
         """This photo's JSON object (the shape of one entry of ``PhotoList.Photo``)."""
         return _json(self.to_dict())
+
+    def to_json_bytes(self) -> bytes:
+        """:meth:`to_json` encoded as UTF-8."""
+        return self.to_json().encode("utf-8")
 
 
 @dataclass
@@ -275,21 +300,37 @@ class PhotoList:
 
     def to_xml(self) -> bytes:
         """The PhotoList document, UTF-8, with an XML declaration."""
-        root = (
-            f'<PhotoList xmlns="{NS_PHOTO}" photo:version="{_attr(self.version)}" xmlns:photo="{NS_PHOTO}"'
-            f' xmlns:user="{NS_USER}" xmlns:album="{NS_ALBUM}" xmlns:xsi="{NS_XSI}"'
-            f' xsi:schemaLocation="{SCHEMA_LOCATION}">'
+        w = XmlWriter()
+        w.start(
+            "PhotoList",
+            [
+                ("xmlns", NS_PHOTO),
+                ("photo:version", self.version),
+                ("xmlns:photo", NS_PHOTO),
+                ("xmlns:user", NS_USER),
+                ("xmlns:album", NS_ALBUM),
+                ("xmlns:xsi", NS_XSI),
+                ("xsi:schemaLocation", SCHEMA_LOCATION),
+            ],
         )
-        body = [p._xml(" ", " ") for p in self.photos]
-        return (_XML_DECL + "\n".join([root, *body, "</PhotoList>"]) + "\n").encode("utf-8")
+        for p in self.photos:
+            w.newline(" ")
+            p._xml(w, " ")
+        w.newline("")
+        w.end("PhotoList")
+        return w.getvalue()
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object (see the class docstring)."""
         return {"PhotoList": {"version": _clean(self.version), "Photo": [p.to_dict() for p in self.photos]}}
 
-    def to_json(self) -> bytes:
-        """The PhotoList as JSON, UTF-8 (see the class docstring for the shape)."""
+    def to_json(self) -> str:
+        """The PhotoList as JSON text (see the class docstring for the shape)."""
         return _json(self.to_dict())
+
+    def to_json_bytes(self) -> bytes:
+        """:meth:`to_json` encoded as UTF-8."""
+        return self.to_json().encode("utf-8")
 
 
 @dataclass
@@ -324,10 +365,14 @@ class UploadResponse:
 
     def to_xml(self) -> bytes:
         """``<?xml ...?><photos_upload_response>...</photos_upload_response>``, UTF-8."""
-        lines = ["<photos_upload_response>"]
-        lines += [_element(k, v, " ") for k, v in self._fields()]
-        lines.append("</photos_upload_response>")
-        return (_XML_DECL + "\n".join(lines) + "\n").encode("utf-8")
+        w = XmlWriter()
+        w.start("photos_upload_response")
+        for k, v in self._fields():
+            w.newline(" ")
+            w.element(k, v)
+        w.newline("")
+        w.end("photos_upload_response")
+        return w.getvalue()
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object."""
@@ -335,9 +380,13 @@ class UploadResponse:
         out["owner"] = int(self.owner)
         return out
 
-    def to_json(self) -> bytes:
-        """The bare JSON object, UTF-8."""
+    def to_json(self) -> str:
+        """The bare JSON object."""
         return _json(self.to_dict())
+
+    def to_json_bytes(self) -> bytes:
+        """:meth:`to_json` encoded as UTF-8."""
+        return self.to_json().encode("utf-8")
 
 
 @dataclass
@@ -375,20 +424,29 @@ class ErrorResponse:
 
     def to_xml(self) -> bytes:
         """The ``error_response`` document, UTF-8."""
-        lines = [
-            "<error_response>",
-            _element("error_code", int(self.error_code), " "),
-            _element("error_msg", self.error_msg, " "),
-        ]
+        w = XmlWriter()
+        w.start("error_response")
+        w.newline(" ")
+        w.element("error_code", int(self.error_code))
+        w.newline(" ")
+        w.element("error_msg", self.error_msg)
+        w.newline(" ")
+        w.start("request_args", [("list", "true")])
+        for key, value in self._args():
+            w.newline("  ")
+            w.start("arg")
+            w.newline("   ")
+            w.element("key", key)
+            w.newline("   ")
+            w.element("value", value)
+            w.newline("  ")
+            w.end("arg")
         if self.request_args:
-            lines.append(' <request_args list="true">')
-            for key, value in self._args():
-                lines.append(f"  <arg>\n{_element('key', key, '   ')}\n{_element('value', value, '   ')}\n  </arg>")
-            lines.append(" </request_args>")
-        else:
-            lines.append(' <request_args list="true"/>')
-        lines.append("</error_response>")
-        return (_XML_DECL + "\n".join(lines) + "\n").encode("utf-8")
+            w.newline(" ")
+        w.end("request_args")
+        w.newline("")
+        w.end("error_response")
+        return w.getvalue()
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object."""
@@ -398,9 +456,13 @@ class ErrorResponse:
             "request_args": [{"key": _clean(k), "value": _clean(v)} for k, v in self._args()],
         }
 
-    def to_json(self) -> bytes:
-        """The bare JSON object, UTF-8."""
+    def to_json(self) -> str:
+        """The bare JSON object."""
         return _json(self.to_dict())
+
+    def to_json_bytes(self) -> bytes:
+        """:meth:`to_json` encoded as UTF-8."""
+        return self.to_json().encode("utf-8")
 
 
 @dataclass
@@ -424,15 +486,25 @@ class YahooError:
 
     def to_xml(self) -> bytes:
         """The ``<Error>`` document, UTF-8."""
-        lines = [f'<Error xmlns="{NS_YAHOO_API}">', " The following errors were detected:"]
-        lines += [_element("Message", m, " ") for m in self.messages]
-        lines.append("</Error>")
-        return (_XML_DECL + "\n".join(lines) + "\n").encode("utf-8")
+        w = XmlWriter()
+        w.start("Error", [("xmlns", NS_YAHOO_API)])
+        w.newline(" ")
+        w.text("The following errors were detected:")
+        for m in self.messages:
+            w.newline(" ")
+            w.element("Message", m)
+        w.newline("")
+        w.end("Error")
+        return w.getvalue()
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object."""
         return {"Error": {"Message": [_clean(m) for m in self.messages]}}
 
-    def to_json(self) -> bytes:
-        """The JSON object, UTF-8."""
+    def to_json(self) -> str:
+        """The JSON object."""
         return _json(self.to_dict())
+
+    def to_json_bytes(self) -> bytes:
+        """:meth:`to_json` encoded as UTF-8."""
+        return self.to_json().encode("utf-8")

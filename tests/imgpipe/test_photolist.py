@@ -338,6 +338,79 @@ def test_any_text_gives_well_formed_xml(text: str) -> None:
         ET.fromstring(doc)
 
 
+def _xml_as_json(doc: bytes) -> dict[str, object]:
+    """The JSON shape of :meth:`PhotoList.to_dict`, read back from the XML document."""
+    root = ET.fromstring(doc)
+    photos = []
+    for ph in root.findall(f"{NS}Photo"):
+        share = ph.find(f"{NS}Share")
+        assert share is not None
+        d: dict[str, object] = {
+            "id": ph.get(f"{NS}id"),
+            "hrWidth": int(ph.get(f"{NS}hrWidth", "")),
+            "hrHeight": int(ph.get(f"{NS}hrHeight", "")),
+            "owner": ph.get(f"{NS}owner"),
+            "Caption": ph.findtext(f"{NS}Caption"),
+            "Share": {
+                "mode": share.get("mode"),
+                "adult": share.get("adult") == "true",
+                "restricted": share.get("restricted") == "true",
+            },
+        }
+        for name in ("CreateTime", "UploadTime", "ModTime"):
+            if ph.find(f"{NS}{name}") is not None:
+                d[name] = ph.findtext(f"{NS}{name}")
+        d["ImageList"] = [
+            {
+                "type": im.get("type"),
+                "width": int(im.get("width", "")),
+                "height": int(im.get("height", "")),
+                "size": int(im.get("size", "")),
+                "format": im.get("format"),
+                "url": im.text or "",
+            }
+            for im in ph.findall(f"{NS}ImageList/{NS}Image")
+        ]
+        exif = ph.find(f"{NS}EXIF")
+        if exif is not None:
+            d["EXIF"] = {el.tag.removeprefix(NS): el.text or "" for el in exif}
+        if ph.find(f"{NS}Description") is not None:
+            d["Description"] = ph.findtext(f"{NS}Description")
+        tags = ph.findall(f"{NS}TagList/{NS}Tag")
+        if tags:
+            d["TagList"] = [t.text or "" for t in tags]
+        photos.append(d)
+    return {"PhotoList": {"version": root.get(f"{NS}version"), "Photo": photos}}
+
+
+_STRING_FIELDS = ("id", "owner", "caption", "share_mode", "create_time", "upload_time", "mod_time", "description")
+_BAD_CHARS = [chr(c) for c in range(0x20)] + ["\ud800", "\udbff", "\udc00", "\udfff", "\ufffe", "\uffff"]
+
+
+@pytest.mark.parametrize("char", _BAD_CHARS, ids=lambda c: f"U+{ord(c):04X}")
+def test_every_c0_char_and_lone_surrogate_in_every_string_field(char: str) -> None:
+    text = f"a{char}b{char}"
+    for field in (*_STRING_FIELDS, "tags", "exif", "image", "version"):
+        p = sample_photo()
+        plist = PhotoList([p])
+        if field == "tags":
+            p.tags = [text, "x"]
+        elif field == "exif":
+            p.exif = {"Camera": text, "Quality": text}
+        elif field == "image":
+            img = p.images[0]
+            img.type, img.url, img.format = text, text, text
+        elif field == "version":
+            plist.version = text
+        else:
+            setattr(p, field, text)
+        doc = plist.to_xml()
+        doc.decode("utf-8")  # no lone surrogate reached the bytes
+        assert _xml_as_json(doc) == json.loads(plist.to_json()), field
+        single = ET.fromstring(p.to_xml())  # the one-photo document parses too
+        assert single.tag == f"{NS}Photo"
+
+
 # ------------------------------------------------------------------------------------------------
 # up.photos.upload bodies
 # ------------------------------------------------------------------------------------------------
@@ -383,7 +456,7 @@ def test_upload_response_json() -> None:
         "caption": "After the sunrise",
     }
     assert list(doc) == ["pid", "aid", "owner", "src", "src_big", "src_small", "link", "caption"]
-    assert b'"pid":"940915697041656"' in raw and b'"owner":219074' in raw
+    assert '"pid":"940915697041656"' in raw and '"owner":219074' in raw
 
 
 def test_upload_response_without_caption_and_large_ids() -> None:
