@@ -67,6 +67,14 @@ def test_process_rotated(benchmark) -> None:  # type: ignore[no-untyped-def]
     data = _data(benchmark, orientation=6)
     result = benchmark(imgpipe.process_image, data)
     _check(result, data, rotated=True)
+    assert not result.rendition("full").encoded  # full is the original, whatever its orientation
+
+
+def test_process_rotated_reencoded_full(benchmark) -> None:  # type: ignore[no-untyped-def]
+    data = _data(benchmark, orientation=6)
+    specs = [*imgpipe.YAHOO_RENDITIONS[:2], imgpipe.RenditionSpec("full", None, None, keep_original=False)]
+    result = benchmark(imgpipe.process_image, data, specs)
+    _check(result, data, rotated=True)
     assert result.rendition("full").encoded
 
 

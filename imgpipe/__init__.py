@@ -25,6 +25,8 @@ from ._exif import Exif, read_exif
 from ._handler import ImageHandler
 from ._photolist import ErrorResponse, Photo, PhotoImage, PhotoList, UploadResponse, YahooError
 from ._pipeline import (
+    ORIGINAL_FORMATS,
+    OUTPUT_FORMATS,
     PLATFORM_RENDITIONS,
     YAHOO_RENDITIONS,
     ImageLimits,
@@ -43,6 +45,8 @@ __all__ = [
     "RenditionSpec",
     "YAHOO_RENDITIONS",
     "PLATFORM_RENDITIONS",
+    "OUTPUT_FORMATS",
+    "ORIGINAL_FORMATS",
     "ImageLimits",
     "fit_within",
     "ImageHandler",

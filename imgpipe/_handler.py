@@ -14,7 +14,16 @@ from concurrent.futures import Executor, Future
 from typing import IO, Any, Iterable, Protocol
 
 from ._errors import FileTooLargeError, ImageError
-from ._pipeline import DEFAULT_LIMITS, YAHOO_RENDITIONS, ImageLimits, ProcessedImage, RenditionSpec, _process
+from ._pipeline import (
+    DEFAULT_LIMITS,
+    YAHOO_RENDITIONS,
+    ImageLimits,
+    ProcessedImage,
+    RenditionSpec,
+    _check_specs,
+    _process,
+)
+from ._source import Origin
 
 __all__ = ["ImageHandler", "PartInfo"]
 
@@ -37,15 +46,21 @@ class ImageHandler:
       (1 MiB by default), then an anonymous temporary file in ``spool_dir`` -- and feeds a SHA-256.
       More than ``limits.max_bytes`` bytes raises :class:`~imgpipe.FileTooLargeError` at once (the parser
       then stops and calls ``on_abort``).
-    * ``on_end()`` runs :func:`~imgpipe.process_image` on the spooled bytes, inline, or -- when an
-      ``executor`` is given -- submitted to it so that the parser's thread (an event loop) is not blocked.
-      Image errors are not raised from ``on_end``: they are kept in :attr:`error` (and in the future).
+    * ``on_end()`` runs :func:`~imgpipe.process_image` on the spool file itself (never read back into
+      one ``bytes``), inline, or -- when an ``executor`` is given -- submitted to it so that the parser's
+      thread (an event loop) is not blocked. Image errors are not raised from ``on_end``: they are kept
+      in :attr:`error` (and in the future).
     * ``on_abort(error)`` drops the spool; no file is left behind (the temporary file has no name on
       Linux and is closed at once elsewhere).
 
     :attr:`future` (a ``concurrent.futures.Future``, set by ``on_end``) completes with the result or
     the error; :meth:`wait` blocks for it; :attr:`result` / :attr:`error` are filled when it is done.
-    :meth:`close` (or ``with handler:``) releases the spool early, e.g. when the request fails.
+
+    The result's ``full`` original (a :class:`~imgpipe.Rendition` with ``encoded`` False) streams from
+    the spool: it stays readable (:meth:`~imgpipe.Rendition.open`) until :meth:`close`. Close the
+    handler (or use ``with handler:``) once the original is stored; it also releases the spool early
+    when the request fails. A spool not closed is released when the handler and its result are
+    garbage-collected.
     ``part`` (a fastmime ``Part`` or anything with ``name``, ``filename``, ``content_type``, ``index``)
     is only kept for the caller: the format is always taken from the bytes.
     """
@@ -64,7 +79,7 @@ class ImageHandler:
         if spool_threshold < 0:
             raise ValueError("spool_threshold must be >= 0")
         self.part = part
-        self.renditions = tuple(renditions)
+        self.renditions = _check_specs(renditions)
         self.limits = DEFAULT_LIMITS if limits is None else limits
         self.strip_gps = strip_gps
         self.spool_threshold = spool_threshold
@@ -85,6 +100,8 @@ class ImageHandler:
         self._file: IO[bytes] | None = None
         self._state = "receiving"  # -> "processing" -> "done" | "aborted"
         self._lock = threading.Lock()
+        self._origin: Origin | None = None  # the spool as the pipeline reads it, from on_end on
+        self._close_requested = False
 
     # -- the handler protocol -------------------------------------------------------------------------
 
@@ -174,13 +191,20 @@ class ImageHandler:
         return self.future.result(timeout)
 
     def close(self) -> None:
-        """Release the spool now (idempotent). A part still receiving counts as aborted; a pipeline
-        queued on the executor and not started yet is cancelled; one running or done is left alone."""
+        """Release the spool (idempotent); the result's original can no longer be read afterwards.
+
+        A part still receiving counts as aborted; a pipeline queued on the executor and not started yet
+        is cancelled; one running releases the spool when it finishes."""
         if self._state == "receiving":
             self.on_abort(ImageError("the image handler was closed before the part ended"))
             return
+        with self._lock:
+            self._close_requested = True
+            running = self._state == "processing"
         future = self.future
         if future is not None and future.cancel():
+            self._drop_spool()
+        elif not running:
             self._drop_spool()
 
     def __enter__(self) -> ImageHandler:
@@ -191,34 +215,48 @@ class ImageHandler:
 
     # -- internals ------------------------------------------------------------------------------------
 
-    def _take_bytes(self) -> bytes:
+    def _spool_origin(self) -> Origin:
+        """The spool as an :class:`Origin` the pipeline and the result's original read from."""
         with self._lock:
-            f, self._file = self._file, None
-            memory, self._memory = self._memory, None
-        if f is not None:
-            try:
-                f.seek(0)
-                return f.read()
-            finally:
-                f.close()
-        return memory.getvalue() if memory is not None else b""
+            if self._origin is not None:
+                return self._origin
+            f, memory = self._file, self._memory
+            if f is not None:
+                origin = Origin.from_file(f, close=f.close)
+            elif memory is not None:
+                origin = Origin.from_bytes(memory.getvalue())
+                self._memory = None
+            else:
+                raise ImageError("the image handler's spool was released")
+            self._origin = origin
+            return origin
 
     def _run(self) -> ProcessedImage:
-        data = self._take_bytes()
-        return _process(data, self.renditions, self.limits, self.strip_gps, self.sha256)
+        return _process(self._spool_origin(), self.renditions, self.limits, self.strip_gps, self.sha256)
 
     def _finished(self, future: Future[ProcessedImage]) -> None:
-        exc = future.exception()
+        exc: BaseException | None
+        if future.cancelled():
+            exc = ImageError("the image handler was closed before the image was processed")
+        else:
+            exc = future.exception()
         if exc is None:
             self.result = future.result()
         else:
             self.error = exc
-        self._state = "done"
+        with self._lock:
+            self._state = "done"
+            release = self._close_requested or exc is not None
+        if release:  # a failed image keeps nothing; a closed handler wanted its spool gone
+            self._drop_spool()
 
     def _drop_spool(self) -> None:
         with self._lock:
             f, self._file, self._memory = self._file, None, None
-        if f is not None:
+            origin, self._origin = self._origin, None
+        if origin is not None:
+            origin.close()  # closes the spool file too
+        elif f is not None:
             f.close()
 
     def __repr__(self) -> str:

@@ -8,10 +8,12 @@ Speed comes from doing as little as possible at full resolution:
   renditions are made from the larger ones (the thumb from the screen image), not from the original.
 * EXIF orientation is applied last, with ``transpose`` on the small images; the box is fitted to the
   displayed (rotated) dimensions first.
-* The ``full`` rendition is the original bytes whenever nothing must change (see :func:`process_image`),
-  so a typical upload never decodes at full resolution. When the full image must be re-encoded
-  (rotation, CMYK, a non-sRGB profile, a non-JPEG source), the full-resolution decode is shared with
-  the other renditions.
+* The ``full`` rendition is the original file for the formats browsers show (JPEG, PNG, GIF, WebP):
+  browsers apply EXIF orientation and ICC profiles themselves, so nothing is decoded at full size for
+  it. Only HEIC (or a spec asking for a re-encode) is converted; that full-resolution decode is then
+  shared with the other renditions.
+* The input is read through an :class:`~imgpipe._source.Origin`: the header region for sniffing,
+  limits and EXIF, a stream for Pillow and for hashing, never one ``bytes`` of the whole file.
 * Pillow releases the GIL while decoding, resampling and encoding, so threads scale.
 """
 
@@ -20,12 +22,17 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import shutil
 import struct
+import tempfile
 import threading
+import zlib
 from dataclasses import dataclass, field
-from typing import IO, Final, Iterable, Union
+from datetime import datetime
+from typing import IO, TYPE_CHECKING, Any, BinaryIO, Final, Iterable, Mapping, Sequence, Union
 
 from PIL import Image, UnidentifiedImageError
+from PIL import features as _features
 
 from ._color import is_srgb_profile, needs_color_work, to_srgb
 from ._errors import (
@@ -41,6 +48,10 @@ from ._errors import (
 from ._exif import Exif, read_exif
 from ._exifedit import edit_tiff, split_exif_payload
 from ._sniff import JpegInfo, header_size, scan_jpeg, sniff
+from ._source import Origin, Patch
+
+if TYPE_CHECKING:
+    from ._photolist import Photo
 
 __all__ = [
     "RenditionSpec",
@@ -51,11 +62,22 @@ __all__ = [
     "ProcessedImage",
     "process_image",
     "fit_within",
+    "OUTPUT_FORMATS",
+    "ORIGINAL_FORMATS",
 ]
 
 ImageSource = Union[bytes, bytearray, memoryview, str, "os.PathLike[str]", IO[bytes]]
 
-_OUTPUT_FORMATS: Final = {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP"}
+_AVIF: Final = bool(_features.check("avif")) if "avif" in _features.modules else False
+_OUTPUT_FORMATS: Final = {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP", "avif": "AVIF"}
+#: The output formats this installation can encode ("avif" only where Pillow was built with libavif).
+OUTPUT_FORMATS: Final[tuple[str, ...]] = ("jpeg", "png", "webp") + (("avif",) if _AVIF else ())
+#: Source formats whose ``full`` rendition is the uploaded file itself (every current browser shows
+#: them, applying EXIF orientation and ICC profiles).
+ORIGINAL_FORMATS: Final[frozenset[str]] = frozenset({"jpeg", "png", "gif", "webp"})
+# Bytes read from the start of a file for sniffing, header scanning and EXIF; grown when the JPEG
+# header segments (up to the first scan) or a GIF's blocks before its first image are longer.
+_HEAD: Final = 64 * 1024
 _PIL_FORMATS: Final = {"jpeg": "JPEG", "png": "PNG", "gif": "GIF", "webp": "WEBP", "heic": "HEIF"}
 # DCT-domain scaling of JPEGs: the smallest scale 1/8, 1/4 or 1/2 that leaves the decoded image at least
 # this many times the largest rendition; a resample finishes (LANCZOS when the scaled image is small, as 1/8
@@ -93,7 +115,13 @@ class RenditionSpec:
 
     The image is scaled to fit within ``max_width`` x ``max_height`` keeping its aspect ratio, never
     upscaled; ``None`` leaves that dimension unbounded (both ``None``: full resolution). ``format`` is
-    ``"jpeg"`` (baseline), ``"png"`` or ``"webp"``; ``quality`` (1..100) applies to JPEG and WebP.
+    ``"jpeg"`` (baseline), ``"png"``, ``"webp"`` or ``"avif"`` (AVIF needs a Pillow built with libavif,
+    as current wheels are: ``ValueError`` otherwise, see :data:`OUTPUT_FORMATS`); ``quality``
+    (1..100) applies to JPEG, WebP and AVIF.
+
+    An unbounded rendition with ``keep_original=True`` (the default) is the uploaded file itself when
+    the source is JPEG, PNG, GIF or WebP (:data:`ORIGINAL_FORMATS`), whatever ``format`` says: see
+    :func:`process_image`. ``keep_original=False`` always encodes it in ``format``.
     """
 
     type: str
@@ -101,6 +129,7 @@ class RenditionSpec:
     max_height: int | None
     format: str = "jpeg"
     quality: int = 85
+    keep_original: bool = True
 
     def __post_init__(self) -> None:
         if not isinstance(self.type, str) or not self.type:
@@ -111,6 +140,11 @@ class RenditionSpec:
                 raise ValueError(f"RenditionSpec.{name} must be a positive int or None, not {value!r}")
         if self.format not in _OUTPUT_FORMATS:
             raise ValueError(f"RenditionSpec.format must be one of {sorted(_OUTPUT_FORMATS)}, not {self.format!r}")
+        if self.format not in OUTPUT_FORMATS:
+            raise ValueError(
+                f"RenditionSpec.format {self.format!r}: this Pillow ({Image.__version__}) cannot encode it"
+                " (it was built without libavif; current Pillow wheels include it)"
+            )
         if not isinstance(self.quality, int) or not 1 <= self.quality <= 100:
             raise ValueError(f"RenditionSpec.quality must be an int in 1..100, not {self.quality!r}")
 
@@ -199,17 +233,53 @@ DEFAULT_LIMITS: Final = ImageLimits()
 
 @dataclass(frozen=True, slots=True)
 class Rendition:
-    """One produced rendition: ``data`` is the encoded file (``size`` bytes, ``format``), ``width`` x
-    ``height`` as displayed. ``encoded`` is False when ``data`` is the original file (possibly with the
-    GPS block removed at byte level), True when the pipeline encoded the pixels."""
+    """One produced rendition: ``size`` bytes of ``format``, ``width`` x ``height`` as displayed.
+
+    ``encoded`` is True when the pipeline encoded the pixels; False when this is the uploaded file
+    itself (the ``full`` original, possibly with its GPS block removed at byte level).
+
+    Read its bytes with :meth:`open` (a stream of exactly ``size`` bytes: what a service hands to a
+    file or an object store), :meth:`save`, or :attr:`data`. An encoded rendition's bytes are in
+    memory. The original's are read from the source on demand, never held whole in memory: a path
+    stays readable as long as the file exists unchanged, an open file as long as it stays open, and
+    an :class:`~imgpipe.ImageHandler`'s spool until the handler is closed (then :meth:`open` raises
+    ``ValueError``).
+    """
 
     type: str
     width: int
     height: int
     size: int
     format: str
-    data: bytes = field(repr=False)
     encoded: bool = True
+    _bytes: bytes | None = field(default=None, repr=False, compare=False)
+    _origin: Origin | None = field(default=None, repr=False, compare=False)
+    _patches: tuple[Patch, ...] = field(default=(), repr=False, compare=False)
+
+    def open(self) -> BinaryIO:
+        """A new binary reader of the rendition's ``size`` bytes (seekable; close it when done)."""
+        if self._bytes is not None:
+            return io.BytesIO(self._bytes)
+        assert self._origin is not None
+        return self._origin.open(self._patches)
+
+    @property
+    def data(self) -> bytes:
+        """The rendition's bytes. For the original (``encoded`` False) this reads the whole file into
+        memory: use :meth:`open` or :meth:`save` to stream it instead."""
+        if self._bytes is not None:
+            return self._bytes
+        with self.open() as f:
+            return f.read()
+
+    def save(self, destination: str | os.PathLike[str] | IO[bytes]) -> None:
+        """Write the rendition to a path (created or replaced) or to a binary file, streaming."""
+        with self.open() as src:
+            if isinstance(destination, (str, os.PathLike)):
+                with open(destination, "wb") as dst:
+                    shutil.copyfileobj(src, dst, 1024 * 1024)
+            else:
+                shutil.copyfileobj(src, destination, 1024 * 1024)
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,6 +307,59 @@ class ProcessedImage:
                 return r
         raise KeyError(type)
 
+    def to_photo(
+        self,
+        id: str,
+        owner: str,
+        urls: Mapping[str, str],
+        *,
+        caption: str = "",
+        create_time: datetime | str | None = None,
+        upload_time: datetime | str | None = None,
+        mod_time: datetime | str | None = None,
+        share_mode: str = "private",
+        adult: bool = False,
+        restricted: bool = True,
+        description: str | None = None,
+        tags: Sequence[str] = (),
+    ) -> Photo:
+        """A PhotoList :class:`~imgpipe.Photo` for this result.
+
+        ``urls`` maps rendition types to the URLs where the caller stored them; one ``<Image>`` is
+        written per rendition with a URL, in the order of :attr:`renditions` (a type without a URL is
+        left out; a URL for a type that was not produced raises ``KeyError``). ``hrWidth``/``hrHeight``
+        are the displayed size, the EXIF block comes from :attr:`exif`, and ``create_time`` defaults to
+        the EXIF capture time.
+        """
+        from ._photolist import Photo, PhotoImage
+
+        produced = {r.type for r in self.renditions}
+        unknown = [t for t in urls if t not in produced]
+        if unknown:
+            raise KeyError(f"no rendition of type {unknown[0]!r} (produced: {sorted(produced)})")
+        images = [
+            PhotoImage(type=r.type, width=r.width, height=r.height, size=r.size, url=urls[r.type], format=r.format)
+            for r in self.renditions
+            if r.type in urls
+        ]
+        return Photo(
+            id=id,
+            hr_width=self.width,
+            hr_height=self.height,
+            owner=owner,
+            caption=caption,
+            create_time=self.exif.capture_time() if create_time is None else create_time,
+            upload_time=upload_time,
+            mod_time=mod_time,
+            images=images,
+            exif=self.exif,
+            share_mode=share_mode,
+            adult=adult,
+            restricted=restricted,
+            description=description,
+            tags=list(tags),
+        )
+
 
 def fit_within(width: int, height: int, max_width: int | None, max_height: int | None) -> tuple[int, int]:
     """Size of ``width`` x ``height`` scaled to fit the box, aspect kept (to a pixel), never upscaled."""
@@ -261,29 +384,66 @@ def fit_within(width: int, height: int, max_width: int | None, max_height: int |
 # ---------------------------------------------------------------------------------------------------
 
 
-def _read_source(source: ImageSource, limits: ImageLimits) -> bytes:
-    if isinstance(source, bytes):
-        return source
-    if isinstance(source, (bytearray, memoryview)):
-        return bytes(source)
-    if isinstance(source, (str, os.PathLike)):
-        with open(source, "rb") as f:
-            limits.check_bytes(os.fstat(f.fileno()).st_size)
-            return _read_limited(f, limits)
-    if hasattr(source, "read"):
-        return _read_limited(source, limits)
-    raise TypeError(f"process_image() needs bytes, a path or a binary file, not {type(source).__name__}")
-
-
-def _read_limited(f: IO[bytes], limits: ImageLimits) -> bytes:
-    if limits.max_bytes is None:
-        data = f.read()
+def _origin_of(source: ImageSource, limits: ImageLimits) -> Origin:
+    """Where the source's bytes are, without reading them (a non-seekable file is spooled first)."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        origin = Origin.from_bytes(source)
+    elif isinstance(source, (str, os.PathLike)):
+        origin = Origin.from_path(source)
+    elif hasattr(source, "read"):
+        origin = _file_origin(source, limits)
     else:
-        data = f.read(limits.max_bytes + 1)
-        limits.check_bytes(len(data))
-    if not isinstance(data, bytes):
-        raise TypeError("the file object must be opened in binary mode")
-    return data
+        raise TypeError(f"process_image() needs bytes, a path or a binary file, not {type(source).__name__}")
+    limits.check_bytes(origin.size)
+    return origin
+
+
+def _file_origin(f: IO[bytes], limits: ImageLimits) -> Origin:
+    seekable = getattr(f, "seekable", None)
+    if seekable is not None and seekable() and f.tell() == 0:
+        return Origin.from_file(f)
+    # Not at offset 0, or not seekable (a pipe, a socket): copy from here into a spool of our own,
+    # in memory up to 1 MiB, then on disk; the limit is checked while copying.
+    spool = tempfile.SpooledTemporaryFile(max_size=1024 * 1024)  # noqa: SIM115 - owned by the origin
+    try:
+        total = 0
+        while True:
+            chunk = f.read(1024 * 1024)
+            if not isinstance(chunk, (bytes, bytearray)):
+                raise TypeError("the file object must be opened in binary mode")
+            if not chunk:
+                break
+            total += len(chunk)
+            limits.check_bytes(total)
+            spool.write(chunk)
+    except BaseException:
+        spool.close()
+        raise
+    spool.flush()
+    return Origin.from_file(spool, close=spool.close)  # type: ignore[arg-type]
+
+
+def _head(origin: Origin, need: int = _HEAD) -> bytes:
+    return origin.read(0, need)
+
+
+def _from_head(origin: Origin, head: bytes, parse: Any) -> tuple[Any, bytes]:
+    """``parse(head)``, reading a longer head while the header runs past it (TruncatedImageError)."""
+    while True:
+        try:
+            return parse(head), head
+        except TruncatedImageError:
+            if len(head) >= origin.size:
+                raise
+            head = _head(origin, len(head) * 4)
+
+
+def _sha256(origin: Origin) -> str:
+    digest = hashlib.sha256()
+    with origin.open() as f:
+        while chunk := f.read(1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -319,9 +479,9 @@ def _decode_error(exc: BaseException, fmt: str) -> ImageError:
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError, Image.DecompressionBombError)
 
 
-def _open(data: bytes, fmt: str) -> Image.Image:
+def _open(fp: IO[bytes], fmt: str) -> Image.Image:
     try:
-        return Image.open(io.BytesIO(data), formats=[_PIL_FORMATS[fmt]])
+        return Image.open(fp, formats=[_PIL_FORMATS[fmt]])
     except UnidentifiedImageError as exc:
         raise CorruptImageError(f"{fmt.upper()} header cannot be read") from exc
     except _DECODE_ERRORS as exc:
@@ -356,30 +516,74 @@ def _encode(im: Image.Image, spec: RenditionSpec, exif: bytes | None = None) -> 
         im.save(buf, "JPEG", quality=spec.quality, optimize=False, progressive=False, exif=exif or b"")
     elif spec.format == "png":
         im.save(buf, "PNG", compress_level=6, exif=exif or b"")
+    elif spec.format == "avif":
+        im.save(buf, "AVIF", quality=spec.quality, exif=exif or b"")
     else:
         im.save(buf, "WEBP", quality=spec.quality, method=4, exif=exif or b"")
     return buf.getvalue()
 
 
-def _strip_gps(data: bytes, info: JpegInfo) -> bytes:
-    """The JPEG with the GPS IFD removed from its EXIF segments; every other byte unchanged."""
-    out: bytearray | None = None
-    for start, end in info.exif:
-        block = bytearray(data[start:end])
-        if edit_tiff(block, drop_gps=True):
-            if out is None:
-                out = bytearray(data)
-            out[start:end] = block
-    return data if out is None else bytes(out)
+def _gps_patches(origin: Origin, head: bytes, fmt: str, info: JpegInfo | None) -> tuple[Patch, ...]:
+    """Length-preserving edits that remove the GPS IFD from the original's EXIF block(s); every other
+    byte of the file, pixels included, is unchanged. JPEG: each APP1 Exif segment; PNG: the eXIf
+    chunk (and its CRC); WebP: the EXIF chunk. Empty when there is no GPS block."""
+    patches: list[Patch] = []
+    if info is not None:
+        for start, end in info.exif:
+            block = bytearray(head[start:end])
+            if edit_tiff(block, drop_gps=True):
+                patches.append((start, bytes(block)))
+        return tuple(patches)
+    chunk = _exif_chunk(origin, fmt) if fmt in _CHUNKS else None
+    if chunk is None:
+        return ()
+    start, length = chunk
+    payload = origin.read(start, length)
+    if len(payload) != length:
+        return ()
+    tiff_at = 6 if payload[:6] == b"Exif\x00\x00" else 0
+    block = bytearray(payload[tiff_at:])
+    if not edit_tiff(block, drop_gps=True):
+        return ()
+    new_payload = payload[:tiff_at] + bytes(block)
+    patches.append((start, new_payload))
+    if fmt == "png":  # the chunk's CRC covers its type and data
+        patches.append((start + length, struct.pack(">I", zlib.crc32(b"eXIf" + new_payload))))
+    return tuple(patches)
+
+
+# Chunk layouts: first chunk offset, header struct (length and type in the format's order), bytes after the
+# data (PNG's CRC), whether odd lengths are padded (RIFF), and the EXIF chunk's type.
+_CHUNKS: Final = {
+    "png": (8, struct.Struct(">I4s"), 4, False, b"eXIf"),
+    "webp": (12, struct.Struct("<4sI"), 0, True, b"EXIF"),
+}
+
+
+def _exif_chunk(origin: Origin, fmt: str) -> tuple[int, int] | None:
+    """(data offset, length) of a PNG's eXIf or a WebP's EXIF chunk; walks chunk headers only."""
+    pos, header, trailer, padded, wanted = _CHUNKS[fmt]
+    for _ in range(200_000):
+        head = origin.read(pos, 8)
+        if len(head) < 8:
+            return None
+        a, b = header.unpack(head)
+        length, kind = (a, b) if fmt == "png" else (b, a)
+        if kind == wanted:
+            return (pos + 8, length) if pos + 8 + length + trailer <= origin.size else None
+        if kind == b"IEND":
+            return None
+        pos += 8 + length + trailer + (length & 1 if padded else 0)
+    return None
 
 
 def _exif_for_reencode(
-    data: bytes, info: JpegInfo | None, im: Image.Image, size: tuple[int, int], strip_gps: bool
+    head: bytes, info: JpegInfo | None, im: Image.Image, size: tuple[int, int], strip_gps: bool
 ) -> bytes | None:
     """The source's EXIF block for a re-encoded full image: orientation 1, the new pixel dimensions,
     no embedded thumbnail (it would show the old orientation), GPS removed when asked."""
     if info is not None:
-        raw = data[info.exif[0][0] : info.exif[0][1]] if info.exif else None
+        raw = head[info.exif[0][0] : info.exif[0][1]] if info.exif else None
     else:
         payload = im.info.get("exif")
         raw = split_exif_payload(payload) if isinstance(payload, bytes) else None
@@ -407,67 +611,99 @@ def process_image(
 ) -> ProcessedImage:
     """Validate an uploaded image and produce its renditions.
 
-    ``source`` is the image as bytes(-like), a path, or a binary file object (read from its current
-    position). Nothing the client said is used: the format comes from the magic bytes, the dimensions
-    from the header, checked against ``limits`` (:class:`ImageLimits`, defaults when ``None``) before
-    any pixel is decoded.
+    ``source`` is the image as a path, a binary file object (from its current position), or
+    bytes(-like). A path or a seekable file is never read whole into memory: the header region is
+    read for sniffing, limits and EXIF, and Pillow decodes from a stream (Pillow itself reads a whole
+    WebP or HEIC file at once). Nothing the client said is used: the format comes from the magic
+    bytes, the dimensions from the header, checked against ``limits`` (:class:`ImageLimits`, defaults
+    when ``None``) before any pixel is decoded.
 
     Each rendition fits its spec's box in the displayed orientation (EXIF orientation applied), keeps
     the aspect ratio, is never upscaled, and is 8-bit sRGB (CMYK, palette, grey, 16-bit, alpha -- onto
     white -- and ICC-profiled inputs converted). Encoded renditions carry no metadata, except a
     re-encoded full-resolution image, which keeps the source's EXIF with orientation set to 1.
 
-    An unbounded JPEG rendition (``max_width`` and ``max_height`` both ``None``) is the original file,
-    unchanged, when the source is a JPEG with orientation 1 (or none), sRGB or no ICC profile, and RGB
-    or grey pixels. With ``strip_gps=True`` the GPS IFD is then cut out of the EXIF segment at byte
-    level (every other byte, pixels included, is kept). Otherwise it is re-encoded.
+    ``full`` is the original: an unbounded spec (``max_width`` and ``max_height`` both ``None``, with
+    ``keep_original`` left True) gives the uploaded file itself when it is a JPEG, PNG, GIF or WebP --
+    browsers apply its EXIF orientation and ICC profile themselves -- with ``width``/``height`` the
+    displayed (oriented) size, ``format`` the source's, ``encoded`` False. It is streamed from the
+    source by :meth:`Rendition.open` (see there how long it stays readable). With ``strip_gps=True``
+    its GPS IFD is removed as a length-preserving byte edit of the EXIF block (every other byte,
+    pixels included, is kept). Other sources (HEIC) are converted to ``format``.
 
     Raises an :class:`~imgpipe.ImageError` subclass for anything wrong with the image.
     """
     lim = DEFAULT_LIMITS if limits is None else limits
-    data = _read_source(source, lim)
-    return _process(data, tuple(renditions), lim, strip_gps, None)
+    specs = _check_specs(renditions)
+    origin = _origin_of(source, lim)
+    return _process(origin, specs, lim, strip_gps, None)
+
+
+def _check_specs(renditions: Iterable[RenditionSpec]) -> tuple[RenditionSpec, ...]:
+    specs = tuple(renditions)
+    for spec in specs:
+        if not isinstance(spec, RenditionSpec):
+            raise TypeError(f"renditions must be RenditionSpec objects, not {type(spec).__name__}")
+    return specs
 
 
 def _process(
-    data: bytes,
+    origin: Origin,
     specs: tuple[RenditionSpec, ...],
     limits: ImageLimits,
     strip_gps: bool,
     digest: str | None,
 ) -> ProcessedImage:
-    for spec in specs:
-        if not isinstance(spec, RenditionSpec):
-            raise TypeError(f"renditions must be RenditionSpec objects, not {type(spec).__name__}")
-    size = len(data)
+    size = origin.size
     if size == 0:
         raise EmptyImageError("the image is empty (0 bytes)")
     limits.check_bytes(size)
-    fmt = sniff(data)
+    head = _head(origin)
+    fmt = sniff(head)
     if fmt not in _PIL_FORMATS or (fmt == "heic" and not _heif_available()):
         hint = " (install pillow-heif)" if fmt == "heic" else ""
         raise UnsupportedFormatError(f"{fmt.upper()} images are not supported{hint}", fmt)
-    info = scan_jpeg(data) if fmt == "jpeg" else None
-    dims = (info.width, info.height) if info is not None else header_size(data, fmt)
+    info: JpegInfo | None = None
+    if fmt == "jpeg":
+        info, head = _from_head(origin, head, scan_jpeg)
+        dims: tuple[int, int] | None = (info.width, info.height)
+    elif fmt == "heic":  # the boxes describing the image may sit anywhere; pillow-heif reads it all anyway
+        head = _head(origin, size)
+        dims = header_size(head, fmt)
+    else:
+        dims, head = _from_head(origin, head, lambda h: header_size(h, fmt))
     if dims is not None:
         limits.check_size(*dims)
     if digest is None:
-        digest = hashlib.sha256(data).hexdigest()
-    im = _open(data, fmt)
-    try:
-        # HEIF keeps EXIF in an item that pillow-heif extracts (with the orientation already applied).
-        raw_exif = im.info.get("exif") if fmt == "heic" else data
+        digest = _sha256(origin)
+    with origin.open() as fp:
+        im = _open(fp, fmt)
         try:
-            exif = read_exif(raw_exif) if isinstance(raw_exif, bytes) and raw_exif else Exif()
-        except Exception:  # corrupt EXIF never fails an upload (read_exif itself promises not to raise)
-            exif = Exif()
-        return _render(data, fmt, info, im, exif, specs, limits, strip_gps, digest)
-    finally:
-        im.close()
+            if fmt == "jpeg":
+                exif = _safe_exif(head)  # every header segment is in the head
+            elif fmt == "heic":  # HEIF keeps EXIF in an item that pillow-heif extracts
+                raw_exif = im.info.get("exif")
+                exif = _safe_exif(raw_exif) if isinstance(raw_exif, bytes) and raw_exif else Exif()
+            elif fmt == "gif":
+                exif = Exif()
+            else:
+                with origin.open() as exif_fp:
+                    exif = _safe_exif(exif_fp)
+            return _render(origin, head, fmt, info, im, exif, specs, limits, strip_gps, digest)
+        finally:
+            im.close()
+
+
+def _safe_exif(source: bytes | IO[bytes]) -> Exif:
+    try:
+        return read_exif(source)
+    except Exception:  # corrupt EXIF never fails an upload (read_exif itself promises not to raise)
+        return Exif()
 
 
 def _render(
-    data: bytes,
+    origin: Origin,
+    head: bytes,
     fmt: str,
     info: JpegInfo | None,
     im: Image.Image,
@@ -491,18 +727,17 @@ def _render(
     icc = im.info.get("icc_profile") or None
     if not isinstance(icc, bytes):
         icc = None
-    keep_ok = (
-        fmt == "jpeg" and orientation == 1 and im.mode in ("RGB", "L") and (icc is None or is_srgb_profile(icc))
-    )
 
     results: list[Rendition | None] = [None] * len(specs)
     jobs: list[_Job] = []
-    original: bytes | None = None
+    patches: tuple[Patch, ...] | None = None
     for i, spec in enumerate(specs):
-        if keep_ok and spec.unbounded and spec.format == "jpeg":
-            if original is None:
-                original = _strip_gps(data, info) if strip_gps and info is not None else data
-            results[i] = Rendition(spec.type, disp_w, disp_h, len(original), "jpeg", original, encoded=False)
+        if spec.unbounded and spec.keep_original and fmt in ORIGINAL_FORMATS:
+            if patches is None:
+                patches = _gps_patches(origin, head, fmt, info) if strip_gps else ()
+            results[i] = Rendition(
+                spec.type, disp_w, disp_h, origin.size, fmt, encoded=False, _origin=origin, _patches=patches
+            )
             continue
         d = fit_within(disp_w, disp_h, spec.max_width, spec.max_height)
         jobs.append(_Job(i, spec, d, (d[1], d[0]) if swapped else d))
@@ -536,11 +771,11 @@ def _render(
             made.append(small)
         shown = small.transpose(transpose) if transpose is not None else small
         exif_block = None
-        if job.spec.unbounded and job.spec.format == "jpeg":
-            exif_block = _exif_for_reencode(data, info, im, job.display, strip_gps)
+        if job.spec.unbounded and job.spec.format in ("jpeg", "webp", "avif"):
+            exif_block = _exif_for_reencode(head, info, im, job.display, strip_gps)
         out = _encode(shown, job.spec, exif_block)
         results[job.index] = Rendition(
-            job.spec.type, shown.width, shown.height, len(out), job.spec.format, out, encoded=True
+            job.spec.type, shown.width, shown.height, len(out), job.spec.format, encoded=True, _bytes=out
         )
         del shown
     return ProcessedImage(
@@ -550,5 +785,5 @@ def _render(
         exif=exif,
         renditions=[r for r in results if r is not None],
         sha256=digest,
-        size=len(data),
+        size=origin.size,
     )

@@ -59,7 +59,13 @@ def test_result_matches_process_image(photo: bytes, chunk: int, threshold: int, 
     assert h.result.sha256 == expected.sha256 == h.sha256 == hashlib.sha256(photo).hexdigest()
     assert [r.data for r in h.result.renditions] == [r.data for r in expected.renditions]
     assert h.wait() is h.result
-    assert h._file is None and h._memory is None  # the spool is released after processing
+    full = h.result.rendition("full")
+    assert not full.encoded and full.data == photo  # streamed from the spool, which stays until close()
+    h.close()
+    assert h._file is None and h._memory is None and h._origin is None
+    with pytest.raises(ValueError, match="closed"):
+        full.open()
+    assert h.result.rendition("screen").data  # encoded renditions are in memory: still there
     assert h.part is PART
 
 

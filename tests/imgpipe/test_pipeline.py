@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import subprocess
 import sys
 import warnings
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from PIL import Image, ImageChops, ImageCms
+from PIL import Image, ImageChops, ImageCms, ImageOps
 
 import imgpipe
 from imgpipe import (
@@ -220,6 +221,8 @@ def test_orientation(orientation: int, stored: tuple[int, int]) -> None:
     assert (result.width, result.height) == disp
     for r in result.renditions:
         im = decode(r.data)
+        if not r.encoded:  # the original: shown as a browser shows it, EXIF orientation applied
+            im = ImageOps.exif_transpose(im)
         assert im.size == (r.width, r.height)
         assert (r.width > r.height) == (disp[0] > disp[1])
         for corner, colour in QUAD_COLOURS.items():
@@ -231,16 +234,17 @@ def test_orientation(orientation: int, stored: tuple[int, int]) -> None:
             got = mean_colour(im, (int(px - rx), int(py - ry), int(px + rx) + 1, int(py + ry) + 1))
             assert close(got, colour, 10), (orientation, r.type, corner, got)
     full = result.rendition("full")
-    if orientation == 1:
-        assert full.data == data and not full.encoded
-    else:
-        assert full.encoded and (full.width, full.height) == disp
-        exif = read_exif(full.data)
+    # full is the original whatever the orientation, reporting the displayed size
+    assert full.data == data and not full.encoded and (full.width, full.height) == disp
+    if orientation != 1:
+        reencoded = process_image(data, [RenditionSpec("full", None, None, keep_original=False)]).renditions[0]
+        assert reencoded.encoded and (reencoded.width, reencoded.height) == disp
+        exif = read_exif(reencoded.data)
         assert exif.orientation in (None, 1)
         assert exif.make == "Cam"  # the rest of the EXIF is kept
 
 
-def test_rotated_full_gets_new_pixel_dimensions_and_no_thumbnail() -> None:
+def test_rotated_reencoded_full_gets_new_pixel_dimensions_and_no_thumbnail() -> None:
     from tests.imgpipe._jpegs import LONG, SHORT, ASCII, build_tiff, jpeg_with_exif_bytes, tag
 
     tiff = build_tiff(
@@ -249,7 +253,7 @@ def test_rotated_full_gets_new_pixel_dimensions_and_no_thumbnail() -> None:
         ifd1=[tag(0x0201, LONG, 0), tag(0x0202, LONG, 0)],
     )
     data = jpeg_with_exif_bytes(tiff, width=64, height=48)
-    full = process_image(data).rendition("full")
+    full = process_image(data, [RenditionSpec("full", None, None, keep_original=False)]).rendition("full")
     assert (full.width, full.height) == (48, 64)
     with Image.open(io.BytesIO(full.data)) as im:
         ex = im.getexif()
@@ -280,7 +284,9 @@ def test_cmyk_adobe_jpeg_colours() -> None:
     assert close(mean_colour(screen, (10, 10, 200, 300)), (255, 0, 0), 6)
     assert close(mean_colour(screen, (280, 10, 470, 300)), (0, 255, 255), 6)
     full = result.rendition("full")
-    assert full.encoded and decode(full.data).mode == "RGB"  # CMYK full is converted, not kept
+    assert not full.encoded and full.data == data and full.format == "jpeg"  # browsers show CMYK JPEGs
+    converted = process_image(data, [RenditionSpec("full", None, None, keep_original=False)]).renditions[0]
+    assert converted.encoded and decode(converted.data).mode == "RGB"
     grey = jpeg(Image.new("CMYK", (500, 400), (0, 0, 0, 128)))
     assert close(screen_mean(grey), (127, 127, 127), 3)
 
@@ -302,7 +308,7 @@ def test_palette_png() -> None:
     assert close(mean_colour(screen, (20, 20, 220, 300)), (10, 120, 250), 4)
     assert close(mean_colour(screen, (260, 20, 460, 300)), (250, 200, 0), 4)
     full = result.rendition("full")
-    assert full.encoded and full.format == "jpeg" and sniff(full.data) == "jpeg"
+    assert not full.encoded and full.format == "png" and full.data == encode(im, "PNG")
 
 
 def test_palette_transparency_becomes_white() -> None:
@@ -352,11 +358,15 @@ def test_adobe_rgb_profile_is_converted_to_srgb() -> None:
     result = process_image(data)
     expected = adobe_to_srgb(colour)
     assert abs(expected[0] - colour[0]) > 10  # the profile really changes the colour
-    for r in result.renditions:
+    spec = RenditionSpec("converted", None, None, keep_original=False)
+    for r in process_image(data, [*YAHOO_RENDITIONS, spec]).renditions:
+        if not r.encoded:  # the original keeps its profile: browsers colour-manage it
+            assert r.type == "full" and r.data == data and decode(r.data).info["icc_profile"] == rgb_icc_profile()
+            continue
         got = mean_colour(decode(r.data))
         assert close(got, expected, 3), (r.type, got, expected)
         assert "icc_profile" not in decode(r.data).info  # output is plain sRGB
-    assert result.rendition("full").encoded  # a non-sRGB full must be converted
+    assert result.rendition("full").data == data
 
 
 def test_srgb_profile_keeps_original() -> None:
@@ -651,17 +661,25 @@ def test_strip_gps_without_gps_keeps_bytes() -> None:
 def test_strip_gps_on_a_rotated_image() -> None:
     data = make_jpeg(300, 200, gps=GPS, orientation=6, exif={0x010F: "Canon"})
     full = process_image(data, strip_gps=True).rendition("full")
-    assert full.encoded and (full.width, full.height) == (200, 300)
+    assert not full.encoded and (full.width, full.height) == (200, 300) and full.size == len(data)
     exif = read_exif(full.data)
+    assert exif.gps is None and exif.make == "Canon" and exif.orientation == 6  # browsers still rotate it
+    reencoded = process_image(data, [RenditionSpec("full", None, None, keep_original=False)], strip_gps=True)
+    exif = read_exif(reencoded.renditions[0].data)
     assert exif.gps is None and exif.make == "Canon" and exif.orientation in (None, 1)
     kept_gps = read_exif(process_image(data).rendition("full").data)
     assert kept_gps.gps is not None
 
 
-def test_full_of_non_jpeg_is_encoded_jpeg() -> None:
-    data = encode(Image.new("RGB", (300, 200), (1, 2, 3)), "PNG")
+@pytest.mark.parametrize("fmt", ["PNG", "GIF", "WEBP"])
+def test_full_of_png_gif_webp_is_the_original(fmt: str) -> None:
+    data = encode(Image.new("RGB", (300, 200), (1, 2, 3)), fmt)
     full = process_image(data).rendition("full")
-    assert full.encoded and sniff(full.data) == "jpeg" and (full.width, full.height) == (300, 200)
+    assert not full.encoded and full.data == data and full.format == fmt.lower()
+    assert (full.width, full.height) == (300, 200)
+    spec = RenditionSpec("full", None, None, keep_original=False)
+    converted = process_image(data, [spec]).renditions[0]
+    assert converted.encoded and sniff(converted.data) == "jpeg" and (converted.width, converted.height) == (300, 200)
 
 
 def test_bounded_full_like_spec_is_not_the_original() -> None:
@@ -688,3 +706,39 @@ def test_heic_when_pillow_heif_is_installed() -> None:
     assert close(mean_colour(im, (20, 20, 100, 140)), QUAD_COLOURS["bl"], 12)
     with pytest.raises(TooManyPixelsError):
         process_image(data, limits=ImageLimits(max_pixels=50_000))
+
+
+# ---------------------------------------------------------------------------------------------------
+# AVIF output, PhotoList from a result
+# ---------------------------------------------------------------------------------------------------
+
+
+def test_avif_rendition_or_a_clear_error() -> None:
+    if "avif" not in imgpipe.OUTPUT_FORMATS:
+        with pytest.raises(ValueError, match="libavif"):
+            RenditionSpec("screen", 480, 480, format="avif")
+        return
+    spec = RenditionSpec("screen", 120, 120, format="avif", quality=60)
+    r = process_image(jpeg(Image.new("RGB", (400, 300), (30, 60, 200))), [spec]).renditions[0]
+    assert r.format == "avif" and r.encoded and r.data[4:12] == b"ftypavif"
+    assert (r.width, r.height) == (120, 90)
+    assert close(mean_colour(decode(r.data)), (30, 60, 200), 6)
+
+
+def test_to_photo_fills_a_photolist_photo() -> None:
+    data = make_jpeg(640, 480, orientation=6, exif={0x010F: "Canon", 0x0110: "EOS", 0x9003: "2024:01:02 03:04:05"})
+    result = process_image(data)
+    urls = {"thumb": "https://x/t.jpg", "full": "https://x/f.jpg"}
+    photo = result.to_photo("42", "alice", urls, caption="hi", tags=["a"])
+    assert (photo.hr_width, photo.hr_height) == (480, 640)
+    assert [(i.type, i.url, i.format, i.width, i.height, i.size) for i in photo.images] == [
+        (r.type, urls[r.type], "jpeg", r.width, r.height, r.size) for r in result.renditions if r.type in urls
+    ]
+    assert photo.create_time == result.exif.capture_time()
+    assert photo.exif is not None and photo.exif["Camera"] == "Canon. EOS."
+    xml = imgpipe.PhotoList([photo]).to_xml()
+    assert b'format="jpg"' in xml and b"https://x/t.jpg" in xml  # the document writes the sample's name
+    doc = json.loads(imgpipe.PhotoList([photo]).to_json())
+    assert doc["PhotoList"]["Photo"][0]["ImageList"][0]["format"] == "jpg"
+    with pytest.raises(KeyError):
+        result.to_photo("1", "a", {"screen_big": "u"})
