@@ -1,7 +1,7 @@
 """Load benchmark of the reference service against a baseline built the usual way, in the same run.
 
 Uploads N camera-sized JPEGs (12 MP, generated with Pillow) with 4 concurrent clients to each API of
-``imgpipe serve`` (up.photos.upload and uploadPhotos), and to a baseline service: Starlette
+``photoservice serve`` (up.photos.upload and uploadPhotos), and to a baseline service: Starlette
 ``request.form()`` + naive Pillow renditions (full decode, three resizes) + the same storage (LocalFileStore
 and SQLite). Each server runs in its own process on 127.0.0.1 (a free port); peak RSS is the server
 process's VmHWM. Prints uploads/s, p50/p99 latency, peak RSS, and the ratios to the baseline.
@@ -42,7 +42,8 @@ BASELINE = textwrap.dedent('''
     from starlette.concurrency import run_in_threadpool
     from starlette.responses import JSONResponse
     from starlette.routing import Route
-    from imgpipe.service.files import LocalFileStore, new_file_key, new_stem
+    from photoservice.storage.files import new_file_key, new_stem
+    from photoservice.storage.local import LocalFileStore
 
     DATA = os.environ["BASELINE_DATA"]
     files = LocalFileStore(os.path.join(DATA, "files"))
@@ -65,8 +66,8 @@ BASELINE = textwrap.dedent('''
             r.thumbnail(box)
             out = io.BytesIO()
             r.save(out, "JPEG", quality=85)
-            key = new_file_key(stem, name, "jpg")
-            files.put(key, out.getvalue())
+            key = new_file_key(stem, name, "jpeg")
+            files.put(key, io.BytesIO(out.getvalue()), out.tell())
             keys.append(key)
         db().execute("INSERT INTO photos VALUES (?, ?, ?)", (stem, caption, json.dumps(keys)))
         return stem
@@ -186,9 +187,9 @@ def main() -> int:
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        # --- imgpipe serve
+        # --- photoservice serve
         data = Path(tmp) / "svc"
-        cli = [sys.executable, "-m", "imgpipe"]
+        cli = [sys.executable, "-m", "photoservice"]
 
         def admin(*a: str) -> dict:
             out = subprocess.run([*cli, *a, "--data", str(data)], check=True, capture_output=True, text=True,
@@ -222,7 +223,7 @@ def main() -> int:
                 return resp.status_code == 200 and "pid" in resp.json()
 
             secs, lat, fail = run_load(n, args.clients, platform_send)
-            rows.append(report("imgpipe up.photos.upload", secs, lat, fail, peak_rss_mb(proc.pid), n))
+            rows.append(report("photoservice up.photos.upload", secs, lat, fail, peak_rss_mb(proc.pid), n))
 
             y = httpx.post(base + "/V3.0/login", data={"appid": app["api_key"], "username": "bench",
                                                        "password": "bench", "output": "json"}).json()["LoginResponse"]
@@ -235,7 +236,7 @@ def main() -> int:
                 return resp.status_code == 200
 
             secs, lat, fail = run_load(n, args.clients, yahoo_send)
-            rows.append(report("imgpipe uploadPhotos", secs, lat, fail, peak_rss_mb(proc.pid), n))
+            rows.append(report("photoservice uploadPhotos", secs, lat, fail, peak_rss_mb(proc.pid), n))
         finally:
             proc.terminate()
             try:

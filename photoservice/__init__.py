@@ -1,0 +1,27 @@
+"""photoservice: the reference upload service for uploadPhotos and up.photos.upload, built on fastmime and imgpipe.
+
+Layers, each importing only the ones below it: :mod:`.http` (ASGI and WSGI transports, routing, the page,
+media) -> :mod:`.apis` (the two APIs) -> :mod:`.uploads` (part handlers, deferred processing, commit) ->
+:mod:`.storage` (metadata and files interfaces, their backends, the catalog of rules); :mod:`.config` is
+below them all. Run it with ``photoservice serve``, or serve :func:`create_app` (ASGI) or
+:func:`create_wsgi_app` (WSGI) with any server.
+"""
+
+from __future__ import annotations
+
+from .config import Config, FakeClock
+from .http import ASGIApp, Service, WSGIApp
+
+__all__ = ["Config", "FakeClock", "Service", "ASGIApp", "WSGIApp", "create_app", "create_wsgi_app", "__version__"]
+
+__version__ = "0.1.0"
+
+
+def create_app(config: Config | None = None) -> ASGIApp:
+    """The ASGI application, configured from ``PHOTOSERVICE_*`` variables unless ``config`` is given."""
+    return ASGIApp(Service(config or Config.from_env()))
+
+
+def create_wsgi_app(config: Config | None = None) -> WSGIApp:
+    """The WSGI application, configured from ``PHOTOSERVICE_*`` variables unless ``config`` is given."""
+    return WSGIApp(Service(config or Config.from_env()))

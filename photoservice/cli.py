@@ -1,0 +1,279 @@
+"""``photoservice``: run the reference upload service and administer it (click).
+
+``photoservice serve`` starts the ASGI app under uvicorn (127.0.0.1:8080; the data folder is the user's data
+directory unless ``--data`` or ``PHOTOSERVICE_DATA`` says otherwise). The admin commands work on the same
+database and storage: ``create-app``, ``create-user``, ``create-album``, ``create-community``, ``list-apps``,
+``maintenance on|off``, ``fsck``, ``migrate``. Every option of ``serve`` has a ``PHOTOSERVICE_*``
+environment variable (``--help`` names them); the command line wins.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import logging
+import socket
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import click
+
+from .config import SETTINGS, Config
+
+__all__ = ["main", "cli"]
+
+log = logging.getLogger("photoservice")
+_TYPES: dict[str, Any] = {"int": int, "float": float, "Path": click.Path(path_type=Path), "str": str}
+
+
+def _options(serve: bool) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The settings of :class:`~photoservice.config.Config` as click options (all for serve, storage for the rest)."""
+    from dataclasses import fields
+    types = {f.name: str(f.type) for f in fields(Config)}
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        for name, setting in reversed(SETTINGS):
+            if not serve and setting.serve_only:
+                continue
+            kind = types[name].replace(" | None", "")
+            help_text = f"{setting.help} [env: {setting.env}]"
+            if kind == "bool":
+                fn = click.option(setting.option, name, is_flag=True, default=None, help=help_text)(fn)
+            else:
+                fn = click.option(setting.option, name, type=_TYPES[kind], default=None, help=help_text)(fn)
+        return fn
+    return decorate
+
+
+def _config(**settings: Any) -> Config:
+    try:
+        return Config.from_env(**settings)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+
+
+class StartupError(click.ClickException):
+    """The service cannot start (port taken, data folder not writable, ...); exits with status 2."""
+
+    exit_code = 2
+
+
+def _open(config: Config) -> Any:
+    """The service's storage for an admin command (printed, so that the user sees which one is used)."""
+    from .storage import SchemaMismatch, UnsupportedURL, open_storage
+    click.echo(f"photoservice: database {config.database_url}, storage {config.storage_url}", err=True)
+    try:
+        Path(config.data_dir).mkdir(parents=True, exist_ok=True, mode=0o700)
+        return open_storage(config)
+    except (SchemaMismatch, UnsupportedURL, OSError) as exc:
+        raise StartupError(str(exc)) from exc
+
+
+def _check_listening(config: Config) -> None:
+    if config.port == 0:
+        return
+    family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((config.host, config.port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise StartupError(f"port {config.port} on {config.host} is already in use "
+                                   "(choose another with --port)") from exc
+            raise StartupError(f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}") from exc
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+def cli() -> None:
+    """The photoservice reference upload service (uploadPhotos + up.photos.upload)."""
+
+
+@cli.command()
+@_options(serve=True)
+def serve(**settings: Any) -> None:
+    """Run the service under uvicorn. Logs are JSON lines on stderr."""
+    from .logs import setup_logging
+    config = _config(**settings)
+    setup_logging(config.log_level)
+    data = Path(config.data_dir)
+    try:
+        data.mkdir(parents=True, exist_ok=True, mode=0o700)
+        probe = data / ".write-probe"
+        probe.write_bytes(b"ok")
+        probe.unlink()
+    except OSError as exc:
+        raise StartupError(f"the data folder {data.resolve()} is not writable: {exc.strerror or exc}") from exc
+    _check_listening(config)
+    import uvicorn
+
+    from .http import ASGIApp, Service
+    from .storage import SchemaMismatch, UnsupportedURL
+    try:
+        service = Service(config)
+        service.files.check_writable()
+    except (SchemaMismatch, UnsupportedURL) as exc:
+        raise StartupError(str(exc)) from exc
+    except Exception as exc:
+        raise StartupError(f"cannot open the storage ({config.database_url}, {config.storage_url}): {exc}") from exc
+    if not service.catalog.communities():
+        service.catalog.create_community("default", "Default community")
+    log.info("service.start", extra={"host": config.host, "port": config.port, "data": str(data.resolve()),
+                                     "database": config.database_url, "storage": config.storage_url})
+    server = uvicorn.Server(uvicorn.Config(ASGIApp(service), host=config.host, port=config.port, log_config=None,
+                                           access_log=False, lifespan="on", timeout_graceful_shutdown=5))
+    server.run()
+    if not server.started:
+        raise StartupError(f"uvicorn could not start on {config.host}:{config.port} (see the log above)")
+
+
+def _print(data: dict[str, Any]) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False))
+
+
+@cli.command("create-app")
+@_options(serve=False)
+@click.argument("name")
+@click.option("--permission", multiple=True, metavar="PERM",
+              help="extended permission, repeatable; 'photo_upload' makes uploads visible at once")
+@click.option("--allow", multiple=True, metavar="ADDR", help="allowed source address or CIDR network, repeatable")
+@click.option("--daily-limit", type=int, default=None, help="uploads per 24 hours (error 4 beyond)")
+def create_app(name: str, permission: Sequence[str], allow: Sequence[str], daily_limit: int | None,
+               **settings: Any) -> None:
+    """Register an application; prints its api_key and secret as JSON."""
+    catalog, _ = _open(_config(**settings))
+    app = catalog.create_application(name, permission, allow, daily_limit)
+    _print({"name": app.name, "api_key": app.api_key, "secret": app.secret, "permissions": sorted(app.permissions),
+            "allowed": list(app.allowed_addresses)})
+
+
+@cli.command("create-user")
+@_options(serve=False)
+@click.argument("username")
+@click.option("--password", default=None, help="the password (asked on the terminal when omitted)")
+@click.option("--premium", is_flag=True, help="premium account: the 'full' original is listed")
+def create_user(username: str, password: str | None, premium: bool, **settings: Any) -> None:
+    """Create a user."""
+    from .storage.records import AlreadyExists
+    catalog, _ = _open(_config(**settings))
+    if password is None:
+        password = click.prompt("password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = catalog.create_user(username, password, premium)
+    except (AlreadyExists, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    _print({"uid": user.id, "username": user.username, "premium": user.premium})
+
+
+@cli.command("create-album")
+@_options(serve=False)
+@click.argument("username")
+@click.argument("name")
+@click.option("--description", default="", help="the album's description")
+def create_album(username: str, name: str, description: str, **settings: Any) -> None:
+    """Create a regular album for a user; prints its aid."""
+    catalog, _ = _open(_config(**settings))
+    user = catalog.user_by_name(username)
+    if user is None:
+        raise click.ClickException(f"no user {username!r}")
+    album = catalog.create_album(user.id, name, description)
+    _print({"aid": str(album.id), "name": album.name, "owner": user.id})
+
+
+@cli.command("create-community")
+@_options(serve=False)
+@click.argument("name")
+@click.option("--title", default="", help="the community's title")
+def create_community(name: str, title: str, **settings: Any) -> None:
+    """Create a community (the up.* 'community' argument)."""
+    from .storage.records import AlreadyExists
+    catalog, _ = _open(_config(**settings))
+    try:
+        community = catalog.create_community(name, title)
+    except (AlreadyExists, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    _print({"name": community.name, "title": community.title})
+
+
+@cli.command("list-apps")
+@_options(serve=False)
+def list_apps(**settings: Any) -> None:
+    """Print every application as a JSON line."""
+    catalog, _ = _open(_config(**settings))
+    for app in catalog.applications():
+        _print({"name": app.name, "api_key": app.api_key, "permissions": sorted(app.permissions),
+                "allowed": list(app.allowed_addresses), "daily_limit": app.daily_upload_limit})
+
+
+@cli.command()
+@_options(serve=False)
+@click.argument("state", type=click.Choice(["on", "off"]))
+def maintenance(state: str, **settings: Any) -> None:
+    """Switch maintenance mode: both APIs answer 'service unavailable' on every worker."""
+    catalog, _ = _open(_config(**settings))
+    catalog.set_maintenance(state == "on")
+    click.echo(f"maintenance {state}")
+
+
+@cli.command()
+@_options(serve=False)
+@click.option("--remove", is_flag=True, help="remove the orphans and unfinished writes found")
+@click.option("--grace", type=float, default=None, show_default=True,
+              help="leave files younger than this many seconds alone (default: 3600)")
+def fsck(remove: bool, grace: float | None, **settings: Any) -> None:
+    """Find files no photo names, unfinished writes and missing files; exit 1 when anything was found.
+
+    Safe while the service runs: files younger than the grace period may belong to an upload in progress
+    and are never touched."""
+    from .storage.fsck import DEFAULT_GRACE
+    from .storage.fsck import fsck as run_fsck
+    catalog, files = _open(_config(**settings))
+    report = run_fsck(catalog, files, now=time.time(), grace=DEFAULT_GRACE if grace is None else grace,
+                      remove=remove)
+    for key in report.orphans:
+        _print({"orphan": key, "removed": remove})
+    for name in report.incomplete:
+        _print({"incomplete": name, "removed": remove})
+    for key in report.missing:
+        _print({"missing": key})
+    if report.young:
+        click.echo(f"photoservice: {report.young} unreferenced file(s) younger than the grace period left alone",
+                   err=True)
+    if not report.clean:
+        sys.exit(1)
+
+
+@cli.command()
+@_options(serve=False)
+def migrate(**settings: Any) -> None:
+    """Create or upgrade the database schema."""
+    from .storage import UnsupportedURL, open_metadata
+    from .storage.metadata import SCHEMA_VERSION
+    config = _config(**settings)
+    click.echo(f"photoservice: database {config.database_url}", err=True)
+    try:
+        backend = open_metadata(config.database_url)
+    except UnsupportedURL as exc:
+        raise StartupError(str(exc)) from exc
+    try:
+        before = backend.migrate()
+    finally:
+        backend.close()
+    click.echo(f"schema version {before} -> {SCHEMA_VERSION}" if before != SCHEMA_VERSION
+               else f"schema version {SCHEMA_VERSION}: up to date")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``photoservice`` console script."""
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name="photoservice", standalone_mode=False)
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.exceptions.Abort:
+        return 130
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    return 0

@@ -1,0 +1,116 @@
+"""The service as both transports serve it: storage and APIs put together, and requests routed to them.
+
+:class:`Service` routes a :class:`~.messages.Request` (Werkzeug's URL map) and answers a
+:class:`~.messages.Response`, or an API's plan for the body (:class:`~photoservice.apis.StreamedBody`,
+:class:`~photoservice.apis.SmallBody`) that the transport carries out. Everything blocking (database, files)
+happens in :meth:`Service.begin` and in the plans; the ASGI transport runs them in worker threads.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable
+
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.routing import Map, Rule
+
+from ..apis import ApiContext, PlatformApi, Reply, SmallBody, StreamedBody, YahooApi
+from ..config import Config
+from ..storage import Catalog, FileStore, open_storage
+from .media import serve_media
+from .messages import Request, Response
+from .page import page_response
+
+__all__ = ["Service", "Plan"]
+
+log = logging.getLogger("photoservice")
+
+Plan = Response | StreamedBody | SmallBody
+
+_ROUTES = Map([
+    Rule("/V3.0/uploadPhotos", endpoint="yahoo.upload", methods=["POST"]),
+    Rule("/V3.0/login", endpoint="yahoo.login", methods=["POST"]),
+    Rule("/V3.0/listAlbums", endpoint="yahoo.list_albums", methods=["GET"]),
+    Rule("/V3.0/listPhotos", endpoint="yahoo.list_photos", methods=["GET"]),
+    Rule("/V3.0/createAlbum", endpoint="yahoo.create_album", methods=["POST"]),
+    Rule("/V3.0/<name>", endpoint="yahoo.unknown"),
+    Rule("/restserver.php", endpoint="platform", methods=["GET", "POST"]),
+    Rule("/media/<path:key>", endpoint="media", methods=["GET"]),
+    Rule("/health", endpoint="health", methods=["GET"]),
+    Rule("/", endpoint="page", methods=["GET"]),
+    Rule("/index.html", endpoint="page", methods=["GET"]),
+], strict_slashes=False, merge_slashes=False)
+
+
+class Service:
+    """The reference service: storage, the two APIs, the page and the media files behind one router."""
+
+    def __init__(self, config: Config, catalog: Catalog | None = None, files: FileStore | None = None) -> None:
+        self.config = config
+        if catalog is None or files is None:
+            opened_catalog, opened_files = open_storage(config)
+            catalog, files = catalog or opened_catalog, files or opened_files
+        self.catalog = catalog
+        self.files = files
+        context = ApiContext(config, catalog, files)
+        self.yahoo = YahooApi(context)
+        self.platform = PlatformApi(context)
+        self._endpoints: dict[str, Callable[..., Any]] = {
+            "yahoo.upload": self.yahoo.upload, "yahoo.login": self.yahoo.login,
+            "yahoo.list_albums": self.yahoo.list_albums, "yahoo.list_photos": self.yahoo.list_photos,
+            "yahoo.create_album": self.yahoo.create_album, "platform": self.platform.call,
+        }
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self.catalog.close()
+
+    def base_url(self, request: Request) -> str:
+        """The prefix of links handed out: the configured public URL, else scheme://Host of the request."""
+        if self.config.public_url:
+            return self.config.public_url.rstrip("/")
+        host = request.header("host") or f"{self.config.host}:{self.config.port}"
+        return f"{request.scheme}://{host}"
+
+    def begin(self, request: Request) -> Plan:
+        """Route one request: a finished response, or the API's plan for the body."""
+        try:
+            endpoint, args = _ROUTES.bind("service").match(request.path, request.method)
+        except NotFound:
+            return Response.text("not found\n", 404)
+        except MethodNotAllowed as exc:
+            return Response.text("method not allowed\n", 405, [("allow", ", ".join(exc.valid_methods or []))])
+        if endpoint == "media":
+            return serve_media(request, args["key"], self.catalog, self.files)
+        if endpoint == "health":
+            return self._health()
+        if endpoint == "page":
+            return page_response(self.catalog)
+        api_request = request.api_request(self.base_url(request))
+        if endpoint == "yahoo.unknown":
+            return self._answer(self.yahoo.unknown(api_request, args["name"]))
+        return self._answer(self._endpoints[endpoint](api_request))
+
+    @staticmethod
+    def _answer(outcome: Reply | StreamedBody | SmallBody) -> Plan:
+        return Response.from_reply(outcome) if isinstance(outcome, Reply) else outcome
+
+    def _health(self) -> Response:
+        import json
+        checks: dict[str, Any] = {}
+        ok = True
+        try:
+            checks["maintenance"] = self.catalog.maintenance()
+            checks["database"] = "ok"
+            ok = not checks["maintenance"]
+        except Exception as exc:  # noqa: BLE001 - a health check reports, never raises
+            checks["database"] = f"error: {exc}"
+            ok = False
+        try:
+            self.files.check_writable()
+            checks["storage"] = "ok"
+        except Exception as exc:  # noqa: BLE001
+            checks["storage"] = f"error: {exc}"
+            ok = False
+        checks["status"] = "ok" if ok else "unavailable"
+        return Response(200 if ok else 503, [("content-type", "application/json")], json.dumps(checks).encode())

@@ -1,0 +1,108 @@
+"""The WSGI transport: the same service under gunicorn, waitress or any WSGI server.
+
+``gunicorn 'photoservice.http.wsgi:create_app()'`` (configured from the ``PHOTOSERVICE_*`` environment).
+Only the way the body is read differs from ASGI: :func:`fastmime.wsgi.stream_request` reads ``wsgi.input``.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from http import HTTPStatus
+from typing import Any, Callable, Iterable, Iterator
+
+import fastmime
+import fastmime.wsgi
+
+from ..apis import SmallBody, StreamedBody
+from ..config import Config
+from .app import Service
+from .messages import Request, Response
+
+__all__ = ["WSGIApp", "create_app"]
+
+log = logging.getLogger("photoservice")
+_CHUNK = 256 * 1024
+
+
+def _request(environ: dict[str, Any]) -> Request:
+    headers = [(key[5:].replace("_", "-").lower(), value) for key, value in environ.items()
+               if key.startswith("HTTP_")]
+    for key, name in (("CONTENT_TYPE", "content-type"), ("CONTENT_LENGTH", "content-length")):
+        if environ.get(key):
+            headers.append((name, environ[key]))
+    # PEP 3333: PATH_INFO holds the raw bytes as latin-1; the path is UTF-8.
+    path = environ.get("PATH_INFO", "/").encode("latin-1").decode("utf-8", "replace")
+    return Request(method=environ.get("REQUEST_METHOD", "GET").upper(), path=path,
+                   query_string=environ.get("QUERY_STRING", ""), headers=headers, client=environ.get("REMOTE_ADDR"),
+                   scheme=environ.get("wsgi.url_scheme", "http"))
+
+
+class WSGIApp:
+    """WSGI application over a :class:`~.app.Service`."""
+
+    def __init__(self, service: Service) -> None:
+        self.service = service
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        request = _request(environ)
+        request_id, started = secrets.token_hex(6), time.monotonic()
+        try:
+            response = self._handle(request, environ)
+        except fastmime.ClientDisconnected:
+            log.info("request.disconnected", extra={"id": request_id, "method": request.method, "path": request.path})
+            response = Response.text("client disconnected\n", 400)
+        except Exception:  # noqa: BLE001 - the last line of defence: a 500, logged
+            log.exception("request.failed")
+            response = Response.text("internal error\n", 500)
+        log.info("request", extra={"id": request_id, "method": request.method, "path": request.path,
+                                   "status": response.status, "client": request.client,
+                                   "ms": round((time.monotonic() - started) * 1000, 1)})
+        start_response(f"{response.status} {HTTPStatus(response.status).phrase}", response.all_headers())
+        if request.method == "HEAD":
+            return [b""]
+        if response.file_key is None:
+            return [response.body]
+        return self._file(response)
+
+    def _handle(self, request: Request, environ: dict[str, Any]) -> Response:
+        plan = self.service.begin(request)
+        if isinstance(plan, Response):
+            return plan
+        if isinstance(plan, SmallBody):
+            try:
+                length = int(environ.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                return Response.text("bad Content-Length\n", 400)
+            if length > plan.max_bytes:
+                return Response.text("request body too large\n", 413)
+            body = environ["wsgi.input"].read(length) if length > 0 else b""
+            return Response.from_reply(plan.finish(body))
+        assert isinstance(plan, StreamedBody)
+        try:
+            try:
+                fastmime.wsgi.stream_request(environ, plan.handler_for, limits=plan.limits)
+            except fastmime.ClientDisconnected:
+                raise
+            except Exception as exc:  # noqa: BLE001 - the API answers it in its own error format
+                return Response.from_reply(plan.fail(exc))
+            return Response.from_reply(plan.finish())
+        finally:
+            plan.cleanup()
+
+    def _file(self, response: Response) -> Iterator[bytes]:
+        assert response.file_key is not None
+        with self.service.files.open(response.file_key, response.file_offset, response.file_length) as fh:
+            left = response.file_length
+            while left > 0:
+                chunk = fh.read(min(_CHUNK, left))
+                if not chunk:
+                    return
+                left -= len(chunk)
+                yield chunk
+
+
+def create_app(config: Config | None = None) -> WSGIApp:
+    """The WSGI app, configured from the ``PHOTOSERVICE_*`` environment unless a config is given."""
+    return WSGIApp(Service(config or Config.from_env()))

@@ -1,0 +1,78 @@
+"""Storage: the metadata and files interfaces, their backends, and the catalog of rules above them.
+
+- :mod:`.metadata` and :mod:`.files`: the two interfaces; :mod:`.records`: what they hold.
+- :mod:`.sqlite` and :mod:`.local`: the embedded backends (SQLite file, local folder).
+- :mod:`.catalog`: the rules (album limits, pending limit, call_id order, batches, daily limits) over any
+  metadata backend; :mod:`.fsck`: finds and removes what a crash left behind.
+
+:func:`open_storage` picks the backends from the configured URLs.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import unquote, urlsplit
+
+from ..config import Config
+from .catalog import Catalog
+from .files import FileStore
+from .metadata import SCHEMA_VERSION, MetadataBackend
+from .passwords import PasswordParams, Passwords
+from .records import Quotas
+
+__all__ = ["open_metadata", "open_files", "open_storage", "prepare_schema", "Catalog", "FileStore",
+           "MetadataBackend", "UnsupportedURL", "SchemaMismatch"]
+
+
+class UnsupportedURL(ValueError):
+    """A ``--database`` or ``--storage`` URL names a scheme this installation does not serve."""
+
+
+class SchemaMismatch(Exception):
+    """The database's schema is older (run ``photoservice migrate``) or newer than this code."""
+
+
+def prepare_schema(backend: MetadataBackend) -> None:
+    """Create the schema in an empty database; :class:`SchemaMismatch` when it has another version."""
+    version = backend.schema_version()
+    if version == 0:
+        backend.migrate()
+    elif version < SCHEMA_VERSION:
+        raise SchemaMismatch(f"the database schema is version {version}, this photoservice needs "
+                             f"{SCHEMA_VERSION}: run `photoservice migrate` first")
+    elif version > SCHEMA_VERSION:
+        raise SchemaMismatch(f"the database schema is version {version}, newer than this photoservice "
+                             f"({SCHEMA_VERSION}): upgrade photoservice")
+
+
+def open_metadata(url: str) -> MetadataBackend:
+    """The metadata backend of a database URL (``sqlite:///PATH``)."""
+    parts = urlsplit(url)
+    if parts.scheme == "sqlite":
+        from .sqlite import SQLiteBackend
+        if not parts.path or parts.path == "/":
+            raise UnsupportedURL(f"{url!r}: expected sqlite:///PATH")
+        return SQLiteBackend(unquote(parts.path))
+    raise UnsupportedURL(f"unsupported database URL {url!r} (expected sqlite:///PATH)")
+
+
+def open_files(url: str, fsync: bool = True) -> FileStore:
+    """The file store of a storage URL (``file:///PATH``)."""
+    parts = urlsplit(url)
+    if parts.scheme == "file":
+        from .local import LocalFileStore
+        if parts.netloc not in ("", "localhost"):
+            raise UnsupportedURL(f"{url!r}: a file URL names a local folder (file:///PATH)")
+        return LocalFileStore(unquote(parts.path), fsync=fsync)
+    raise UnsupportedURL(f"unsupported storage URL {url!r} (expected file:///PATH)")
+
+
+def open_storage(config: Config) -> tuple[Catalog, FileStore]:
+    """The catalog (over the configured database, its schema checked or created) and the file store."""
+    quotas = Quotas(regular_album_limit=config.regular_album_limit,
+                    application_album_limit=config.application_album_limit,
+                    pending_limit=config.pending_limit, batch_ttl=config.batch_ttl)
+    passwords = Passwords(PasswordParams(time_cost=config.password_time_cost, memory_kib=config.password_memory_kib))
+    backend = open_metadata(config.database_url)
+    prepare_schema(backend)
+    catalog = Catalog(backend, config.clock, quotas, passwords)
+    return catalog, open_files(config.storage_url, fsync=config.fsync)

@@ -1,0 +1,269 @@
+"""The catalog's rules over the SQLite backend, the file store and the signature helpers (no HTTP, no images)."""
+
+from __future__ import annotations
+
+import threading
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from photoservice.apis import signing as auth
+from photoservice.config import FakeClock
+from photoservice.storage import Catalog, prepare_schema
+from photoservice.storage.files import BadFileKey, new_file_key, new_stem
+from photoservice.storage.local import LocalFileStore
+from photoservice.storage.passwords import PasswordParams, Passwords
+from photoservice.storage.records import (AlbumFull, AlbumNotFound, AlreadyExists, BatchCountMismatch,
+                                          BatchExceeded, BatchExpired, CallIdNotIncreasing, NewPhoto,
+                                          PendingLimitReached, Quotas, RenditionRecord, UploadLimitReached)
+from photoservice.storage.sqlite import SQLiteBackend
+
+FAST = Passwords(PasswordParams(time_cost=1, memory_kib=1024, parallelism=1))
+
+
+def open_catalog(path: Path, clock: FakeClock, quotas: Quotas) -> Catalog:
+    backend = SQLiteBackend(path)
+    prepare_schema(backend)
+    return Catalog(backend, clock, quotas, FAST)
+
+
+def photo(key: str = "", caption: str = "c") -> NewPhoto:
+    stem = new_stem()
+    rends = (RenditionRecord("thumb", 10, 10, 100, "jpg", key or new_file_key(stem, "thumb", "jpg")),)
+    return NewPhoto(caption=caption, description="", tags=("a",), width=10, height=10, format="jpg", size=100,
+                    sha256="0" * 64, exif=(("Camera", "X"),), create_time=None, renditions=rends)
+
+
+@pytest.fixture()
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture()
+def store(tmp_path: Path, clock: FakeClock) -> Catalog:
+    s = open_catalog(tmp_path / "m.sqlite3", clock, Quotas(regular_album_limit=5, application_album_limit=7,
+                                                            pending_limit=4, batch_ttl=300))
+    yield s
+    s.close()
+
+
+def test_password_hashes_record_their_parameters_and_are_upgraded() -> None:
+    h = FAST.hash("pw")
+    assert h.startswith("$argon2id$") and "m=1024,t=1" in h
+    assert FAST.verify("pw", h) == (True, False)
+    assert FAST.verify("PW", h) == (False, False)
+    assert FAST.verify("pw", "garbage") == (False, False)
+    assert FAST.verify("no such user", None) == (False, False)
+    stronger = Passwords(PasswordParams(time_cost=2, memory_kib=2048, parallelism=1))
+    assert stronger.verify("pw", h) == (True, True)  # an old hash still works and asks to be rehashed
+
+
+def test_sign_in_rehashes_a_weaker_hash(tmp_path: Path, clock: FakeClock) -> None:
+    weak = open_catalog(tmp_path / "m.sqlite3", clock, Quotas())
+    weak.create_user("alice", "pw")
+    backend = SQLiteBackend(tmp_path / "m.sqlite3")
+    stronger = Catalog(backend, clock, Quotas(), Passwords(PasswordParams(time_cost=2, memory_kib=2048, parallelism=1)))
+    assert stronger.authenticate("alice", "pw") is not None
+    with backend.transaction() as tx:
+        assert "m=2048,t=2" in tx.user(username="alice")[1]
+    assert stronger.authenticate("alice", "pw") is not None
+    weak.close()
+    stronger.close()
+
+
+def test_users_apps_communities(store: Catalog) -> None:
+    u = store.create_user("alice", "secret", premium=True)
+    assert store.authenticate("alice", "secret") == u
+    assert store.authenticate("alice", "nope") is None
+    assert store.authenticate("bob", "secret") is None
+    with pytest.raises(AlreadyExists):
+        store.create_user("alice", "x")
+    app = store.create_application("demo", ["photo_upload"], ["127.0.0.1"], daily_upload_limit=3)
+    assert store.application(app.api_key) == app
+    assert app.permissions == {"photo_upload"} and app.allowed_addresses == ("127.0.0.1",)
+    assert len(app.secret) == 32 and app.api_key != app.secret
+    store.create_community("cats", "Cats")
+    with pytest.raises(AlreadyExists):
+        store.create_community("cats")
+    assert [c.name for c in store.communities()] == ["cats"]
+
+
+def test_session_expiry_and_call_id(store: Catalog, clock: FakeClock) -> None:
+    u = store.create_user("alice", "pw")
+    app = store.create_application("demo")
+    key, sess = store.open_session(u, app.id, ttl=60)
+    assert store.session(key).user == u
+    assert store.session(key + "x") is None
+    store.advance_call_id(key, Decimal("1172623588.023010"))
+    with pytest.raises(CallIdNotIncreasing):
+        store.advance_call_id(key, Decimal("1172623588.02301"))  # numerically equal
+    store.advance_call_id(key, Decimal("1172623588023"))  # milliseconds later: larger
+    with pytest.raises(CallIdNotIncreasing):
+        store.advance_call_id(key, Decimal("99"))
+    clock.advance(61)
+    assert store.session(key) is None
+
+
+def test_web_credentials_need_both_halves(store: Catalog, clock: FakeClock) -> None:
+    u = store.create_user("alice", "pw")
+    app = store.create_application("demo")
+    cookie, wssid, _ = store.issue_web_credentials(u, app.id, ttl=3600)
+    assert store.web_credentials(cookie, wssid).user == u
+    assert store.web_credentials(cookie, wssid + "x") is None
+    cookie2, wssid2, _ = store.issue_web_credentials(u, app.id, ttl=3600)
+    assert store.web_credentials(cookie, wssid2) is None
+    clock.advance(3601)
+    assert store.web_credentials(cookie2, wssid2) is None
+
+
+def test_regular_album_limit_is_all_or_none(store: Catalog) -> None:
+    u = store.create_user("alice", "pw")
+    album = store.create_album(u.id, "trip")
+    store.add_photos(u, None, [photo() for _ in range(4)], album_id=album.id, default_album=False, pending=False)
+    with pytest.raises(AlbumFull):
+        store.add_photos(u, None, [photo(), photo()], album_id=album.id, default_album=False, pending=False)
+    assert store.album(album.id).size == 4
+    store.add_photos(u, None, [photo()], album_id=album.id, default_album=False, pending=False)
+    assert store.album(album.id).size == 5
+    other = store.create_user("bob", "pw")
+    with pytest.raises(AlbumNotFound):
+        store.add_photos(other, None, [photo()], album_id=album.id, default_album=False, pending=False)
+    with pytest.raises(AlbumNotFound):
+        store.add_photos(u, None, [photo()], album_id=12345, default_album=False, pending=False)
+
+
+def test_default_album_created_once_with_its_own_limit(store: Catalog) -> None:
+    u = store.create_user("alice", "pw")
+    app = store.create_application("demo")
+    got = store.add_photos(u, app.id, [photo() for _ in range(6)], album_id=None, default_album=True, pending=False)
+    aid = got[0].album_id
+    assert all(p.album_id == aid for p in got)
+    album = store.album(aid)
+    assert album.kind == "application" and album.size == 6 and album.app_id == app.id
+    got = store.add_photos(u, app.id, [photo()], album_id=None, default_album=True, pending=False)
+    assert got[0].album_id == aid
+    with pytest.raises(AlbumFull):
+        store.add_photos(u, app.id, [photo()], album_id=None, default_album=True, pending=False)
+
+
+def test_pending_limit_and_approval(store: Catalog) -> None:
+    u = store.create_user("alice", "pw")
+    app = store.create_application("demo")
+    got = store.add_photos(u, app.id, [photo() for _ in range(4)], album_id=None, default_album=True, pending=True)
+    assert {p.status for p in got} == {"pending"}
+    with pytest.raises(PendingLimitReached):
+        store.add_photos(u, app.id, [photo()], album_id=None, default_album=True, pending=True)
+    store.approve_photo(got[0].id, u.id)
+    store.add_photos(u, app.id, [photo()], album_id=None, default_album=True, pending=True)
+    removed = store.delete_photo(got[1].id, u.id)
+    assert store.photo(removed.id) is None
+    assert not store.file_key_known(removed.renditions[0].file_key)
+
+
+def test_daily_upload_limit(store: Catalog, clock: FakeClock) -> None:
+    u = store.create_user("alice", "pw")
+    app = store.create_application("demo", daily_upload_limit=2)
+    store.add_photos(u, app.id, [photo(), photo()], album_id=None, default_album=False, pending=False)
+    with pytest.raises(UploadLimitReached):
+        store.add_photos(u, app.id, [photo()], album_id=None, default_album=False, pending=False)
+    clock.advance(86401)
+    store.add_photos(u, app.id, [photo()], album_id=None, default_album=False, pending=False)
+
+
+def test_batches(store: Catalog, clock: FakeClock) -> None:
+    u = store.create_user("alice", "pw")
+    add = lambda n, count: store.add_photos(u, None, [photo() for _ in range(n)], album_id=None,
+                                            default_album=False, pending=False, batch=("b1", count))
+    add(2, 3)
+    with pytest.raises(BatchCountMismatch):
+        add(1, 4)
+    with pytest.raises(BatchExceeded):
+        add(2, 3)
+    add(1, 3)
+    with pytest.raises(BatchExceeded):
+        add(1, 3)
+    store.add_photos(u, None, [photo()], album_id=None, default_album=False, pending=False, batch=("b2", 5))
+    clock.advance(301)
+    with pytest.raises(BatchExpired):
+        store.add_photos(u, None, [photo()], album_id=None, default_album=False, pending=False, batch=("b2", 5))
+
+
+def test_album_limit_holds_under_threads(tmp_path: Path, clock: FakeClock) -> None:
+    store = open_catalog(tmp_path / "m.sqlite3", clock, Quotas(regular_album_limit=60))
+    u = store.create_user("alice", "pw")
+    album = store.create_album(u.id, "race")
+    store.add_photos(u, None, [photo() for _ in range(50)], album_id=album.id, default_album=False, pending=False)
+    results: list[str] = []
+    barrier = threading.Barrier(20)
+
+    def worker() -> None:
+        barrier.wait()
+        try:
+            store.add_photos(u, None, [photo()], album_id=album.id, default_album=False, pending=False)
+            results.append("ok")
+        except AlbumFull:
+            results.append("full")
+
+    threads = [threading.Thread(target=worker) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results.count("ok") == 10 and results.count("full") == 10
+    assert store.album(album.id).size == 60
+    store.close()
+
+
+def test_signature_matches_historical_recipe() -> None:
+    args = {"method": "up.photos.upload", "api_key": "k", "call_id": "1.5", "caption": "Über", "sig": "zzz"}
+    import hashlib
+    raw = "api_key=kcall_id=1.5caption=Übermethod=up.photos.upload" + "s3cret"
+    expected = hashlib.md5(raw.encode("utf-8")).hexdigest()
+    assert auth.signature(args, "s3cret") == expected
+    assert auth.check_signature(args, "s3cret", expected)
+    assert not auth.check_signature(args, "s3cret", expected.upper())
+    assert not auth.check_signature(args, "s3cret", "é")
+
+
+def test_call_id_parsing() -> None:
+    assert auth.parse_call_id("1172623588.023010") == Decimal("1172623588.02301")
+    for bad in ["", "abc", "1e5", "-1", "1.2.3", "NaN", "inf"]:
+        with pytest.raises(auth.BadCallId):
+            auth.parse_call_id(bad)
+
+
+def test_address_rules() -> None:
+    assert auth.address_allowed("10.0.0.1", [])
+    assert auth.address_allowed("127.0.0.1", ["127.0.0.0/8"])
+    assert not auth.address_allowed("192.0.2.1", ["127.0.0.1"])
+    assert not auth.address_allowed(None, ["127.0.0.1"])
+    assert auth.address_allowed("::1", ["::1"])
+
+
+def test_file_store_atomic_and_confined(tmp_path: Path) -> None:
+    import io
+    import os
+    fs = LocalFileStore(tmp_path / "files")
+    key = new_file_key(new_stem(), "thumb", "jpeg")
+    fs.put(key, io.BytesIO(b"abcdef"), 6)
+    assert fs.stat(key).size == 6
+    with fs.open(key) as fh:
+        assert fh.read() == b"abcdef"
+    with fs.open(key, 2, 3) as fh:
+        assert fh.read() == b"cde"
+    assert [f.key for f in fs.list_files()] == [key]
+    assert oct(os.stat(tmp_path / "files" / key).st_mode & 0o777) == "0o600"
+    with pytest.raises(Exception, match="expected 9 bytes"):
+        fs.put(new_file_key(new_stem(), "thumb", "jpeg"), io.BytesIO(b"short"), 9)
+    assert fs.sweep_incomplete(started_before=1e12, remove=False) == []  # the failed write left nothing
+    for bad in ["../x.jpg", "ab/../../etc_thumb.jpg", "/etc/passwd", "ab/" + "0" * 32 + "_thumb.exe"]:
+        with pytest.raises(BadFileKey):
+            fs.put(bad, io.BytesIO(b"x"), 1)
+        with pytest.raises(BadFileKey):
+            fs.open(bad)
+    fs.delete(key)
+    fs.delete(key)
+    with pytest.raises(FileNotFoundError):
+        fs.stat(key)
+    fs.check_writable()
