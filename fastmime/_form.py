@@ -12,7 +12,7 @@ from ._errors import ClientDisconnected
 from ._limits import Limits
 from ._part import Part
 from ._transfer import decode_parts
-from ._urlencoded import UrlencodedParser, is_urlencoded
+from ._urlencoded import UrlencodedParser, _known_charset, is_urlencoded
 from .handlers import SpooledFileHandler, ValueHandler
 
 __all__ = ["Form", "MultiDict", "UploadedFile", "parse_form", "parse_form_async"]
@@ -236,17 +236,6 @@ class _FormBuilder:
         """Whatever went wrong while the form was being read, no file it made is left open."""
         if exc_type is not None:
             self.discard()
-
-
-def _known_charset(name: str | None, default: str) -> str:
-    if not name:
-        return default
-    import codecs
-
-    try:
-        return codecs.lookup(name.strip()).name
-    except LookupError:
-        return default
 
 
 def _charset_param(content_type: str | bytes | None) -> str | None:

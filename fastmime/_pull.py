@@ -113,7 +113,7 @@ class _PartView:
         return self._done
 
     def _text(self, data: bytes, charset: str | None) -> str:
-        from ._form import _known_charset
+        from ._urlencoded import _known_charset
 
         return data.decode(_known_charset(charset or self.part.charset, "utf-8"), "replace")
 

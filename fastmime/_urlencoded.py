@@ -15,6 +15,7 @@ Names and values are decoded at the end, with the Content-Type's ``charset``, el
 
 from __future__ import annotations
 
+import codecs
 from urllib.parse import unquote_to_bytes
 
 from ._errors import BodyTooLarge, FieldTooLarge, MultipartError, TooManyParts
@@ -120,8 +121,6 @@ class UrlencodedParser:
 
     def fields(self, charset: str | None = None) -> list[tuple[str, str]]:
         """The decoded ``(name, value)`` pairs: ``charset``, else the ``_charset_`` field, else UTF-8."""
-        from ._form import _known_charset
-
         if charset is None:
             charset = "utf-8"
             for name, value in self.pairs:
@@ -155,3 +154,13 @@ class UrlencodedParser:
         raise FieldTooLarge(f"the field is larger than the limit of {limit} bytes",
                             part_index=len(self.pairs), part_name=_decode(name[:200], "utf-8"),
                             offset=self._pending_offset + limit)
+
+
+def _known_charset(name: str | None, default: str) -> str:
+    """The codec's canonical name, or ``default`` when ``name`` is empty or unknown."""
+    if not name:
+        return default
+    try:
+        return codecs.lookup(name.strip()).name
+    except LookupError:
+        return default
