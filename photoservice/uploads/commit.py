@@ -10,7 +10,6 @@ period); it can never leave a row naming a missing file.
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from datetime import timezone
 from typing import Sequence
@@ -54,7 +53,8 @@ def _put_renditions(files: FileStore, result: imgpipe.ProcessedImage, written: l
     records = []
     for r in result.renditions:
         key = new_file_key(stem, r.type, r.format)
-        files.put(key, io.BytesIO(r.data), r.size)
+        with r.open() as source:  # the original is streamed from the request's spool, never read whole
+            files.put(key, source, r.size)
         written.append(key)
         records.append(RenditionRecord(type=r.type, width=r.width, height=r.height, size=r.size,
                                        format=key.rsplit(".", 1)[1], file_key=key))
