@@ -1,13 +1,16 @@
-"""Django in one file: a view that streams uploads with ``fastmime.integrations.django``.
+"""Django in one file: ``request.POST`` / ``request.FILES`` parsed by fastmime, CSRF protection on.
 
-Each file is hashed as it arrives (``stream_request`` + a handler per part). The view is
-``csrf_exempt`` because Django's CSRF check reads ``request.POST``, which would consume the body.
-Run: ``python examples/django_app.py runserver 127.0.0.1:8000`` or
+``FastmimeMiddleware`` (before ``CsrfViewMiddleware``) replaces Django's multipart parser through its
+upload-handler hook and answers fastmime's errors with their status. The view is an ordinary,
+CSRF-protected Django view; a file part without a name (which Django's own parser drops) is in
+``request.FILES[""]``. Run: ``python examples/django_app.py runserver 127.0.0.1:8000`` or
 ``gunicorn --chdir examples django_app:application``.
 """
 
+import hashlib
 import sys
 
+import fastmime
 from django.conf import settings
 
 if not settings.configured:
@@ -16,43 +19,46 @@ if not settings.configured:
         SECRET_KEY="example-only-not-secret",
         ALLOWED_HOSTS=["127.0.0.1", "localhost", "testserver"],
         ROOT_URLCONF=__name__,
-        MIDDLEWARE=["django.middleware.csrf.CsrfViewMiddleware"],
+        MIDDLEWARE=[
+            "fastmime.integrations.django.FastmimeMiddleware",
+            "django.middleware.csrf.CsrfViewMiddleware",
+        ],
+        FASTMIME_LIMITS=fastmime.Limits(max_field_size=64 * 1024),
     )
 
 import django  # noqa: E402
 
 django.setup()
 
-import fastmime  # noqa: E402
-from django.http import JsonResponse  # noqa: E402
+from django.http import HttpResponseBadRequest, JsonResponse  # noqa: E402
+from django.middleware.csrf import get_token  # noqa: E402
 from django.urls import path  # noqa: E402
-from django.views.decorators.csrf import csrf_exempt  # noqa: E402
-from django.views.decorators.http import require_POST  # noqa: E402
-from fastmime.handlers import HashingHandler, ValueHandler  # noqa: E402
-from fastmime.integrations.django import error_response, stream_request  # noqa: E402
+from django.views.decorators.http import require_GET, require_POST  # noqa: E402
 
 
-@csrf_exempt
 @require_POST
 def upload(request):
-    parts = []
-
-    def handler_for(part):
-        handler = HashingHandler() if part.is_file else ValueHandler(max_size=64 * 1024)
-        parts.append((part, handler))
-        return handler
-
-    try:
-        stream_request(request, handler_for)
-    except fastmime.MultipartError as exc:
-        return error_response(exc)
-    fields = {p.name: h.text() for p, h in parts if not p.is_file}
-    files = [{"name": p.name, "filename": p.filename, "size": h.size, "content_type": p.content_type,
-              "sha256": h.sha256} for p, h in parts if p.is_file]
-    return JsonResponse({"fields": fields, "files": files})
+    title = request.POST.get("title")
+    if title is None:
+        return HttpResponseBadRequest("title is required\n")
+    files = []
+    for name, uploads in request.FILES.lists():
+        for upload in uploads:  # Django UploadedFile objects
+            digest = hashlib.sha256()
+            for block in upload.chunks():
+                digest.update(block)
+            files.append({"name": name, "filename": upload.name, "size": upload.size,
+                          "content_type": upload.content_type, "sha256": digest.hexdigest()})
+    return JsonResponse({"fields": {"title": title}, "files": files})
 
 
-urlpatterns = [path("upload", upload)]
+@require_GET
+def csrf(request):
+    """The CSRF token (and its cookie), as a page with {% csrf_token %} would give it."""
+    return JsonResponse({"token": get_token(request)})
+
+
+urlpatterns = [path("upload", upload), path("csrf", csrf)]
 
 from django.core.wsgi import get_wsgi_application  # noqa: E402
 

@@ -1,30 +1,29 @@
 """Starlette: ``await parse_form(request)`` instead of ``await request.form()``.
 
 fastmime keeps what Starlette's parser drops (a file part without a name, under ``""``), parses in a
-worker thread and spools large files to disk. Run: ``uvicorn --app-dir examples starlette_app:app``.
+worker thread, spools large files to disk, and its errors are answered with their status by the
+handlers ``register_error_handlers`` adds. Run: ``uvicorn --app-dir examples starlette_app:app``.
 """
 
 import hashlib
 
 import fastmime
-from fastmime.integrations.starlette import error_response, parse_form
+from fastmime.integrations.starlette import parse_form, register_error_handlers
 from starlette.applications import Starlette
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
+
+LIMITS = fastmime.Limits(max_field_size=64 * 1024)
 
 
 async def upload(request):
-    try:
-        form = await parse_form(request)
-    except fastmime.ClientDisconnected:
-        raise
-    except fastmime.MultipartError as exc:
-        return error_response(exc)
-    with form:
+    with await parse_form(request, limits=LIMITS) as form:  # multipart or urlencoded
+        if "title" not in form.fields:
+            return PlainTextResponse("title is required\n", status_code=400)
         files = []
         for name, upload in form.files.multi_items():
             digest = hashlib.sha256()
-            for block in iter(lambda: upload.read(1 << 16), b""):
+            while block := await upload.aread(1 << 16):
                 digest.update(block)
             files.append({"name": name, "filename": upload.filename, "size": upload.size,
                           "content_type": upload.content_type, "sha256": digest.hexdigest()})
@@ -32,6 +31,7 @@ async def upload(request):
 
 
 app = Starlette(routes=[Route("/upload", upload, methods=["POST"])])
+register_error_handlers(app)
 
 if __name__ == "__main__":
     import uvicorn

@@ -1,37 +1,39 @@
-"""Django: a view helper that streams the request body through fastmime.
+"""Django: fastmime parses ``request.POST`` / ``request.FILES``, CSRF protection included.
 
-::
+One line in ``settings.MIDDLEWARE``, before ``CsrfViewMiddleware``::
 
-    from django.views.decorators.csrf import csrf_exempt
-    from fastmime.integrations.django import parse_form
+    MIDDLEWARE = [
+        "fastmime.integrations.django.FastmimeMiddleware",
+        "django.middleware.csrf.CsrfViewMiddleware",
+        ...
+    ]
 
-    @csrf_exempt                                   # see "CSRF" below
-    def upload(request):
-        with parse_form(request) as form:          # instead of request.POST / request.FILES
-            ...
+and views keep their habits (``request.POST["title"]``, ``request.FILES["photo"]``, Django forms,
+``{% csrf_token %}``). The middleware
 
-``stream_request(request, handler_for)`` streams each part to your handler instead.
+- puts :class:`FastmimeUploadHandler` first in ``request.upload_handlers`` (or list it yourself in
+  ``FILE_UPLOAD_HANDLERS``): its ``handle_raw_input`` hook, which Django documents for replacing the
+  parser, parses the multipart body with fastmime and returns ``POST`` and ``FILES`` (files as Django
+  ``UploadedFile`` objects; a file part without a name, which Django's parser drops, is under
+  ``""``). application/x-www-form-urlencoded bodies stay with Django, which reads them whole, bounded by
+  ``DATA_UPLOAD_MAX_MEMORY_SIZE``;
+- parses the form before the CSRF check reads ``csrfmiddlewaretoken`` from it, so that a bad upload is
+  answered with its status (413 for a limit, 400 for a malformed body, 415 for a nested multipart
+  part) instead of a 500, and maps the same errors raised in views (``process_exception``), for
+  fastmime's errors and any exception with an ``http_status`` (imgpipe's);
+- lets a chunked body (no Content-Length) through under a WSGI server that terminates the input
+  (gunicorn, waitress): Django alone sees it as empty.
 
-Why a view helper and not a custom upload handler: Django's upload handlers are called by Django's
-own ``MultiPartParser``, which skips every part without a ``name`` (so a file sent as
-``Content-Disposition: form-data; filename="x.jpg"`` never reaches a handler), only tells a handler
-about files (not the part's headers, not fields), and reports problems as its own exceptions. The
-``handle_raw_input`` hook could replace the parser, but results must then be squeezed into
-``request.POST``/``request.FILES`` and any error surfaces from a ``request.POST`` access somewhere in
-the middleware, as a 500. A view helper keeps fastmime's per-part streaming (an imgpipe handler, a
-hashing handler, a writer straight to storage), fastmime's limits and its error classes, which
-:func:`fastmime.http.http_error` maps to statuses; the nameless file part is under ``""``.
+Limits: ``settings.FASTMIME_LIMITS`` (a :class:`fastmime.Limits`), else fastmime's defaults with
+``max_parts`` from ``DATA_UPLOAD_MAX_NUMBER_FIELDS`` + ``DATA_UPLOAD_MAX_NUMBER_FILES`` and
+``max_field_size`` from ``DATA_UPLOAD_MAX_MEMORY_SIZE`` when they are set. Files stay in memory up to
+``FILE_UPLOAD_MAX_MEMORY_SIZE``, then go to ``FILE_UPLOAD_TEMP_DIR``.
 
-It reads through ``request.read()`` (Django's stream, bounded by Content-Length) in 64 KiB chunks, so
-under WSGI the upload is streamed from the socket as it arrives; under ASGI, Django has already
-spooled the body to a temporary file before the view runs, and the helper streams from there. A
-chunked body under WSGI (no Content-Length) is read from ``wsgi.input`` directly when the server
-marks it terminated (Django's own parser sees an empty body then).
-
-CSRF: ``CsrfViewMiddleware`` reads ``request.POST`` for every POST to a view that is not
-``csrf_exempt``, which makes Django parse (and consume) the body before the view runs; the helper
-then raises :class:`~fastmime.integrations.BodyConsumed`. Mark streaming upload views
-``csrf_exempt`` and authenticate them another way (a token header, an API key).
+To stream each part to your own handler instead (an imgpipe handler, a hash, a direct writer), use the
+view helpers ``stream_request(request, handler_for)`` / ``parse_form(request)`` in a ``csrf_exempt``
+view (the middleware leaves those to the view): they read through ``request.read()`` (or, for a
+chunked WSGI body, the terminated ``wsgi.input``) in 64 KiB chunks, and raise
+:class:`~fastmime.BodyConsumed` (HTTP 500) when something read the body first.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ from . import BodyConsumed
 if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponse
 
-__all__ = ["stream_request", "parse_form", "error_response"]
+__all__ = ["FastmimeMiddleware", "FastmimeUploadHandler", "stream_request", "parse_form", "error_response"]
 
 
 def _source(request: HttpRequest) -> tuple[Any, bool]:
@@ -118,3 +120,140 @@ def error_response(exc: BaseException) -> HttpResponse | None:
         return None
     status, message = found
     return HttpResponse(message + "\n", status=status, content_type="text/plain; charset=utf-8")
+
+
+def _limits() -> Limits:
+    from django.conf import settings
+
+    configured = getattr(settings, "FASTMIME_LIMITS", None)
+    if configured is not None:
+        return configured
+    defaults = Limits()
+    fields = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+    files = getattr(settings, "DATA_UPLOAD_MAX_NUMBER_FILES", None)
+    memory = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return Limits(
+        max_parts=defaults.max_parts if fields is None or files is None else fields + files,
+        max_field_size=memory or defaults.max_field_size,
+    )
+
+
+def _to_django(form: Form) -> tuple[Any, Any]:
+    """``(POST, FILES)`` as Django builds them, from a fastmime Form."""
+    from django.core.files.uploadedfile import UploadedFile
+    from django.http import QueryDict
+    from django.utils.datastructures import MultiValueDict
+
+    from .. import parse_options_header
+
+    post = QueryDict(mutable=True)
+    for name, value in form.fields.multi_items():
+        post.appendlist(name, value)
+    post._mutable = False
+    files = MultiValueDict()
+    for name, upload in form.files.multi_items():
+        media_type, params = parse_options_header(upload.content_type or "application/octet-stream")
+        files.appendlist(name, UploadedFile(upload.file, upload.filename, media_type, upload.size,
+                                            params.get("charset"), params))
+    return post, files
+
+
+def _upload_handler_class() -> type:
+    from django.conf import settings
+    from django.core.files.uploadhandler import FileUploadHandler
+
+    class Handler(FileUploadHandler):
+        """Replaces Django's multipart parser through the ``handle_raw_input`` hook."""
+
+        def handle_raw_input(self, input_data: Any, META: Any, content_length: int, boundary: Any,
+                             encoding: str | None = None) -> tuple[Any, Any]:
+            from .._form import parse_form as parse_body
+
+            limits = _limits()
+            expected = announced_length(content_length, limits)
+            # Django's stream stops at Content-Length (ASGI: the spooled body ends at EOF).
+            chunks = wsgi.body_chunks(input_data.read, expected, True)
+            form = parse_body(chunks, META.get("CONTENT_TYPE"), limits,
+                              spool_threshold=int(settings.FILE_UPLOAD_MAX_MEMORY_SIZE),
+                              upload_dir=settings.FILE_UPLOAD_TEMP_DIR)
+            return _to_django(form)
+
+        def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:  # never called: see above
+            return raw_data
+
+        def file_complete(self, file_size: int) -> None:
+            return None
+
+    Handler.__name__ = Handler.__qualname__ = "FastmimeUploadHandler"
+    Handler.__module__ = __name__
+    return Handler
+
+
+#: Django's FileUploadHandler subclass that replaces its multipart parser; made on first access.
+FastmimeUploadHandler: type
+
+
+def __getattr__(name: str) -> Any:
+    if name == "FastmimeUploadHandler":  # built on first use: importing this module does not import Django
+        global FastmimeUploadHandler
+        FastmimeUploadHandler = _upload_handler_class()
+        return FastmimeUploadHandler
+    raise AttributeError(name)
+
+
+def _is_multipart(request: HttpRequest) -> bool:
+    return request.META.get("CONTENT_TYPE", "").split(";", 1)[0].strip().lower() == "multipart/form-data"
+
+
+def _load_chunked(request: HttpRequest) -> None:
+    """Fill ``request.POST`` and ``request.FILES`` from a body without Content-Length."""
+    with parse_form(request, limits=_limits()) as form:
+        post, files = _to_django(form)
+        form.files = type(form.files)()  # the files now belong to the request, which closes them
+    request._post, request._files = post, files  # type: ignore[attr-defined]
+
+
+class FastmimeMiddleware:
+    """Installs :class:`FastmimeUploadHandler`, parses forms before the CSRF check, maps errors to statuses.
+
+    Put it before ``django.middleware.csrf.CsrfViewMiddleware`` in ``MIDDLEWARE``.
+    """
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if request.method == "POST":
+            handler_class = __getattr__("FastmimeUploadHandler")
+            if not any(isinstance(h, handler_class) for h in request.upload_handlers):
+                request.upload_handlers.insert(0, handler_class(request))
+            if _is_multipart(request) and self._chunked(request):
+                # Django takes a body without Content-Length for an empty one and never calls the
+                # upload handlers: parse it ourselves, but only when POST or FILES is asked for.
+                request._load_post_and_files = lambda: _load_chunked(request)  # type: ignore[method-assign]
+        return self.get_response(request)
+
+    def process_view(self, request: HttpRequest, view: Any, args: Any, kwargs: Any) -> Any:
+        if request.method != "POST" or getattr(view, "csrf_exempt", False):
+            return None  # a csrf_exempt view may stream the body itself
+        try:
+            request.POST  # noqa: B018 - parse now, where an error can still become a response
+        except Exception as exc:  # noqa: BLE001 - only errors with a status are answered here
+            response = error_response(exc)
+            if response is None:
+                raise
+            return response
+        return None
+
+    def process_exception(self, request: HttpRequest, exc: Exception) -> Any:
+        return error_response(exc)
+
+    @staticmethod
+    def _chunked(request: HttpRequest) -> bool:
+        """A body without Content-Length that can still be read to its end (Django would see none)."""
+        if request.META.get("CONTENT_LENGTH"):
+            return False
+        environ = getattr(request, "environ", None)
+        if environ is not None and environ.get("wsgi.input_terminated"):
+            return True
+        return type(request).__name__ == "ASGIRequest"

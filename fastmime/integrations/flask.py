@@ -1,21 +1,32 @@
-"""Flask (and any Werkzeug app): stream the WSGI input into fastmime before Werkzeug's form parser.
+"""Flask (and any Werkzeug app): fastmime fills ``request.form`` and ``request.files``.
 
 ::
 
-    from fastmime.integrations.flask import parse_form
+    import fastmime.integrations.flask
+
+    app = Flask(__name__)
+    fastmime.integrations.flask.install(app)      # Werkzeug's form parser hook + error statuses
 
     @app.post("/upload")
     def upload():
-        with parse_form() as form:                  # instead of request.form / request.files
-            ...
+        title = request.form["title"]              # as before: request.form / request.files
+        request.files["photo"].save(path)          # werkzeug FileStorage objects
 
-``stream_request(handler_for)`` streams each part to your handler instead. Both read
-``request.environ["wsgi.input"]`` through :mod:`fastmime.wsgi` (Content-Length honoured, chunked
-bodies when the server terminates the input), so call them before anything touches
-``request.form``, ``request.files``, ``request.data`` or ``request.get_data()``: those make Werkzeug
-parse or buffer the body, and :class:`~fastmime.integrations.BodyConsumed` is raised then. Unlike
-Werkzeug's parser, a file part without a name is kept (under ``""``). When ``limits`` is not given
-and Flask's ``MAX_CONTENT_LENGTH`` is set, it becomes ``Limits(max_body_size=...)``.
+:func:`install` sets the app's request class to one whose ``form_data_parser_class`` parses
+multipart/form-data and application/x-www-form-urlencoded bodies with fastmime (Werkzeug's documented
+hook), so code written for Werkzeug keeps working: Flask-WTF, ``request.values``, ``FileStorage.save``.
+Unlike Werkzeug's parser it keeps a file part without a name (``request.files[""]``), decodes base64
+parts, and raises fastmime's errors, which the handlers :func:`install` registers (see
+:func:`register_error_handlers`) answer with their HTTP status (413 for a limit, 400 for a malformed
+body, 415 for a nested multipart part). Limits: ``install(app, limits=...)``, or else Flask's
+``MAX_CONTENT_LENGTH`` (the body), ``MAX_FORM_MEMORY_SIZE`` (a field) and ``MAX_FORM_PARTS`` over
+fastmime's defaults.
+
+To stream parts to your own handlers instead (an imgpipe handler, a hash, a direct writer),
+``stream_request(handler_for)`` reads ``request.environ["wsgi.input"]`` through :mod:`fastmime.wsgi`; call it
+(or ``parse_form()``) before anything touches ``request.form``, ``request.files``, ``request.data``
+or ``request.get_data()``, which make Werkzeug read the body: :class:`~fastmime.BodyConsumed`
+(HTTP 500) is raised then.
 """
 
 from __future__ import annotations
@@ -32,7 +43,7 @@ from . import BodyConsumed
 if TYPE_CHECKING:
     from werkzeug.wrappers import Request
 
-__all__ = ["stream_request", "parse_form", "error_response"]
+__all__ = ["install", "FormDataParser", "register_error_handlers", "stream_request", "parse_form", "error_response"]
 
 # What Werkzeug caches on the request once it has read the body.
 _BODY_READERS = ("form", "files", "values", "data", "stream", "_cached_data", "_cached_json")
@@ -92,3 +103,89 @@ def error_response(exc: BaseException) -> Any:
         return None
     status, message = found
     return Response(message + "\n", status=status, mimetype="text/plain")
+
+
+def register_error_handlers(app: Any, *error_classes: type[BaseException]) -> None:
+    """Answer :class:`~fastmime.MultipartError` (and each of ``error_classes``, e.g. ``imgpipe.ImageError``)
+    with its status and short message (:func:`fastmime.http.http_error`) instead of a 500."""
+    from .._errors import MultipartError
+
+    def handle(exc: BaseException) -> Any:
+        response = error_response(exc)
+        if response is None:  # an error class without an http_status: Flask's own handling (a 500)
+            raise exc
+        return response
+
+    for cls in (MultipartError, *error_classes):
+        app.register_error_handler(cls, handle)
+
+
+def _form_data_parser_class() -> type:
+    from werkzeug.datastructures import FileStorage, Headers
+    from werkzeug.formparser import FormDataParser as WerkzeugFormDataParser
+
+    class FastmimeFormDataParser(WerkzeugFormDataParser):
+        """Werkzeug's form parser, with fastmime doing the parsing (multipart and urlencoded)."""
+
+        #: Set by :func:`install`: explicit limits (else from the request's max_* settings), and
+        #: where files go.
+        limits: Limits | None = None
+        spool_threshold: int = 1024 * 1024
+        upload_dir: str | os.PathLike[str] | None = None
+
+        def _fastmime_limits(self) -> Limits:
+            if self.limits is not None:
+                return self.limits
+            defaults = Limits()
+            return Limits(
+                max_body_size=self.max_content_length or defaults.max_body_size,
+                max_field_size=self.max_form_memory_size or defaults.max_field_size,
+                max_parts=self.max_form_parts or defaults.max_parts,
+            )
+
+        def parse(self, stream: Any, mimetype: str, content_length: int | None,
+                  options: dict[str, str] | None = None) -> Any:
+            from .._form import parse_form as parse_body
+            from .._adapter import announced_length
+
+            options = options or {}
+            if mimetype == "multipart/form-data":
+                content_type = f'{mimetype}; boundary="{options.get("boundary", "")}"'
+            elif mimetype == "application/x-www-form-urlencoded":
+                content_type = mimetype + (f'; charset="{options["charset"]}"' if "charset" in options else "")
+            else:
+                return super().parse(stream, mimetype, content_length, options)
+            limits = self._fastmime_limits()
+            expected = announced_length(content_length, limits)
+            # Werkzeug's stream already stops at Content-Length, or at the end a server marks.
+            chunks = wsgi.body_chunks(stream.read, expected, True)
+            form = parse_body(chunks, content_type, limits, spool_threshold=self.spool_threshold,
+                              upload_dir=self.upload_dir)
+            files = self.cls([
+                (name, FileStorage(stream=upload.file, filename=upload.filename, name=name,
+                                   content_type=upload.content_type, headers=Headers(upload.headers)))
+                for name, upload in form.files.multi_items()])
+            return stream, self.cls(form.fields.multi_items()), files
+
+    return FastmimeFormDataParser
+
+
+def __getattr__(name: str) -> Any:
+    if name == "FormDataParser":  # built on first use: importing this module does not import Werkzeug
+        return _form_data_parser_class()
+    raise AttributeError(name)
+
+
+def install(app: Any, *error_classes: type[BaseException], limits: Limits | None = None,
+            spool_threshold: int = 1024 * 1024, upload_dir: str | os.PathLike[str] | None = None) -> None:
+    """Make fastmime the parser behind ``request.form`` / ``request.files`` of ``app``, and register
+    the error handlers (:func:`register_error_handlers`, with ``error_classes``).
+
+    ``limits`` replaces the limits taken from Flask's config; files stay in memory up to
+    ``spool_threshold`` bytes, then go to anonymous temporary files in ``upload_dir``.
+    """
+    base = _form_data_parser_class()
+    parser_class = type("FastmimeFormDataParser", (base,), {
+        "limits": limits, "spool_threshold": spool_threshold, "upload_dir": upload_dir})
+    app.request_class = type("FastmimeRequest", (app.request_class,), {"form_data_parser_class": parser_class})
+    register_error_handlers(app, *error_classes)

@@ -22,20 +22,21 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator
 from concurrent.futures import Executor
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .. import asgi
 from .._adapter import HandlerFor, Progress
 from .._errors import ClientDisconnected
 from .._form import Form
 from .._limits import Limits
+from .._pull import AsyncStreamedPart, aiter_parts
 from . import BodyConsumed
 
 if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.responses import Response
 
-__all__ = ["stream_request", "parse_form", "error_response"]
+__all__ = ["stream_request", "parse_form", "iter_parts", "error_response", "register_error_handlers"]
 
 
 async def _chunks(request: Request) -> AsyncIterator[bytes]:
@@ -74,9 +75,21 @@ async def parse_form(request: Request, *, limits: Limits | None = None, progress
                                  upload_dir=upload_dir)
 
 
-def error_response(exc: BaseException) -> Response | None:
-    """A plain-text response with the status of :func:`fastmime.http.http_error`, or ``None``."""
-    from starlette.responses import PlainTextResponse
+def iter_parts(request: Request, *, limits: Limits | None = None) -> AsyncIterator[AsyncStreamedPart]:
+    """The request's parts one at a time (the pull API, :func:`fastmime.aiter_parts`)::
+
+        async for part in iter_parts(request):
+            async for block in part: ...
+    """
+    return aiter_parts(_chunks(request), request.headers.get("content-type"), limits)
+
+
+def error_response(exc: BaseException, *, json: bool = False) -> Response | None:
+    """A response with the status of :func:`fastmime.http.http_error`, or ``None`` for other errors.
+
+    Plain text, or ``{"detail": message}`` (FastAPI's shape) when ``json`` is true.
+    """
+    from starlette.responses import JSONResponse, PlainTextResponse
 
     from ..http import http_error
 
@@ -84,6 +97,30 @@ def error_response(exc: BaseException) -> Response | None:
     if found is None:
         return None
     status, message = found
+    if json:
+        return JSONResponse({"detail": message}, status_code=status)
     return PlainTextResponse(message + "\n", status_code=status)
+
+
+def register_error_handlers(app: Any, *error_classes: type[BaseException], json: bool | None = None) -> None:
+    """Answer :class:`~fastmime.MultipartError` (and each of ``error_classes``, e.g. ``imgpipe.ImageError``)
+    with its status and short message instead of a 500.
+
+    ``json`` (default: true for a FastAPI app) answers ``{"detail": message}`` as FastAPI does.
+    """
+    from .._errors import MultipartError
+
+    if json is None:
+        json = any(cls.__module__.startswith("fastapi") for cls in type(app).__mro__)
+    as_json = json
+
+    async def handle(request: Request, exc: Exception) -> Response:
+        response = error_response(exc, json=as_json)
+        if response is None:  # an error class without an http_status: let it be a 500
+            raise exc
+        return response
+
+    for cls in (MultipartError, *error_classes):
+        app.add_exception_handler(cls, handle)
 
 
