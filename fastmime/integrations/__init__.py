@@ -13,6 +13,23 @@ and raise fastmime's errors, which :func:`fastmime.http.http_error` maps to HTTP
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from .._errors import BodyConsumed
 
 __all__ = ["BodyConsumed"]
+
+
+def _lazy_attribute(namespace: dict[str, Any], name: str, make: Callable[[], Any]) -> Callable[[str], Any]:
+    """A module ``__getattr__`` that makes ``name`` on first access (a class built on the framework's
+    own base class), so importing the module does not import the framework."""
+
+    def __getattr__(attribute: str) -> Any:
+        if attribute != name:
+            raise AttributeError(attribute)
+        if name not in namespace:  # also called directly, by the module's own code
+            namespace[name] = make()
+        return namespace[name]
+
+    return __getattr__

@@ -47,7 +47,7 @@ from .._adapter import HandlerFor, Progress, announced_length
 from .._form import Form, _FormBuilder, read_urlencoded
 from .._urlencoded import is_urlencoded
 from .._limits import Limits
-from . import BodyConsumed
+from . import BodyConsumed, _lazy_attribute
 
 if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponse
@@ -193,12 +193,7 @@ def _upload_handler_class() -> type:
 FastmimeUploadHandler: type
 
 
-def __getattr__(name: str) -> Any:
-    if name == "FastmimeUploadHandler":  # built on first use: importing this module does not import Django
-        global FastmimeUploadHandler
-        FastmimeUploadHandler = _upload_handler_class()
-        return FastmimeUploadHandler
-    raise AttributeError(name)
+__getattr__ = _lazy_attribute(globals(), "FastmimeUploadHandler", _upload_handler_class)
 
 
 def _is_multipart(request: HttpRequest) -> bool:

@@ -50,6 +50,7 @@ from starlette.requests import Request  # at run time: FastAPI reads __call__'s 
 
 from .._form import Form
 from .._limits import Limits
+from . import _lazy_attribute
 from .starlette import error_response, parse_form, register_error_handlers
 
 if TYPE_CHECKING:
@@ -166,11 +167,4 @@ def _route_class() -> type[APIRoute]:
 FormRoute: type[APIRoute]
 
 
-def __getattr__(name: str) -> Any:
-    if name == "FormRoute":  # built on first use: importing this module does not import FastAPI
-        global FormRoute
-        FormRoute = _route_class()
-        return FormRoute
-    raise AttributeError(name)
-
-
+__getattr__ = _lazy_attribute(globals(), "FormRoute", _route_class)

@@ -38,7 +38,7 @@ from .. import wsgi
 from .._adapter import HandlerFor, Progress
 from .._form import Form
 from .._limits import Limits
-from . import BodyConsumed
+from . import BodyConsumed, _lazy_attribute
 
 if TYPE_CHECKING:
     from werkzeug.wrappers import Request
@@ -170,10 +170,11 @@ def _form_data_parser_class() -> type:
     return FastmimeFormDataParser
 
 
-def __getattr__(name: str) -> Any:
-    if name == "FormDataParser":  # built on first use: importing this module does not import Werkzeug
-        return _form_data_parser_class()
-    raise AttributeError(name)
+#: Werkzeug's FormDataParser subclass that parses with fastmime; made on first access.
+FormDataParser: type
+
+
+__getattr__ = _lazy_attribute(globals(), "FormDataParser", _form_data_parser_class)
 
 
 def install(app: Any, *error_classes: type[BaseException], limits: Limits | None = None,
@@ -184,7 +185,7 @@ def install(app: Any, *error_classes: type[BaseException], limits: Limits | None
     ``limits`` replaces the limits taken from Flask's config; files stay in memory up to
     ``spool_threshold`` bytes, then go to anonymous temporary files in ``upload_dir``.
     """
-    base = _form_data_parser_class()
+    base = __getattr__("FormDataParser")
     parser_class = type("FastmimeFormDataParser", (base,), {
         "limits": limits, "spool_threshold": spool_threshold, "upload_dir": upload_dir})
     app.request_class = type("FastmimeRequest", (app.request_class,), {"form_data_parser_class": parser_class})
