@@ -6,8 +6,13 @@ Uploads N camera-sized JPEGs (12 MP, generated with Pillow) with 4 concurrent cl
 and SQLite). Each server runs in its own process on 127.0.0.1 (a free port); peak RSS is the server
 process's VmHWM. Prints uploads/s, p50/p99 latency, peak RSS, and the ratios to the baseline.
 
+It also prints what the service costs beyond the image work: the server's CPU time (user + system, from
+/proc) per uploadPhotos upload of one photo per request, sent one after the other, against the CPU time of
+``imgpipe.process_image`` alone on the same photos (the same renditions, in a fresh process).
+
     python benchmarks/service_load.py            # 200 x 12 MP
     python benchmarks/service_load.py --quick    # 24 x 2 MP, a smoke run
+    python benchmarks/service_load.py --cpu-only # only the CPU comparison
 """
 
 from __future__ import annotations
@@ -167,6 +172,37 @@ def report(name: str, seconds: float, lat: list[float], failures: int, rss: floa
     return row
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc), seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+PROCESS_ALONE = textwrap.dedent('''
+    import sys, time, imgpipe
+    paths, rounds = sys.argv[2:], int(sys.argv[1])
+    images = [open(p, "rb").read() for p in paths]
+    for data in images:  # warm up: imports, allocator
+        imgpipe.process_image(data, imgpipe.YAHOO_RENDITIONS)
+    t0 = time.process_time()
+    for i in range(rounds):
+        imgpipe.process_image(images[i % len(images)], imgpipe.YAHOO_RENDITIONS)
+    print((time.process_time() - t0) / rounds)
+''')
+
+
+def process_image_cpu(images: list[bytes], rounds: int, tmp: str, env: dict[str, str]) -> float:
+    """CPU seconds per ``imgpipe.process_image`` (uploadPhotos renditions) on these images, in a fresh process."""
+    paths = []
+    for i, data in enumerate(images):
+        path = Path(tmp) / f"alone{i}.jpg"
+        path.write_bytes(data)
+        paths.append(str(path))
+    out = subprocess.run([sys.executable, "-c", PROCESS_ALONE, str(rounds), *paths], env=env, check=True,
+                         capture_output=True, text=True).stdout
+    return float(out.strip())
+
+
 def sign(args: dict[str, str], secret: str) -> str:
     return hashlib.md5(("".join(f"{k}={args[k]}" for k in sorted(args)) + secret).encode()).hexdigest()
 
@@ -177,6 +213,8 @@ def main() -> int:
     ap.add_argument("--uploads", type=int, default=None, help="uploads per service (default 200; quick 24)")
     ap.add_argument("--megapixels", type=float, default=None, help="image size (default 12; quick 2)")
     ap.add_argument("--clients", type=int, default=4, help="concurrent clients (default 4)")
+    ap.add_argument("--cpu-only", action="store_true", help="only the CPU per upload, service vs imgpipe alone")
+    ap.add_argument("--cpu-uploads", type=int, default=None, help="uploads timed for CPU (default 40; quick 12)")
     args = ap.parse_args()
     n = args.uploads or (24 if args.quick else 200)
     mp = args.megapixels or (2.0 if args.quick else 12.0)
@@ -222,8 +260,9 @@ def main() -> int:
                                  files={"data": ("photo.jpg", images[i % len(images)], "image/jpeg")})
                 return resp.status_code == 200 and "pid" in resp.json()
 
-            secs, lat, fail = run_load(n, args.clients, platform_send)
-            rows.append(report("photoservice up.photos.upload", secs, lat, fail, peak_rss_mb(proc.pid), n))
+            if not args.cpu_only:
+                secs, lat, fail = run_load(n, args.clients, platform_send)
+                rows.append(report("photoservice up.photos.upload", secs, lat, fail, peak_rss_mb(proc.pid), n))
 
             y = httpx.post(base + "/V3.0/login", data={"appid": app["api_key"], "username": "bench",
                                                        "password": "bench", "output": "json"}).json()["LoginResponse"]
@@ -235,8 +274,18 @@ def main() -> int:
                                  files={"pic0": ("photo.jpg", images[i % len(images)], "image/jpeg")})
                 return resp.status_code == 200
 
-            secs, lat, fail = run_load(n, args.clients, yahoo_send)
-            rows.append(report("photoservice uploadPhotos", secs, lat, fail, peak_rss_mb(proc.pid), n))
+            if not args.cpu_only:
+                secs, lat, fail = run_load(n, args.clients, yahoo_send)
+                rows.append(report("photoservice uploadPhotos", secs, lat, fail, peak_rss_mb(proc.pid), n))
+            # CPU per upload: one photo per request, one request at a time, after a warm-up.
+            m = args.cpu_uploads or (12 if args.quick else 40)
+            with httpx.Client(timeout=300) as http:
+                for i in range(len(images)):
+                    assert yahoo_send(i, http)
+                cpu0 = cpu_seconds(proc.pid)
+                for i in range(m):
+                    assert yahoo_send(i, http)
+                service_cpu = (cpu_seconds(proc.pid) - cpu0) / m
         finally:
             proc.terminate()
             try:
@@ -244,6 +293,12 @@ def main() -> int:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+        alone_cpu = process_image_cpu(images, m, tmp, env)
+        print(f"\nserver CPU per uploadPhotos upload (1 photo, {mp} MP, {m} uploads): {service_cpu * 1000:.1f} ms; "
+              f"imgpipe.process_image alone: {alone_cpu * 1000:.1f} ms; the service adds "
+              f"{(service_cpu / alone_cpu - 1) * 100:+.0f}%", flush=True)
+        if args.cpu_only:
+            return 0
         # --- baseline
         bdata = Path(tmp) / "baseline"
         bdata.mkdir()

@@ -3,6 +3,12 @@
 A file is written to a temporary name in its destination folder, flushed to disk, renamed over its key
 (atomic on POSIX), and the folder is flushed, so a crash leaves either the whole file or a temporary one
 (``.tmp-*``, removed by ``photoservice fsck`` once old enough). Folders are created owner-only.
+
+Once flushed, a large file (an original) is dropped from the page cache (``POSIX_FADV_DONTNEED``):
+uploads are written once and their originals read rarely, so keeping them cached would crowd out the
+renditions that pages show, and growing the cache by every upload is what writing costs most (on the
+machine of the benchmarks a new 5 MB file took 15 ms of system CPU to write; dropping the pages after the
+flush lets the next write reuse them, 2-3 ms).
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ __all__ = ["LocalFileStore"]
 
 _TMP_PREFIX = ".tmp-"
 _COPY_CHUNK = 1024 * 1024
+# Files at least this large are dropped from the page cache once flushed (originals, not renditions).
+_UNCACHE_FROM = 256 * 1024
 
 
 class _Window:
@@ -72,6 +80,8 @@ class LocalFileStore(FileStore):
                     fh.flush()
                     if self.fsync:
                         os.fsync(fh.fileno())
+                        if written >= _UNCACHE_FROM:  # clean now, so the kernel can drop the pages
+                            os.posix_fadvise(fh.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
                 os.replace(tmp, path)
             except BaseException:
                 tmp.unlink(missing_ok=True)

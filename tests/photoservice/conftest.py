@@ -24,6 +24,20 @@ def stored_keys(service: Any) -> list[str]:
     return [item.key for item in service.files.list_files()]
 
 
+@pytest.fixture(params=["cython", "python"])
+def each_parser(request: Any, monkeypatch: Any) -> str:
+    """Run the test with the compiled parser and again with the pure-Python one (the adapters look up
+    ``fastmime.MultipartParser`` when a request starts)."""
+    import fastmime
+    import fastmime.pure
+    if request.param == "cython":
+        if fastmime.IMPLEMENTATION != "cython":
+            pytest.skip("the compiled parser is not built")
+    else:
+        monkeypatch.setattr(fastmime, "MultipartParser", fastmime.pure.MultipartParser)
+    return str(request.param)
+
+
 @pytest.fixture()
 def clock() -> FakeClock:
     return FakeClock()

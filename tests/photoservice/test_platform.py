@@ -15,6 +15,9 @@ from .conftest import FAST_HASHES, stored_keys
 from .client import PlatformClient, error_code, find_text, make_jpeg, multipart, parse, sign
 
 
+pytestmark = pytest.mark.usefixtures("each_parser")
+
+
 def login(http: Any, app: Any, username: str = "alice", password: str = "wonderland") -> PlatformClient:
     c = PlatformClient(app.api_key, app.secret)
     body, headers = c.form("up.auth.login", with_session=False, username=username, password=password,

@@ -6,9 +6,12 @@ import json
 import xml.etree.ElementTree as ET
 from typing import Any
 
+import pytest
+
 from .conftest import FAST_HASHES, stored_keys
 from .client import YahooClient, make_jpeg, multipart
 
+pytestmark = pytest.mark.usefixtures("each_parser")
 NS = "{urn:yahoo:photo}"
 
 
