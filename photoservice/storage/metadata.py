@@ -145,6 +145,15 @@ class Transaction(ABC):
     def file_key_known(self, file_key: str) -> bool:
         """Whether a rendition row names this file."""
 
+    # ---------------------------------------------------------------- sign-in throttling
+    @abstractmethod
+    def failures(self, key: str, *, lock: bool = False) -> tuple[int, float] | None:
+        """(failed sign-ins in a row, time of the last one) recorded under ``key`` (an account or an address)."""
+
+    @abstractmethod
+    def set_failures(self, key: str, count: int, last: float) -> None:
+        """Record the failure count of ``key``; ``count`` 0 forgets it."""
+
     # ---------------------------------------------------------------- batches, locks, flags
     @abstractmethod
     def batch(self, owner_id: int, batch_id: str, *, lock: bool = False) -> Batch | None:

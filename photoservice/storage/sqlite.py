@@ -61,6 +61,7 @@ CREATE TABLE batches (
     owner_id INTEGER NOT NULL, batch_id TEXT NOT NULL, batcount INTEGER NOT NULL, used INTEGER NOT NULL,
     first_used REAL NOT NULL, PRIMARY KEY (owner_id, batch_id));
 CREATE TABLE flags (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE sign_in_failures (key TEXT PRIMARY KEY, count INTEGER NOT NULL, last REAL NOT NULL);
 """,)
 assert len(_MIGRATIONS) == SCHEMA_VERSION
 
@@ -273,6 +274,19 @@ class _SQLiteTransaction(Transaction):
 
     def file_key_known(self, file_key: str) -> bool:
         return self._one("SELECT 1 FROM renditions WHERE file_key = ?", (file_key,)) is not None
+
+    # sign-in throttling
+    def failures(self, key: str, *, lock: bool = False) -> tuple[int, float] | None:
+        row = self._one("SELECT count, last FROM sign_in_failures WHERE key = ?", (key,))
+        return (int(row["count"]), float(row["last"])) if row else None
+
+    def set_failures(self, key: str, count: int, last: float) -> None:
+        if count <= 0:
+            self.c.execute("DELETE FROM sign_in_failures WHERE key = ?", (key,))
+        else:
+            self.c.execute("INSERT INTO sign_in_failures (key, count, last) VALUES (?, ?, ?)"
+                           " ON CONFLICT (key) DO UPDATE SET count = excluded.count, last = excluded.last",
+                           (key, count, last))
 
     # batches, locks, flags
     def batch(self, owner_id: int, batch_id: str, *, lock: bool = False) -> Batch | None:
