@@ -61,6 +61,13 @@ _EXPOSURE_BIAS = 0x9204
 _FLASH = 0x9209
 _FOCAL_LENGTH = 0x920A
 _DIGITAL_ZOOM = 0xA404
+# Tags the Exif standard places in the Exif IFD that the typed fields read. Some cameras copy one
+# (DigitalZoomRatio) into IFD0 as well; ExifTool reports these tags from the Exif IFD, so IFD0's copy
+# is kept apart in ``raw`` as "IFD0:<name>" and never used for a typed field.
+_EXIF_IFD_TAGS = frozenset(
+    {_DATETIME_ORIGINAL, _OFFSET_TIME_ORIGINAL, _EXPOSURE_TIME, _F_NUMBER, _APERTURE_VALUE, _EXPOSURE_BIAS,
+     _FLASH, _FOCAL_LENGTH, _DIGITAL_ZOOM}
+)
 
 # type -> (size, struct code); RATIONAL/SRATIONAL use two codes per value
 _TYPES: dict[int, tuple[int, str]] = {
@@ -156,7 +163,7 @@ def _parse_tiff(read: _Read, base: int, length: int) -> dict[str, Value]:
     raw: dict[str, Value] = {}
     seen: set[int] = set()
     ifd0 = struct.unpack(order + "L", header[4:8])[0]
-    pointers = _parse_ifd(read, base, length, order, ifd0, _TAGS, raw, seen)
+    pointers = _parse_ifd(read, base, length, order, ifd0, _TAGS, raw, seen, misplaced=_EXIF_IFD_TAGS)
     exif_off = pointers.get(_EXIF_IFD)
     if exif_off is not None:
         _parse_ifd(read, base, length, order, exif_off, _TAGS, raw, seen)
@@ -176,8 +183,11 @@ def _parse_ifd(
     raw: dict[str, Value],
     seen: set[int],
     gps: bool = False,
+    misplaced: frozenset[int] = frozenset(),
 ) -> dict[int, int]:
-    """Parse one IFD into ``raw`` (first occurrence of a name wins); return sub-IFD pointers found."""
+    """Parse one IFD into ``raw`` (first occurrence of a name wins); return sub-IFD pointers found.
+
+    Tags in ``misplaced`` (Exif-IFD tags found in IFD0) are stored as ``"IFD0:<name>"``."""
     pointers: dict[int, int] = {}
     if off < 8 or off + 2 > length or off in seen:
         return pointers
@@ -195,8 +205,19 @@ def _parse_ifd(
     entry = _ENTRY[order]
     short, long_ = _SHORT[order], _LONG[order]
     for tag, typ, count, value in entry.iter_unpack(table):
-        if count == 1 and typ == 3:  # fast path: the most common entry, one inline SHORT
-            val: Value = short.unpack_from(value)[0]
+        val: Value
+        if tag == _EXPOSURE_BIAS and typ != 10 and not gps:
+            # ExifTool reads ExposureBiasValue as one SRATIONAL whatever the entry's type says (firmware
+            # that writes SHORT[4] 36,0,18,0 means 36/18 = +2 EV); fewer than 8 bytes give no value.
+            if _TYPES.get(typ, (0, ""))[0] * min(count, 8) < 8:
+                continue
+            voff = long_.unpack(value)[0]  # 8 bytes or more are never inline
+            data = read(base + voff, 8) if voff + 8 <= length else b""
+            if len(data) < 8:
+                continue
+            val = _decode(10, "l", 1, data, order)
+        elif count == 1 and typ == 3:  # fast path: the most common entry, one inline SHORT
+            val = short.unpack_from(value)[0]
         elif count == 1 and (typ == 4 or typ == 13):
             val = long_.unpack_from(value)[0]
         else:
@@ -225,6 +246,8 @@ def _parse_ifd(
         name = names.get(tag)
         if name is None:
             name = f"{'GPS' if gps else ''}Tag0x{tag:04X}"
+        if tag in misplaced:
+            name = "IFD0:" + name
         if name not in raw:
             raw[name] = val
     return pointers
@@ -359,14 +382,16 @@ class Exif:
     """EXIF metadata of one image, as read by :func:`read_exif`.
 
     Every field is ``None`` when its tag is absent, has an unusable type, or holds an impossible value
-    (zero denominator, NaN, a non-positive exposure time / f-number / focal length, an orientation outside
+    (zero denominator, NaN, a negative exposure time, a non-positive f-number / focal length, an orientation outside
     1..8, a GPS position outside the globe). Scalar fields take the first value when a tag holds an array,
     and accept any numeric TIFF type (a SHORT focal length of 17 gives 17.0).
 
     ``raw`` maps tag names (Pillow's ``ExifTags`` names; ``Tag0x1234`` / ``GPSTag0x1234`` for unknown
     tags) to values as read from IFD0, the Exif IFD and the GPS IFD: ``str`` for ASCII, ``bytes`` for
     UNDEFINED, :class:`Rational` for (S)RATIONAL, ``int``/``float`` otherwise, a tuple when count > 1.
-    Sub-IFD pointers and the thumbnail IFD1 are not included.
+    Sub-IFD pointers and the thumbnail IFD1 are not included. IFD0 and the Exif IFD are kept apart as
+    ExifTool keeps them: a copy of an Exif-IFD tag that a camera also wrote into IFD0 (DigitalZoomRatio,
+    say) is in ``raw`` as ``"IFD0:DigitalZoomRatio"`` and is not used for the typed fields.
     """
 
     make: str | None = None
@@ -415,7 +440,7 @@ class Exif:
             orientation=orientation,
             flash=flash,
             f_number=_positive(raw.get("FNumber")),
-            exposure_time=_positive(raw.get("ExposureTime")),
+            exposure_time=_non_negative(raw.get("ExposureTime")),
             exposure_bias=_float(raw.get("ExposureBiasValue")),
             focal_length=_positive(raw.get("FocalLength")),
             digital_zoom_ratio=zoom,
@@ -453,8 +478,10 @@ class Exif:
           or ``"Model."``; no second dot is added to a name that already ends with one.
         * Aperture: ApertureValue (0x9202, APEX) as stored, e.g. ``"147/32"``. The sample's 147/32 is an
           APEX value (f/4.9, the SD400's widest aperture at its 17.4 mm tele end; Canon writes APEX in 1/32
-          steps and FNumber as x/10), so FNumber is *not* used, not even as a fallback (other unit).
-        * Exposure (ExposureTime), ExposureBias (ExposureBiasValue), FocalLength, ZoomRatio
+          steps and FNumber as x/10). A photo with FNumber but no ApertureValue gets the APEX value
+          derived from it, 2 * log2(FNumber), in hundredths (f/2.8 -> ``"297/100"``): ExifTool's Aperture
+          is the same f-number either way (it shows FNumber, or 2 ** (ApertureValue / 2)).
+        * Exposure (ExposureTime; 0 is kept, as ExifTool reports it), ExposureBias (ExposureBiasValue), FocalLength, ZoomRatio
           (DigitalZoomRatio): the rational as stored, ``"num/den"`` unreduced; an integer or float type
           is written as its number.
         * Flash: the Flash tag as a decimal integer. Date: DateTimeOriginal followed by ``"."``.
@@ -469,6 +496,8 @@ class Exif:
         parts = [p for p in (self.make, self.model) if p]
         camera = " ".join(p if p.endswith(".") else p + "." for p in parts) if parts else None
         aperture = raw.get("ApertureValue")
+        if _float(aperture) is None and self.f_number is not None:
+            aperture = Rational(round(200 * math.log2(self.f_number)), 100)
         out: dict[str, str | None] = {
             "Camera": camera,
             "Aperture": _as_stored(aperture) if _float(aperture) is not None else None,
@@ -614,6 +643,11 @@ def _as_stored(v: Value | None) -> str | None:
     if isinstance(v, int) and not isinstance(v, bool):
         return str(v)
     return None
+
+
+def _non_negative(v: Value | None) -> float | None:
+    f = _float(v)
+    return f if f is not None and f >= 0 else None
 
 
 def _dms(v: Value | None) -> float | None:

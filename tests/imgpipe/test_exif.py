@@ -196,10 +196,12 @@ def test_photolist_partial_and_camera_variants() -> None:
     assert all(v is None for v in ifd0_only(tag(0x0112, SHORT, 3)).photolist().values())
 
 
-def test_photolist_aperture_is_aperture_value_not_fnumber() -> None:
+def test_photolist_aperture_is_aperture_value_or_derived_from_fnumber() -> None:
     e = exif_only(tag(0x829D, RATIONAL, (28, 10)))
     assert e.f_number == pytest.approx(2.8)
-    assert e.photolist()["Aperture"] is None
+    assert e.photolist()["Aperture"] == "297/100"  # APEX 2 * log2(2.8), as ExifTool's Aperture f/2.8
+    e = exif_only(tag(0x829D, RATIONAL, (28, 10)), tag(0x9202, RATIONAL, (95, 32)))
+    assert e.photolist()["Aperture"] == "95/32"  # ApertureValue as stored wins
     e = exif_only(tag(0x9202, RATIONAL, (95, 32)))
     assert e.photolist()["Aperture"] == "95/32"
     assert e.f_number is None  # FNumber absent; not derived
@@ -425,14 +427,14 @@ def test_short_and_sshort_arrays_instead_of_rationals() -> None:
     e = exif_only(
         tag(0x829D, SHORT, [4, 0]),  # FNumber as a SHORT array
         tag(0x920A, SSHORT, [50, -1]),  # FocalLength as an SSHORT array
-        tag(0x9204, SSHORT, -1),  # ExposureBias as SSHORT
+        tag(0x9204, SSHORT, -1),  # ExposureBias as SSHORT: too short for ExifTool's SRATIONAL, dropped
         tag(0x829A, SRATIONAL, (1, 60)),  # ExposureTime signed
         tag(0xA404, FLOAT, 2.0),
         tag(0x9209, LONG, 24),  # Flash as LONG
     )
     assert e.f_number == 4.0
     assert e.focal_length == 50.0
-    assert e.exposure_bias == -1.0
+    assert e.exposure_bias is None
     assert e.exposure_time == pytest.approx(1 / 60)
     assert e.digital_zoom_ratio == 2.0
     assert e.flash == 24
@@ -727,3 +729,34 @@ def test_fuzz_mutated_exif_never_raises(data: st.DataObject) -> None:
 @given(st.binary(max_size=600), st.sampled_from([b"\xff\xd8\xff", b"II*\x00", b"MM\x00*", b"Exif\x00\x00II*\x00"]))
 def test_fuzz_random_bytes_never_raise(tail: bytes, head: bytes) -> None:
     assert isinstance(read_exif(head + tail), Exif)
+
+
+# ------------------------------------------------------------------------------------------------
+# The three disagreements with ExifTool found on real camera photos (issue 12); test_exiftool.py
+# cross-checks the same files with ExifTool itself.
+# ------------------------------------------------------------------------------------------------
+
+
+def test_zero_exposure_time_is_kept() -> None:
+    e = exif_only(tag(0x829A, RATIONAL, (0, 10000)))
+    assert e.exposure_time == 0.0
+    assert e.photolist()["Exposure"] == "0/10000"
+    assert exif_only(tag(0x829A, SRATIONAL, (-1, 100))).exposure_time is None  # negative: impossible
+
+
+@pytest.mark.parametrize("big_endian", [False, True])
+def test_exposure_bias_written_as_short4_is_read_as_one_srational(big_endian: bool) -> None:
+    shorts = [0, 36, 0, 18] if big_endian else [36, 0, 18, 0]  # the same 8 bytes as SRATIONAL 36/18
+    tiff = build_tiff([], [tag(0x9204, SHORT, shorts)], big_endian=big_endian)
+    e = read_exif(jpeg_with_exif_bytes(tiff))
+    assert e.exposure_bias == 2.0
+    assert e.photolist()["ExposureBias"] == "36/18"
+
+
+def test_exif_ifd_tag_copied_into_ifd0_is_kept_apart() -> None:
+    both = build_tiff([tag(0xA404, RATIONAL, (300, 100))], [tag(0xA404, RATIONAL, (100, 100))])
+    e = read_exif(jpeg_with_exif_bytes(both))
+    assert e.digital_zoom_ratio == 1.0 and e.photolist()["ZoomRatio"] == "100/100"
+    assert str(e.raw["IFD0:DigitalZoomRatio"]) == "300/100"
+    only_ifd0 = read_exif(jpeg_with_exif_bytes(build_tiff([tag(0xA404, RATIONAL, (300, 100))], [])))
+    assert only_ifd0.digital_zoom_ratio is None  # ExifTool's ExifIFD:DigitalZoomRatio is absent too
