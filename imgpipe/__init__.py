@@ -23,7 +23,7 @@ from ._errors import (
 from ._color import COLOR_MANAGEMENT
 from ._exif import Exif, read_exif
 from ._handler import ImageHandler
-from ._photolist import ErrorResponse, Photo, PhotoImage, PhotoList, UploadResponse, YahooError
+from ._photolist import Photo, PhotoImage, PhotoList
 from ._pipeline import (
     ORIGINAL_FORMATS,
     OUTPUT_FORMATS,
@@ -68,7 +68,4 @@ __all__ = [
     "Photo",
     "PhotoList",
     "PhotoImage",
-    "UploadResponse",
-    "ErrorResponse",
-    "YahooError",
 ]

@@ -1,7 +1,7 @@
-"""``python -m imgpipe serve`` (and the admin commands): the reference service's command line."""
+"""``python -m imgpipe``: the library's command line (see :mod:`imgpipe.cli`)."""
 
 import sys
 
-from imgpipe.service.cli import main
+from imgpipe.cli import main
 
 sys.exit(main())

@@ -1,5 +1,6 @@
-"""Response documents of the two upload APIs: PhotoList (uploadPhotos), photos_upload_response,
-error_response (up.photos.upload) and the Yahoo ``<Error>`` body.
+"""The PhotoList document (the uploadPhotos response shape): :class:`PhotoList`, :class:`Photo`,
+:class:`PhotoImage`. The API-specific envelopes (photos_upload_response, error_response, the Yahoo
+``<Error>`` body) belong to the service, ``photoservice``.
 
 All are plain dataclasses with ``to_xml()`` (UTF-8 ``bytes``), ``to_json()`` (``str``) and
 ``to_json_bytes()`` (UTF-8 ``bytes``).
@@ -22,18 +23,17 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Mapping, Sequence, Union
+from typing import Any, Mapping, Union
 
 from ._exif import Exif
 from ._xml import XmlWriter, clean as _clean
 
-__all__ = ["ErrorResponse", "Photo", "PhotoImage", "PhotoList", "UploadResponse", "YahooError", "PHOTOLIST_FORMATS"]
+__all__ = ["Photo", "PhotoImage", "PhotoList", "PHOTOLIST_FORMATS"]
 
 NS_PHOTO = "urn:yahoo:photo"
 NS_USER = "urn:yahoo:user"
 NS_ALBUM = "urn:yahoo:photo:album"
 NS_XSI = "http://www.w3.org/2001/XMLSchema-instance"
-NS_YAHOO_API = "urn:yahoo:api"
 SCHEMA_LOCATION = "urn:yahoo:photo listPhotos.xsd"
 
 #: The PhotoList ``<EXIF>`` children in the sample's order.
@@ -326,183 +326,6 @@ class PhotoList:
 
     def to_json(self) -> str:
         """The PhotoList as JSON text (see the class docstring for the shape)."""
-        return _json(self.to_dict())
-
-    def to_json_bytes(self) -> bytes:
-        """:meth:`to_json` encoded as UTF-8."""
-        return self.to_json().encode("utf-8")
-
-
-@dataclass
-class UploadResponse:
-    """up.photos.upload success body, ``photos_upload_response``, in the spec sample's element order.
-
-    XML: ``<photos_upload_response>`` without namespace (as the spec's sample) with ``pid, aid, owner,
-    src, src_big, src_small, link, caption``. JSON: the bare object, no wrapper; ``pid`` and ``aid`` as
-    strings (they exceed 2**53), ``owner`` as a number, ``caption`` ``""`` when there is none.
-    """
-
-    pid: int | str
-    aid: int | str
-    owner: int | str
-    src: str
-    src_big: str
-    src_small: str
-    link: str
-    caption: str | None = None
-
-    def _fields(self) -> list[tuple[str, str]]:
-        return [
-            ("pid", str(self.pid)),
-            ("aid", str(self.aid)),
-            ("owner", str(self.owner)),
-            ("src", self.src),
-            ("src_big", self.src_big),
-            ("src_small", self.src_small),
-            ("link", self.link),
-            ("caption", self.caption or ""),
-        ]
-
-    def to_xml(self) -> bytes:
-        """``<?xml ...?><photos_upload_response>...</photos_upload_response>``, UTF-8."""
-        w = XmlWriter()
-        w.start("photos_upload_response")
-        for k, v in self._fields():
-            w.newline(" ")
-            w.element(k, v)
-        w.newline("")
-        w.end("photos_upload_response")
-        return w.getvalue()
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON object."""
-        out: dict[str, Any] = {k: _clean(v) for k, v in self._fields()}
-        out["owner"] = int(self.owner)
-        return out
-
-    def to_json(self) -> str:
-        """The bare JSON object."""
-        return _json(self.to_dict())
-
-    def to_json_bytes(self) -> bytes:
-        """:meth:`to_json` encoded as UTF-8."""
-        return self.to_json().encode("utf-8")
-
-
-@dataclass
-class ErrorResponse:
-    """up.photos.upload error body, in the historical Facebook REST shape.
-
-    XML (no namespace, like the success body of this API)::
-
-        <error_response>
-         <error_code>104</error_code>
-         <error_msg>Incorrect signature</error_msg>
-         <request_args list="true">
-          <arg><key>method</key><value>up.photos.upload</value></arg> ...
-         </request_args>
-        </error_response>
-
-    JSON: ``{"error_code": 104, "error_msg": "...", "request_args": [{"key": "method", "value":
-    "up.photos.upload"}, ...]}``. ``request_args`` keeps the order given (the order received); the
-    caller leaves out the image bytes.
-    """
-
-    error_code: int
-    error_msg: str
-    request_args: Sequence[tuple[str, str]] | Mapping[str, str] = ()
-
-    def __post_init__(self) -> None:
-        if isinstance(self.request_args, Mapping):
-            self.request_args = list(self.request_args.items())
-        else:
-            self.request_args = [(k, v) for k, v in self.request_args]
-
-    def _args(self) -> list[tuple[str, str]]:
-        args = self.request_args
-        return list(args.items()) if isinstance(args, Mapping) else list(args)
-
-    def to_xml(self) -> bytes:
-        """The ``error_response`` document, UTF-8."""
-        w = XmlWriter()
-        w.start("error_response")
-        w.newline(" ")
-        w.element("error_code", int(self.error_code))
-        w.newline(" ")
-        w.element("error_msg", self.error_msg)
-        w.newline(" ")
-        w.start("request_args", [("list", "true")])
-        for key, value in self._args():
-            w.newline("  ")
-            w.start("arg")
-            w.newline("   ")
-            w.element("key", key)
-            w.newline("   ")
-            w.element("value", value)
-            w.newline("  ")
-            w.end("arg")
-        if self.request_args:
-            w.newline(" ")
-        w.end("request_args")
-        w.newline("")
-        w.end("error_response")
-        return w.getvalue()
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON object."""
-        return {
-            "error_code": int(self.error_code),
-            "error_msg": _clean(self.error_msg),
-            "request_args": [{"key": _clean(k), "value": _clean(v)} for k, v in self._args()],
-        }
-
-    def to_json(self) -> str:
-        """The bare JSON object."""
-        return _json(self.to_dict())
-
-    def to_json_bytes(self) -> bytes:
-        """:meth:`to_json` encoded as UTF-8."""
-        return self.to_json().encode("utf-8")
-
-
-@dataclass
-class YahooError:
-    """The error body of Yahoo! web services (uploadPhotos).
-
-    XML, as those services wrote it: ``<Error xmlns="urn:yahoo:api">The following errors were
-    detected:<Message>...</Message>...</Error>``, one ``<Message>`` per problem. JSON:
-    ``{"Error": {"Message": ["...", ...]}}`` (always a list). ``status`` is the HTTP status the service
-    should send (400 bad parameters, 401/403 authentication, 503 unavailable); it is not in the body.
-    """
-
-    messages: Sequence[str]
-    status: int = 400
-
-    def __post_init__(self) -> None:
-        if isinstance(self.messages, str):
-            self.messages = [self.messages]
-        else:
-            self.messages = list(self.messages)
-
-    def to_xml(self) -> bytes:
-        """The ``<Error>`` document, UTF-8."""
-        w = XmlWriter()
-        w.start("Error", [("xmlns", NS_YAHOO_API)])
-        w.newline(" ")
-        w.text("The following errors were detected:")
-        for m in self.messages:
-            w.newline(" ")
-            w.element("Message", m)
-        w.newline("")
-        w.end("Error")
-        return w.getvalue()
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON object."""
-        return {"Error": {"Message": [_clean(m) for m in self.messages]}}
-
-    def to_json(self) -> str:
-        """The JSON object."""
         return _json(self.to_dict())
 
     def to_json_bytes(self) -> bytes:

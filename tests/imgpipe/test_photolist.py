@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from imgpipe._exif import Exif, read_exif
-from imgpipe._photolist import ErrorResponse, Photo, PhotoImage, PhotoList, UploadResponse, YahooError
+from imgpipe._photolist import Photo, PhotoImage, PhotoList
 from tests.imgpipe._jpegs import jpeg_with_exif_bytes, sample_sd400_tiff
 
 # The sample response of specs/uploadPhotos.txt, verbatim.
@@ -330,12 +330,6 @@ def test_any_text_gives_well_formed_xml(text: str) -> None:
     )
     assert caption == allowed
     assert json.loads(PhotoList([p]).to_json())["PhotoList"]["Photo"][0]["Caption"] == allowed
-    for doc in (
-        ErrorResponse(1, text, [(text, text)]).to_xml(),
-        YahooError([text]).to_xml(),
-        UploadResponse(1, 2, 3, text, text, text, text, text).to_xml(),
-    ):
-        ET.fromstring(doc)
 
 
 def _xml_as_json(doc: bytes) -> dict[str, object]:
@@ -409,110 +403,3 @@ def test_every_c0_char_and_lone_surrogate_in_every_string_field(char: str) -> No
         assert _xml_as_json(doc) == json.loads(plist.to_json()), field
         single = ET.fromstring(p.to_xml())  # the one-photo document parses too
         assert single.tag == f"{NS}Photo"
-
-
-# ------------------------------------------------------------------------------------------------
-# up.photos.upload bodies
-# ------------------------------------------------------------------------------------------------
-
-UPLOAD_SAMPLE = (
-    '<?xml version="1.0" encoding="UTF-8"?> <photos_upload_response> <pid>940915697041656</pid> '
-    "<aid>940915667462717</aid> <owner>219074</owner> "
-    "<src>http://media.universalplatform.com/v67/161/72/219074/s219074_31637752_5455.jpg</src> "
-    "<src_big>http://media.universalplatform.com/q34/161/72/219074/n219074_31637752_5455.jpg</src_big> "
-    "<src_small>http://media.universalplatform.com/v67/161/72/219074/t219074_31637752_5455.jpg</src_small> "
-    "<link>place link to photko here</link> <caption>After the sunrise</caption> </photos_upload_response>"
-)
-
-
-def upload_sample() -> UploadResponse:
-    return UploadResponse(
-        pid=940915697041656,
-        aid="940915667462717",
-        owner=219074,
-        src="http://media.universalplatform.com/v67/161/72/219074/s219074_31637752_5455.jpg",
-        src_big="http://media.universalplatform.com/q34/161/72/219074/n219074_31637752_5455.jpg",
-        src_small="http://media.universalplatform.com/v67/161/72/219074/t219074_31637752_5455.jpg",
-        link="place link to photko here",
-        caption="After the sunrise",
-    )
-
-
-def test_upload_response_xml_matches_spec_sample() -> None:
-    assert shape(ET.fromstring(upload_sample().to_xml())) == shape(ET.fromstring(UPLOAD_SAMPLE.encode()))
-
-
-def test_upload_response_json() -> None:
-    raw = upload_sample().to_json()
-    doc = json.loads(raw)
-    assert doc == {
-        "pid": "940915697041656",
-        "aid": "940915667462717",
-        "owner": 219074,
-        "src": "http://media.universalplatform.com/v67/161/72/219074/s219074_31637752_5455.jpg",
-        "src_big": "http://media.universalplatform.com/q34/161/72/219074/n219074_31637752_5455.jpg",
-        "src_small": "http://media.universalplatform.com/v67/161/72/219074/t219074_31637752_5455.jpg",
-        "link": "place link to photko here",
-        "caption": "After the sunrise",
-    }
-    assert list(doc) == ["pid", "aid", "owner", "src", "src_big", "src_small", "link", "caption"]
-    assert '"pid":"940915697041656"' in raw and '"owner":219074' in raw
-
-
-def test_upload_response_without_caption_and_large_ids() -> None:
-    r = upload_sample()
-    r.caption = None
-    r.pid = 2**63 - 1
-    assert ET.fromstring(r.to_xml()).findtext("caption") == ""
-    d = json.loads(r.to_json())
-    assert d["caption"] == "" and d["pid"] == str(2**63 - 1)
-    r.owner = "219074"
-    assert json.loads(r.to_json())["owner"] == 219074
-
-
-def test_error_response_xml() -> None:
-    err = ErrorResponse(
-        104, "Incorrect signature", [("method", "up.photos.upload"), ("caption", "a <b> & c"), ("sig", "ABC")]
-    )
-    root = ET.fromstring(err.to_xml())
-    assert root.tag == "error_response"
-    assert [c.tag for c in root] == ["error_code", "error_msg", "request_args"]
-    assert root.findtext("error_code") == "104"
-    assert root.findtext("error_msg") == "Incorrect signature"
-    args = root.find("request_args")
-    assert args is not None and args.get("list") == "true"
-    assert [(a.findtext("key"), a.findtext("value")) for a in args.iterfind("arg")] == [
-        ("method", "up.photos.upload"),
-        ("caption", "a <b> & c"),
-        ("sig", "ABC"),
-    ]
-    assert all([c.tag for c in a] == ["key", "value"] for a in args)
-
-
-def test_error_response_json_and_mapping_args() -> None:
-    err = ErrorResponse(100, "One of the parameters specified was missing or invalid.", {"aid": "x", "format": "JSON"})
-    assert json.loads(err.to_json()) == {
-        "error_code": 100,
-        "error_msg": "One of the parameters specified was missing or invalid.",
-        "request_args": [{"key": "aid", "value": "x"}, {"key": "format", "value": "JSON"}],
-    }
-    empty = ErrorResponse(1, "An unknown error occurred.")
-    root = ET.fromstring(empty.to_xml())
-    args = root.find("request_args")
-    assert args is not None and len(args) == 0 and args.get("list") == "true"
-    assert json.loads(empty.to_json())["request_args"] == []
-
-
-def test_yahoo_error() -> None:
-    err = YahooError(["invalid value: caption0 (empty or missing)", "invalid value: appid"], status=400)
-    root = ET.fromstring(err.to_xml())
-    assert root.tag == "{urn:yahoo:api}Error"
-    assert (root.text or "").strip() == "The following errors were detected:"
-    assert [m.text for m in root] == ["invalid value: caption0 (empty or missing)", "invalid value: appid"]
-    assert all(m.tag == "{urn:yahoo:api}Message" for m in root)
-    assert json.loads(err.to_json()) == {
-        "Error": {"Message": ["invalid value: caption0 (empty or missing)", "invalid value: appid"]}
-    }
-    single = YahooError("Service unavailable", status=503)
-    assert single.messages == ["Service unavailable"] and single.status == 503
-    assert b'<Error xmlns="urn:yahoo:api">' in single.to_xml()
