@@ -9,12 +9,12 @@ methods' ``<method_response>`` documents (lists marked ``list="true"``). JSON mi
 from __future__ import annotations
 
 import time
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from .messages import Reply
 from .xml import XMLWriter, xml_safe
 
-__all__ = ["iso_time", "yahoo_error", "yahoo_login", "album_list", "method_response", "upload_response",
+__all__ = ["iso_time", "yahoo_error", "yahoo_login", "yahoo_session", "yahoo_logout", "yahoo_rejected", "album_list", "method_response", "upload_response",
            "error_response"]
 
 NS_PHOTO = "urn:yahoo:photo"
@@ -58,25 +58,47 @@ def yahoo_error(status: int, messages: Sequence[str], output: str) -> Reply:
     return Reply.xml(w.document(), status)
 
 
-def yahoo_login(username: str, wssid: str, cookie: str, expires: float, premium: bool, output: str) -> Reply:
-    """The answer of ``/V3.0/login``: the user, the WSSID, the expiry and whether the account is premium."""
-    data = {"User": username, "WSSID": wssid, "Cookie": cookie, "Expires": iso_time(expires),
-            "Premium": "true" if premium else "false"}
+def _flat(root: str, data: dict[str, str], output: str) -> Reply:
+    """A flat document: ``<root xmlns="urn:yahoo:photo"><Name>value</Name>...</root>``, or ``{root: data}``."""
     if output == "json":
-        return _json({"LoginResponse": data})
+        return _json({root: data})
     w = XMLWriter()
-    w.start("LoginResponse", {"xmlns": NS_PHOTO})
+    w.start(root, {"xmlns": NS_PHOTO})
     for name, value in data.items():
         w.element(name, value)
-    w.end("LoginResponse")
+    w.end(root)
     return Reply.xml(w.document())
 
 
-def album_list(albums: Sequence[Any], output: str) -> Reply:
-    """The AlbumList of ``listAlbums`` and ``createAlbum``."""
+def yahoo_login(username: str, wssid: str, cookie: str, expires: float, premium: bool, output: str) -> Reply:
+    """The answer of ``/V3.0/login``: the user, the WSSID, the expiry and whether the account is premium."""
+    return _flat("LoginResponse", {"User": username, "WSSID": wssid, "Cookie": cookie, "Expires": iso_time(expires),
+                                   "Premium": "true" if premium else "false"}, output)
+
+
+def yahoo_session(username: str, expires: float, premium: bool, output: str) -> Reply:
+    """The answer of ``/V3.0/getSession``: whose credentials these are, until when, and whether premium."""
+    return _flat("Session", {"User": username, "Expires": iso_time(expires),
+                             "Premium": "true" if premium else "false"}, output)
+
+
+def yahoo_logout(username: str, output: str) -> Reply:
+    """The answer of ``/V3.0/logout``: who was signed out."""
+    return _flat("LogoutResponse", {"User": username}, output)
+
+
+def yahoo_rejected(photo_id: str, output: str) -> Reply:
+    """The answer of ``/V3.0/rejectPhoto``: the id of the photo that was deleted."""
+    return _flat("RejectResponse", {"PhotoId": photo_id}, output)
+
+
+def album_list(albums: Sequence[Any], output: str, covers: Mapping[int, str] | None = None) -> Reply:
+    """The AlbumList of ``listAlbums`` and ``createAlbum``; ``covers``: album id -> URL of its cover image."""
+    covers = covers or {}
     if output == "json":
         return _json({"AlbumList": [{"id": str(a.id), "name": a.name, "description": a.description, "kind": a.kind,
-                                     "size": a.size, "created": iso_time(a.created)} for a in albums]})
+                                     "size": a.size, "created": iso_time(a.created), "cover": covers.get(a.id, "")}
+                                    for a in albums]})
     w = XMLWriter()
     w.start("AlbumList", {"xmlns": NS_PHOTO, "xmlns:album": NS_ALBUM})
     for a in albums:
@@ -84,6 +106,8 @@ def album_list(albums: Sequence[Any], output: str) -> Reply:
         w.element("Name", a.name)
         w.element("Description", a.description)
         w.element("CreateTime", iso_time(a.created))
+        if covers.get(a.id):
+            w.element("Cover", covers[a.id])
         w.end("Album")
     w.end("AlbumList")
     return Reply.xml(w.document())

@@ -4,7 +4,11 @@ Routes (all under ``/V3.0/``):
 
 * ``POST login`` (form: appid, username, password) -> auth cookie ``Y`` (Set-Cookie) + WSSID, 1 hour.
 * ``POST uploadPhotos?appid&WSSID&captionN&descN&tagN&tag&aid&batid|batch_id&batcount`` + the cookie.
-* ``GET listAlbums?appid&WSSID``, ``GET listPhotos?appid&WSSID[&aid]``, ``POST createAlbum?appid&WSSID&name``.
+* ``GET listAlbums?appid&WSSID`` (each album with its size and cover), ``GET listPhotos?appid&WSSID[&aid]
+  [&status=pending|visible]``, ``POST createAlbum?appid&WSSID&name``.
+* For the page and any browser client: ``GET getSession`` (who is signed in, until when), ``POST logout``
+  (the credentials stop working at once, server-side), ``POST approvePhoto?pid`` and ``POST rejectPhoto?pid``
+  (the owner's pending photos, from up.photos.upload applications without ``photo_upload``).
 
 ``output=json`` answers JSON instead of XML. Errors are ``<Error xmlns="urn:yahoo:api">`` with one
 ``<Message>`` per problem and HTTP 400 (parameters, images, limits), 401 (missing, wrong or expired
@@ -24,8 +28,9 @@ from fastmime.handlers import DiscardHandler
 
 from ..storage.files import FileStoreError
 from ..storage.records import (AlbumFull, AlbumNotFound, Application, BatchCountMismatch, BatchExceeded,
-                               BatchExpired, PhotoRecord, StoreUnavailable, UploadLimitReached, WebCredentials)
-from ..uploads import PhotoInput, Pictures, Rejected, body_limits, image_limits, store_photos
+                               BatchExpired, NotFound, PhotoRecord, StoreUnavailable, UploadLimitReached,
+                               WebCredentials)
+from ..uploads import PhotoInput, Pictures, Rejected, body_limits, image_limits, remove_files, store_photos
 from . import documents
 from .common import ApiContext, parse_id, parse_urlencoded, rendition_url, split_tags
 from .messages import ApiRequest, Reply, SmallBody, StreamedBody, first_values
@@ -120,42 +125,110 @@ class YahooApi:
                                             "SameSite=Lax"))
         return reply
 
-    def list_albums(self, request: ApiRequest) -> Reply:
-        """``GET /V3.0/listAlbums``."""
+    def _authenticated_post(self, request: ApiRequest,
+                            call: Callable[[dict[str, str], WebCredentials, str], Reply]) -> SmallBody:
+        """A POST call with its parameters in the query or a urlencoded body (the query wins), authenticated."""
+        def finish(body: bytes) -> Reply:
+            params = {**first_values(parse_urlencoded(body, request.content_type)), **request.params()}
+
+            def guarded(output: str) -> Reply:
+                _, creds = self._authenticate(request, params)
+                return call(params, creds, output)
+            return self._guarded(params, guarded)
+        return SmallBody(self.config.max_field_bytes, finish)
+
+    def get_session(self, request: ApiRequest) -> Reply:
+        """``GET /V3.0/getSession``: who the credentials belong to and until when (401 once they do not work)."""
         params = request.params()
 
         def call(output: str) -> Reply:
             _, creds = self._authenticate(request, params)
-            return documents.album_list(self.catalog.albums(creds.user.id), output)
+            return documents.yahoo_session(creds.user.username, creds.expires, creds.user.premium, output)
+        return self._guarded(params, call)
+
+    def logout(self, request: ApiRequest) -> SmallBody:
+        """``POST /V3.0/logout``: the credentials are revoked in the database and the cookie is cleared."""
+        def call(params: dict[str, str], creds: WebCredentials, output: str) -> Reply:
+            self.catalog.revoke_web_credentials(request.cookies.get(COOKIE_NAME, ""))
+            log.info("yahoo.logout", extra={"user": creds.user.username})
+            reply = documents.yahoo_logout(creds.user.username, output)
+            reply.headers.append(("set-cookie", f"{COOKIE_NAME}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax"))
+            return reply
+        return self._authenticated_post(request, call)
+
+    def list_albums(self, request: ApiRequest) -> Reply:
+        """``GET /V3.0/listAlbums``: every album with its size and cover (the thumb of its latest visible photo)."""
+        params = request.params()
+
+        def call(output: str) -> Reply:
+            _, creds = self._authenticate(request, params)
+            covers = {album_id: rendition_url(request.base_url, photo, "thumb")
+                      for album_id, photo in self.catalog.album_covers(creds.user.id).items()}
+            return documents.album_list(self.catalog.albums(creds.user.id), output, covers)
         return self._guarded(params, call)
 
     def list_photos(self, request: ApiRequest) -> Reply:
-        """``GET /V3.0/listPhotos[?aid]``."""
+        """``GET /V3.0/listPhotos[?aid][&status=pending|visible]``."""
         params = request.params()
 
         def call(output: str) -> Reply:
             _, creds = self._authenticate(request, params)
             album_id = self._album_id(params["aid"], creds) if params.get("aid") else None
-            photos = self.catalog.photos(creds.user.id, album_id=album_id)
+            status = params.get("status", "")
+            if status not in ("", "pending", "visible"):
+                raise YahooError(400, f"Invalid status {status[:20]!r}: expected pending or visible.")
+            photos = self.catalog.photos(creds.user.id, album_id=album_id, status=status or None)
             return self._photolist(request, photos, creds.user.premium, output)
         return self._guarded(params, call)
 
     def create_album(self, request: ApiRequest) -> SmallBody:
         """``POST /V3.0/createAlbum?name[&desc]`` (parameters in the query or a urlencoded body)."""
-        def finish(body: bytes) -> Reply:
-            params = {**first_values(parse_urlencoded(body, request.content_type)), **request.params()}
+        def call(params: dict[str, str], creds: WebCredentials, output: str) -> Reply:
+            name = params.get("name", "").strip()
+            if not name:
+                raise YahooError(400, "Missing parameter name.")
+            if len(name) > 200:
+                raise YahooError(400, "Parameter name is too long.")
+            album = self.catalog.create_album(creds.user.id, name, params.get("desc", "")[:2000])
+            return documents.album_list([album], output)
+        return self._authenticated_post(request, call)
 
-            def call(output: str) -> Reply:
-                _, creds = self._authenticate(request, params)
-                name = params.get("name", "").strip()
-                if not name:
-                    raise YahooError(400, "Missing parameter name.")
-                if len(name) > 200:
-                    raise YahooError(400, "Parameter name is too long.")
-                album = self.catalog.create_album(creds.user.id, name, params.get("desc", "")[:2000])
-                return documents.album_list([album], output)
-            return self._guarded(params, call)
-        return SmallBody(self.config.max_field_bytes, finish)
+    def approve_photo(self, request: ApiRequest) -> SmallBody:
+        """``POST /V3.0/approvePhoto?pid``: the owner's pending photo becomes visible; answers its PhotoList."""
+        def call(params: dict[str, str], creds: WebCredentials, output: str) -> Reply:
+            photo = self._pending_photo(params, creds)
+            try:
+                approved = self.catalog.approve_photo(photo.id, creds.user.id)
+            except NotFound as exc:  # rejected meanwhile
+                raise YahooError(400, f"Invalid pid {params['pid'][:40]!r}: no such photo.") from exc
+            log.info("yahoo.approve", extra={"user": creds.user.username, "pid": photo.id})
+            return self._photolist(request, [approved], creds.user.premium, output)
+        return self._authenticated_post(request, call)
+
+    def reject_photo(self, request: ApiRequest) -> SmallBody:
+        """``POST /V3.0/rejectPhoto?pid``: the owner's pending photo is deleted, its rows first, then its files."""
+        def call(params: dict[str, str], creds: WebCredentials, output: str) -> Reply:
+            photo = self._pending_photo(params, creds)
+            try:
+                removed = self.catalog.delete_photo(photo.id, creds.user.id)
+            except NotFound as exc:
+                raise YahooError(400, f"Invalid pid {params['pid'][:40]!r}: no such photo.") from exc
+            remove_files(self.ctx.files, [r.file_key for r in removed.renditions])
+            log.info("yahoo.reject", extra={"user": creds.user.username, "pid": photo.id})
+            return documents.yahoo_rejected(str(photo.id), output)
+        return self._authenticated_post(request, call)
+
+    def _pending_photo(self, params: dict[str, str], creds: WebCredentials) -> PhotoRecord:
+        value = params.get("pid", "")
+        if not value:
+            raise YahooError(400, "Missing parameter pid.")
+        photo_id = parse_id(value)
+        photo = self.catalog.photo(photo_id) if photo_id is not None else None
+        if photo is None or photo.owner_id != creds.user.id:
+            raise YahooError(400, f"Invalid pid {value[:40]!r}: no such photo.")
+        if photo.status != "pending":
+            raise YahooError(400, f"Photo {photo.id} is not pending.")
+        return photo
 
     def unknown(self, request: ApiRequest, name: str) -> Reply:
         """Any other ``/V3.0/`` name."""

@@ -33,6 +33,10 @@ _ROUTES = Map([
     Rule("/V3.0/listAlbums", endpoint="yahoo.list_albums", methods=["GET"]),
     Rule("/V3.0/listPhotos", endpoint="yahoo.list_photos", methods=["GET"]),
     Rule("/V3.0/createAlbum", endpoint="yahoo.create_album", methods=["POST"]),
+    Rule("/V3.0/getSession", endpoint="yahoo.get_session", methods=["GET"]),
+    Rule("/V3.0/logout", endpoint="yahoo.logout", methods=["POST"]),
+    Rule("/V3.0/approvePhoto", endpoint="yahoo.approve_photo", methods=["POST"]),
+    Rule("/V3.0/rejectPhoto", endpoint="yahoo.reject_photo", methods=["POST"]),
     Rule("/V3.0/<name>", endpoint="yahoo.unknown"),
     Rule("/restserver.php", endpoint="platform", methods=["GET", "POST"]),
     Rule("/media/<path:key>", endpoint="media", methods=["GET"]),
@@ -58,7 +62,9 @@ class Service:
         self._endpoints: dict[str, Callable[..., Any]] = {
             "yahoo.upload": self.yahoo.upload, "yahoo.login": self.yahoo.login,
             "yahoo.list_albums": self.yahoo.list_albums, "yahoo.list_photos": self.yahoo.list_photos,
-            "yahoo.create_album": self.yahoo.create_album, "platform": self.platform.call,
+            "yahoo.create_album": self.yahoo.create_album, "yahoo.get_session": self.yahoo.get_session,
+            "yahoo.logout": self.yahoo.logout, "yahoo.approve_photo": self.yahoo.approve_photo,
+            "yahoo.reject_photo": self.yahoo.reject_photo, "platform": self.platform.call,
         }
 
     def close(self) -> None:

@@ -211,6 +211,11 @@ class Catalog:
             return None
         return creds
 
+    def revoke_web_credentials(self, cookie: str) -> None:
+        """Sign out: the grant of this auth cookie stops working at once, on every worker."""
+        with self._write() as tx:
+            tx.delete_web_credentials(_token_hash(cookie))
+
     # ------------------------------------------------------------------ albums
     def create_album(self, owner_id: int, name: str, description: str = "") -> Album:
         """A new regular album."""
@@ -234,6 +239,11 @@ class Catalog:
         """The owner's albums with their sizes, oldest first."""
         with self._read() as tx:
             return tx.albums(owner_id)
+
+    def album_covers(self, owner_id: int) -> dict[int, PhotoRecord]:
+        """The latest visible photo of each of the owner's albums (albums without one are left out)."""
+        with self._read() as tx:
+            return tx.album_covers(owner_id)
 
     def album_limit(self, album: Album) -> int:
         """How many photos this album may hold."""
@@ -330,12 +340,13 @@ class Catalog:
             return tx.photo(photo_id)
 
     def photos(self, owner_id: int, *, album_id: int | None = None, photo_ids: Sequence[int] | None = None,
-               include_pending: bool = True) -> list[PhotoRecord]:
-        """The owner's photos, oldest first."""
+               include_pending: bool = True, status: str | None = None) -> list[PhotoRecord]:
+        """The owner's photos, oldest first (``status``: only ``"pending"`` or only ``"visible"`` ones)."""
         if photo_ids is not None and not photo_ids:
             return []
         with self._read() as tx:
-            return tx.photos(owner_id, album_id=album_id, photo_ids=photo_ids, include_pending=include_pending)
+            return tx.photos(owner_id, album_id=album_id, photo_ids=photo_ids, include_pending=include_pending,
+                             status=status)
 
     def approve_photo(self, photo_id: int, owner_id: int) -> PhotoRecord:
         """Make the owner's pending photo visible."""

@@ -90,6 +90,10 @@ class Transaction(ABC):
         """The grant of this cookie hash, expired or not, and its WSSID hash."""
 
     @abstractmethod
+    def delete_web_credentials(self, cookie_hash: str) -> None:
+        """Remove the grant of this cookie hash (sign-out); nothing when there is none."""
+
+    @abstractmethod
     def delete_expired_credentials(self, now: float) -> None:
         """Remove sessions and grants that expired before ``now``."""
 
@@ -117,8 +121,12 @@ class Transaction(ABC):
 
     @abstractmethod
     def photos(self, owner_id: int, *, album_id: int | None = None, photo_ids: Sequence[int] | None = None,
-               include_pending: bool = True) -> list[PhotoRecord]:
-        """The owner's photos, oldest first."""
+               include_pending: bool = True, status: str | None = None) -> list[PhotoRecord]:
+        """The owner's photos, oldest first (``status``: only those with this status)."""
+
+    @abstractmethod
+    def album_covers(self, owner_id: int) -> dict[int, PhotoRecord]:
+        """The latest visible photo of each of the owner's albums that has one, by album id."""
 
     @abstractmethod
     def photo(self, photo_id: int) -> PhotoRecord | None:

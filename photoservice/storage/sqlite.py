@@ -168,6 +168,9 @@ class _SQLiteTransaction(Transaction):
         user = User(r["user_id"], r["username"], bool(r["premium"]))
         return WebCredentials(user=user, app_id=r["app_id"], expires=r["expires"]), r["wssid_hash"]
 
+    def delete_web_credentials(self, cookie_hash: str) -> None:
+        self.c.execute("DELETE FROM web_credentials WHERE cookie_hash = ?", (cookie_hash,))
+
     def delete_expired_credentials(self, now: float) -> None:
         self.c.execute("DELETE FROM sessions WHERE expires <= ?", (now,))
         self.c.execute("DELETE FROM web_credentials WHERE expires <= ?", (now,))
@@ -230,7 +233,7 @@ class _SQLiteTransaction(Transaction):
             batch_id=r["batch_id"], api=r["api"], renditions=tuple(rends[r["id"]])) for r in rows]
 
     def photos(self, owner_id: int, *, album_id: int | None = None, photo_ids: Sequence[int] | None = None,
-               include_pending: bool = True) -> list[PhotoRecord]:
+               include_pending: bool = True, status: str | None = None) -> list[PhotoRecord]:
         sql = _PHOTO_SELECT + "WHERE p.owner_id = ?"
         params: list[Any] = [owner_id]
         if album_id is not None:
@@ -238,10 +241,18 @@ class _SQLiteTransaction(Transaction):
             params.append(album_id)
         if not include_pending:
             sql += " AND p.status = 'visible'"
+        if status is not None:
+            sql += " AND p.status = ?"
+            params.append(status)
         if photo_ids is not None:
             sql += f" AND p.id IN ({','.join('?' * len(photo_ids))})"
             params.extend(photo_ids)
         return self._photos(self._all(sql + " ORDER BY p.seq", params))
+
+    def album_covers(self, owner_id: int) -> dict[int, PhotoRecord]:
+        rows = self._all(_PHOTO_SELECT + "WHERE p.seq IN (SELECT MAX(seq) FROM photos WHERE owner_id = ?"
+                         " AND status = 'visible' AND album_id IS NOT NULL GROUP BY album_id)", (owner_id,))
+        return {p.album_id: p for p in self._photos(rows) if p.album_id is not None}
 
     def photo(self, photo_id: int) -> PhotoRecord | None:
         got = self._photos(self._all(_PHOTO_SELECT + "WHERE p.id = ?", (photo_id,)))

@@ -117,6 +117,39 @@ def test_web_credentials_need_both_halves(store: Catalog, clock: FakeClock) -> N
     assert store.web_credentials(cookie2, wssid2) is None
 
 
+def test_revoked_web_credentials_stop_at_once(store: Catalog) -> None:
+    u = store.create_user("alice", "pw")
+    app = store.create_application("demo")
+    cookie, wssid, _ = store.issue_web_credentials(u, app.id, ttl=3600)
+    cookie2, wssid2, _ = store.issue_web_credentials(u, app.id, ttl=3600)
+    store.revoke_web_credentials(cookie)
+    assert store.web_credentials(cookie, wssid) is None
+    assert store.web_credentials(cookie2, wssid2) is not None  # another sign-in of the same user stays
+    store.revoke_web_credentials("never issued")  # nothing to revoke: no error
+
+
+def test_photo_status_filter_and_album_covers(store: Catalog) -> None:
+    u = store.create_user("alice", "pw")
+    other = store.create_user("bob", "pw")
+    app = store.create_application("demo")
+    trip, empty = store.create_album(u.id, "trip"), store.create_album(u.id, "empty")
+    first, second = (store.add_photos(u, None, [photo(caption=c)], album_id=trip.id, default_album=False,
+                                      pending=False)[0] for c in ("first", "second"))
+    pending = store.add_photos(u, app.id, [photo()], album_id=None, default_album=True, pending=True)[0]
+    store.add_photos(u, None, [photo()], album_id=None, default_album=False, pending=False)
+    store.add_photos(other, None, [photo()], album_id=store.create_album(other.id, "b").id, default_album=False,
+                     pending=False)
+    assert [p.id for p in store.photos(u.id, status="pending")] == [pending.id]
+    assert [p.id for p in store.photos(u.id, album_id=trip.id, status="visible")] == [first.id, second.id]
+    assert len(store.photos(u.id)) == 4
+    covers = store.album_covers(u.id)
+    assert set(covers) == {trip.id}  # the application album holds only a pending photo; empty has none
+    assert covers[trip.id].id == second.id and covers[trip.id].renditions == second.renditions
+    assert empty.id not in covers
+    store.approve_photo(pending.id, u.id)
+    assert store.album_covers(u.id)[pending.album_id].id == pending.id
+
+
 def test_regular_album_limit_is_all_or_none(store: Catalog) -> None:
     u = store.create_user("alice", "pw")
     album = store.create_album(u.id, "trip")
