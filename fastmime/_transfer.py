@@ -39,12 +39,14 @@ def decode_parts(handler_for: Callable[[Part], Any]) -> Callable[[Part], Any]:
 
     def decoded_handler_for(part: Part) -> Any:
         headers = part.headers
+        if len(headers) == 1:
+            return handler_for(part)  # only Content-Disposition: the usual field, at the least cost
         content_type = part.content_type
         if content_type is not None and content_type[:10].lower() == "multipart/":
             raise NestedMultipart(f"the part is {part.media_type}, a nested multipart body",
                                   part_index=part.index, part_name=part.name)
-        if len(headers) < 2 or (len(headers) == 2 and content_type is not None):
-            return handler_for(part)  # only Content-Disposition (and Content-Type): the usual case
+        if len(headers) == 2 and content_type is not None:
+            return handler_for(part)  # Content-Disposition and Content-Type: the usual file
         encoding = part.header("content-transfer-encoding")
         length = part.header("content-length")
         if encoding is not None:
