@@ -13,7 +13,7 @@ from ._limits import Limits
 from ._part import Part
 from ._transfer import decode_parts
 from ._urlencoded import UrlencodedParser, _known_charset, is_urlencoded
-from .handlers import SpooledFileHandler, ValueHandler
+from .handlers import SpooledFileHandler, ValueHandler, event_loop_safe
 
 __all__ = ["Form", "MultiDict", "UploadedFile", "parse_form", "parse_form_async"]
 
@@ -201,6 +201,7 @@ class _FormBuilder:
         self.upload_dir = None if upload_dir is None else os.fspath(upload_dir)
         self.parts: list[tuple[Part, ValueHandler | SpooledFileHandler]] = []
 
+    @event_loop_safe
     def handler_for(self, part: Part) -> ValueHandler | SpooledFileHandler:
         handler: ValueHandler | SpooledFileHandler
         if part.filename is None:

@@ -25,6 +25,7 @@ import binascii
 from collections.abc import Callable
 from typing import Any
 
+from ._dispatch import is_event_loop_safe
 from ._errors import InvalidContentLength, InvalidTransferEncoding, NestedMultipart, PartLengthMismatch
 from ._part import Part
 
@@ -70,6 +71,8 @@ def decode_parts(handler_for: Callable[[Part], Any]) -> Callable[[Part], Any]:
             handler = _LengthChecked(handler, part, expected)
         return handler
 
+    if is_event_loop_safe(handler_for):  # the layers only transform bytes: as cheap as the handler they wrap
+        decoded_handler_for.event_loop_safe = True  # type: ignore[attr-defined]
     return decoded_handler_for
 
 

@@ -5,24 +5,33 @@
 ``handler_for(part)`` returns. :func:`parse_form` is the convenience on top. :func:`stream_body`
 does the same from any async iterable of chunks (Starlette's ``request.stream()``).
 
-The event loop never runs handler code. Each chunk is fed to the parser in a worker thread of a
-bounded pool (``MAX_WORKERS`` threads, shared by all requests; under trio, anyio's default thread
-limiter), because handlers may be CPU-heavy (imgpipe decodes and resizes images). The next
-``receive()`` happens only after the previous feed has returned, so a slow handler slows the reading
-of its own request, the server stops reading the socket (uvicorn pauses the transport once its small
-buffer is full) and the body is never accumulated in memory. One feed per request is in flight at a
-time, so parser and handlers are never used by two threads at once.
+Where handlers run. A handler that declares itself cheap (``event_loop_safe = True``: the built-in
+``ValueHandler``, ``DiscardHandler``, ``HashingHandler``, and ``SpooledFileHandler`` until it rolls over
+to disk; see :mod:`fastmime.handlers`) is called on the event loop, with no thread hand-off: parsing a
+chunk costs far less than receiving it. Every other handler is only ever called from a worker thread
+of a bounded pool (``MAX_WORKERS`` threads, shared by all requests; under trio, trio's thread pool),
+because it may block or be CPU-heavy (imgpipe decodes and resizes images). ``handler_for`` is treated
+the same way: mark it with :func:`fastmime.handlers.event_loop_safe` when it only makes handlers.
+The parser is fed on the loop while the latest part's handler is safe there, otherwise in a worker; a
+part that starts in a chunk fed on the loop and whose handler (or ``handler_for``) is not safe gets a
+stand-in that keeps what it receives (the rest of that chunk at most), then is replayed to the real
+handler in a worker before the next ``receive()``. Each handler sees its calls in order, as always.
+
+Back-pressure. A busy handler in a worker slows the reading of its own request: chunks that arrive
+meanwhile are queued, up to ``READ_AHEAD`` bytes, and fed together in one hand-off when it is free;
+past that, ``receive()`` is not called until the worker catches up, the server stops reading the
+socket (uvicorn pauses the transport once its small buffer is full) and the body is never accumulated
+in memory. One worker at a time owns a request's parser, so parser and handlers are never used by two
+threads at once.
 
 An ``http.disconnect`` before the end of the body aborts the open part's handler with
-:class:`~fastmime.ClientDisconnected` and raises it; :func:`parse_form` then also releases every file
-it had kept, so nothing is left behind. If the task is cancelled while a feed runs in a thread, the
-cancellation waits for that one feed to return (it is bounded by one chunk) before aborting the
-parser, so no handler is touched after the request is gone.
+:class:`~fastmime.ClientDisconnected` and raises it (chunks queued for a worker are dropped);
+:func:`parse_form` then also releases every file it had kept, so nothing is left behind. If the task
+is cancelled while a worker feeds, the cancellation waits for that batch to return (it is bounded by
+``READ_AHEAD``) before aborting the parser, so no handler is touched after the request is gone.
 
-Every chunk goes to a thread, small ones too: ``benchmarks/compare_servers.py`` runs the same adapter
-with an executor that feeds on the event loop (``fastmime-inline``) and the hand-off showed no
-measurable cost per request even on a one-chunk form of 200 fields (same server CPU per request),
-while on large bodies the threads are faster (hashing releases the GIL and overlaps with reading).
+``benchmarks/compare_servers.py`` measures both paths: ``fastmime`` (the built-in handlers, on the
+loop) against ``fastmime-thread`` (the same handlers, undeclared: in workers).
 
 Content-Type and Content-Length are checked before the first ``receive()`` (see :mod:`fastmime.wsgi`);
 a body without Content-Length is fine here: ASGI servers always mark its end with ``more_body=False``.
@@ -38,6 +47,7 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
 
 from ._adapter import HandlerFor, InvalidContentLength, LengthRequired, Progress, prepare, short_body
+from ._dispatch import Dispatcher, ThreadFeeder
 from ._errors import ClientDisconnected
 from ._form import Form, _FormBuilder, aread_urlencoded
 from . import _pull
@@ -53,6 +63,7 @@ __all__ = [
     "parse_body",
     "iter_parts",
     "MAX_WORKERS",
+    "READ_AHEAD",
     "LengthRequired",
     "InvalidContentLength",
 ]
@@ -62,6 +73,9 @@ Receive = Callable[[], Awaitable[Mapping[str, Any]]]
 
 #: Threads of the module's worker pool, shared by every request that does not pass ``executor=``.
 MAX_WORKERS: int = min(32, (os.cpu_count() or 1) + 4)
+
+#: Body bytes read ahead of a handler busy in a worker thread before ``receive()`` waits for it.
+READ_AHEAD: int = 512 * 1024
 
 _executor: ThreadPoolExecutor | None = None
 _executor_lock = threading.Lock()
@@ -76,25 +90,34 @@ def _default_executor() -> ThreadPoolExecutor:
     return _executor
 
 
-async def _in_thread(executor: Executor | None, fn: Callable[[Any], Any], arg: Any) -> None:
-    """Run ``fn(arg)`` in a worker thread; if cancelled meanwhile, return only once the call has ended."""
+async def _in_thread(executor: Executor | None, fn: Callable[..., Any], *args: Any) -> Any:
+    """Run ``fn(*args)`` in a worker thread; if cancelled meanwhile, return only once the call has ended."""
     try:
         loop = asyncio.get_running_loop()
-    except RuntimeError:  # not asyncio (trio): anyio's own bounded thread pool
-        import anyio.to_thread
-
-        await anyio.to_thread.run_sync(fn, arg)  # not abandoned on cancel: waits for the thread
-        return
-    future = loop.run_in_executor(executor or _default_executor(), fn, arg)
+    except RuntimeError:  # not asyncio
+        return await _in_trio_thread(fn, *args)
+    future = (executor or _default_executor()).submit(fn, *args)
     try:
-        await asyncio.shield(future)
+        return await asyncio.wrap_future(future, loop=loop)
     except asyncio.CancelledError:
-        if not future.done():
+        # The cancel reached ``future``: a call not started yet never runs; one already running is
+        # waited for (however often the task is cancelled again), so nothing touches the parser or a
+        # handler after this returns.
+        while not future.done():
             try:
-                await future
-            except BaseException:  # noqa: BLE001 - the cancellation is what propagates
+                await asyncio.wrap_future(future, loop=loop)
+            except BaseException:  # noqa: BLE001 - the first cancellation is what propagates
                 pass
         raise
+
+
+async def _in_trio_thread(fn: Callable[..., Any], *args: Any) -> Any:
+    try:
+        import trio
+    except ImportError:
+        raise RuntimeError("fastmime.asgi runs under asyncio or trio") from None
+    # trio's own bounded thread pool; not abandoned on cancel: the cancellation waits for the call.
+    return await trio.to_thread.run_sync(fn, *args)
 
 
 def _header(scope: Scope, wanted: bytes) -> bytes | None:
@@ -155,7 +178,15 @@ async def _drive(chunks: AsyncIterable[bytes], boundary: bytes, expected: int | 
                  limits: Limits | None, progress: Progress | None, executor: Executor | None) -> None:
     from . import MultipartParser
 
-    parser = MultipartParser(boundary, handler_for, limits)
+    dispatch = Dispatcher(handler_for)
+    parser = MultipartParser(boundary, dispatch.handler_for, limits)
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:  # trio: one feed per chunk through trio's threads
+        feeder = None
+    else:
+        feeder = ThreadFeeder(loop, executor or _default_executor(), parser.feed, READ_AHEAD)
+    received = 0
     iterator = chunks.__aiter__()
     try:
         while True:
@@ -165,18 +196,39 @@ async def _drive(chunks: AsyncIterable[bytes], boundary: bytes, expected: int | 
                 break
             except ClientDisconnected as exc:
                 if exc.offset is None:
-                    exc.offset = parser.received
+                    exc.offset = received
                 raise
             if not chunk:
                 continue
-            # The next chunk is asked for only after this feed returned: that is the back-pressure.
-            await _in_thread(executor, parser.feed, chunk)
+            received += len(chunk)
+            if feeder is not None and not feeder.idle:
+                await feeder.put(chunk)  # behind chunks a worker has yet to feed: same order, same thread
+            elif dispatch.loop_may_feed():
+                dispatch.on_loop = True
+                try:
+                    parser.feed(chunk)
+                except BaseException:
+                    dispatch.on_loop = False
+                    if dispatch.deferred:  # parts started before the error: their handlers come first
+                        await _in_thread(executor, dispatch.replay)
+                    raise
+                dispatch.on_loop = False
+                if dispatch.deferred:  # parts whose handlers may not run on the loop: replayed in a worker
+                    await _in_thread(executor, dispatch.replay)
+            elif feeder is not None:
+                await feeder.put(chunk)
+            else:
+                await _in_thread(executor, parser.feed, chunk)
             if progress is not None:
-                progress(parser.received, expected)
+                progress(received, expected)
+        if feeder is not None:
+            await feeder.drain()
         if expected is not None and parser.received < expected:
             raise short_body(parser.received, expected)
         parser.close()
     except BaseException as exc:
+        if feeder is not None:
+            await feeder.stop()  # no handler is touched from a worker after this
         parser.abort(exc)  # no-op when the parser already failed or finished
         raise
     finally:

@@ -3,16 +3,26 @@
 A handler receives one part's body: ``on_data(chunk)`` for each piece (a memoryview valid only during
 the call), then either ``on_end()`` or, exactly once, ``on_abort(error)``. Raising from ``on_data``
 refuses the part: the parser stops and the handler gets ``on_abort`` with that exception.
+
+``event_loop_safe``: a handler whose calls are quick and never wait (no file or network I/O, no lock,
+no heavy work in ``on_end``; memory copies and hashing are fine) says so with a true
+``event_loop_safe`` attribute, and :mod:`fastmime.asgi` then calls it on the event loop, without a
+thread hand-off per chunk. Without it a handler is only ever called from a worker thread. The attribute
+may be a property that changes (:class:`SpooledFileHandler` is safe until it rolls over to disk).
+A ``handler_for`` may be marked the same way (:func:`event_loop_safe`); an unmarked one runs in a
+worker thread. WSGI and the sans-IO parser ignore the attribute.
 """
 
 from __future__ import annotations
 
 import hashlib
 import tempfile
-from typing import IO, Protocol, runtime_checkable
+from typing import IO, Protocol, TypeVar, runtime_checkable
 
 __all__ = [
     "PartHandler",
+    "event_loop_safe",
+    "is_event_loop_safe",
     "ValueHandler",
     "SpooledFileHandler",
     "DiscardHandler",
@@ -20,7 +30,23 @@ __all__ = [
     "ValueTooLarge",
 ]
 
+from ._dispatch import is_event_loop_safe
 from ._errors import LimitExceeded
+
+_T = TypeVar("_T")
+
+
+def event_loop_safe(obj: _T) -> _T:
+    """Mark a handler class or a ``handler_for`` function as safe to call on the event loop.
+
+    Use it as a decorator (or set ``event_loop_safe = True`` yourself). Only for code that returns
+    quickly and never waits: see the module docs.
+    """
+    try:
+        obj.event_loop_safe = True  # type: ignore[attr-defined]
+    except AttributeError:
+        raise TypeError(f"cannot mark {obj!r}: decorate the function or class it comes from") from None
+    return obj
 
 
 @runtime_checkable
@@ -42,6 +68,7 @@ class ValueHandler:
     """Keeps the part in memory, for form fields. ``max_size`` bounds it beyond the parser's limits."""
 
     __slots__ = ("_buffer", "max_size", "done", "error")
+    event_loop_safe = True
 
     def __init__(self, max_size: int | None = None) -> None:
         self._buffer = bytearray()
@@ -105,6 +132,11 @@ class SpooledFileHandler:
         """True while the data has not been rolled over to a file on disk."""
         return not getattr(self.file, "_rolled", True)
 
+    @property
+    def event_loop_safe(self) -> bool:
+        """Safe on the event loop while in memory; file writes go to worker threads."""
+        return self.in_memory
+
     def close(self) -> None:
         self.file.close()
 
@@ -113,6 +145,7 @@ class DiscardHandler:
     """Counts the part's bytes and keeps none of them."""
 
     __slots__ = ("size", "done", "error")
+    event_loop_safe = True
 
     def __init__(self) -> None:
         self.size = 0
@@ -159,6 +192,11 @@ class HashingHandler:
         self.error = error
         if self.inner is not None:
             self.inner.on_abort(error)
+
+    @property
+    def event_loop_safe(self) -> bool:
+        """Hashing is safe on the event loop; with an ``inner`` handler, only if that one is."""
+        return self.inner is None or is_event_loop_safe(self.inner)
 
     def hexdigest(self, algorithm: str) -> str:
         return self._hashes[algorithm].hexdigest()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
 from collections.abc import Callable
+from concurrent.futures import Executor
 from typing import Any
 
 import pytest
@@ -12,7 +14,12 @@ import pytest
 import fastmime
 import fastmime.asgi
 
-from ._util import CONTENT_TYPE, Recorder, body
+from fastmime.handlers import event_loop_safe
+
+from ._util import BOUNDARY as _BOUNDARY
+from ._util import CONTENT_TYPE, Recorded, Recorder, body
+
+BOUNDARY = _BOUNDARY.encode()
 
 BIG = bytes(range(256)) * 1200
 
@@ -145,10 +152,11 @@ def test_progress_on_the_loop() -> None:
 
 
 class SlowHandler:
-    """Blocks in on_data until released; records what receive() did meanwhile."""
+    """Blocks in its ``block_at``-th on_data call until released; records what receive() did meanwhile."""
 
-    def __init__(self, receive: Script) -> None:
+    def __init__(self, receive: Script, block_at: int = 1) -> None:
         self.receive = receive
+        self.block_at = block_at
         self.release = threading.Event()
         self.entered = threading.Event()
         self.calls_seen: list[int] = []
@@ -156,8 +164,9 @@ class SlowHandler:
 
     def on_data(self, chunk: memoryview) -> None:
         self.calls_seen.append(self.receive.calls)
-        self.entered.set()
-        assert self.release.wait(10)
+        if len(self.calls_seen) >= self.block_at:
+            self.entered.set()
+            assert self.release.wait(10)
 
     def on_end(self) -> None:
         self.ended = True
@@ -167,32 +176,67 @@ class SlowHandler:
 
 
 def test_back_pressure_and_a_free_event_loop() -> None:
-    """While a handler blocks, receive() is not called again and the event loop keeps running."""
-    data = body(("photo", "a.jpg", BIG))
-    receive = Script(chunked(data, 20000))
+    """While a handler blocks in a worker, the loop keeps running and reads at most READ_AHEAD bytes ahead."""
+    data = body(("photo", "a.jpg", BIG * 4))
+    size = 20000
+    receive = Script(chunked(data, size))
 
     async def main() -> None:
-        handler = SlowHandler(receive)
+        handler = SlowHandler(receive, block_at=3)  # the first chunk is replayed: block in a later feed
         task = asyncio.create_task(fastmime.asgi.stream_request(scope(), receive, lambda part: handler))
         ticks = 0
         while not handler.entered.is_set():
             await asyncio.sleep(0.001)
-        calls = receive.calls
         for _ in range(20):  # the loop is free: these run while the handler blocks
             await asyncio.sleep(0.001)
             ticks += 1
+        calls = receive.calls
+        # the chunk being fed, plus at most READ_AHEAD bytes queued behind it (the last one may cross it)
+        blocked_at = handler.calls_seen[-1]
+        assert blocked_at < calls <= blocked_at + fastmime.asgi.READ_AHEAD // size + 1
+        await asyncio.sleep(0.02)
         assert receive.calls == calls  # back-pressure: nothing more was read
+        assert receive.messages  # and the body was not read whole
         handler.release.set()
         await task
         assert ticks == 20 and handler.ended
-        # every on_data ran after exactly one more receive() than the previous one
-        assert handler.calls_seen == sorted(set(handler.calls_seen))
 
     run(main())
 
 
-def test_cancel_waits_for_the_running_feed_then_aborts() -> None:
-    data = body(("photo", "a.jpg", BIG))
+def test_chunks_queued_behind_a_busy_handler_are_fed_in_one_hand_off() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    data = body(("photo", "a.jpg", BIG * 4))
+    size = 20000
+    receive = Script(chunked(data, size))
+    submits = []
+
+    class Counting(ThreadPoolExecutor):
+        def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+            submits.append(fn)
+            return super().submit(fn, *args, **kwargs)
+
+    async def main(pool: Executor) -> None:
+        handler = SlowHandler(receive, block_at=3)
+        task = asyncio.create_task(fastmime.asgi.stream_request(scope(), receive, lambda part: handler,
+                                                                executor=pool))
+        while not handler.entered.is_set():
+            await asyncio.sleep(0.001)
+        await asyncio.sleep(0.02)  # the read-ahead fills up
+        handler.release.set()
+        await task
+
+    with Counting(2) as pool:
+        run(main(pool))
+    chunks = -(-len(data) // size)
+    queued = fastmime.asgi.READ_AHEAD // size
+    assert len(submits) <= chunks - queued + 2  # the replay of the first chunk, then batches
+
+
+@pytest.mark.parametrize("block_at", [1, 3])  # in the replay of the first chunk, in a batch of later ones
+def test_cancel_waits_for_the_running_feed_then_aborts(block_at: int) -> None:
+    data = body(("photo", "a.jpg", BIG * 4))
     receive = Script(chunked(data, 20000))
     aborted: list[BaseException] = []
     state = {"in_feed": False, "abort_during_feed": False}
@@ -208,7 +252,7 @@ def test_cancel_waits_for_the_running_feed_then_aborts() -> None:
             aborted.append(error)
 
     async def main() -> None:
-        handler = Handler(receive)
+        handler = Handler(receive, block_at)
         task = asyncio.create_task(fastmime.asgi.stream_request(scope(), receive, lambda part: handler))
         while not handler.entered.is_set():
             await asyncio.sleep(0.001)
@@ -260,7 +304,8 @@ def test_parse_form_disconnect_releases_everything(monkeypatch: pytest.MonkeyPat
     data = body(("a", "one.bin", BIG), ("b", "two.bin", BIG))
     with pytest.raises(fastmime.ClientDisconnected):
         run(fastmime.asgi.parse_form(scope(), Script(chunked(data, 30000, disconnect_after=15)), spool_threshold=10))
-    assert len(made) == 2 and all(h.file.closed for h in made)
+    # chunks read ahead of the worker but not yet fed are dropped: the second file may not have started
+    assert made and all(h.file.closed for h in made)
 
 
 def test_stream_body_from_async_iterable() -> None:
@@ -287,3 +332,238 @@ def test_runs_under_trio() -> None:
     assert rec.result() == [("photo", "a.jpg", BIG, 1, 0)]
     assert all(not name.startswith("fastmime") and name != threading.main_thread().name
                for name in rec.parts[0].threads)
+
+
+def test_runs_under_trio_without_anyio(monkeypatch: pytest.MonkeyPatch) -> None:
+    import trio
+
+    monkeypatch.setitem(sys.modules, "anyio", None)  # import anyio would fail: fastmime.asgi does not need it
+    data = body(("photo", "a.jpg", BIG))
+    rec = Recorder()
+
+    async def main(receive: Callable[[], Any]) -> None:
+        await fastmime.asgi.stream_request(scope(), receive, rec)
+
+    trio.run(main, Script(chunked(data, 30000)))
+    assert rec.result() == [("photo", "a.jpg", BIG, 1, 0)]
+
+
+# -- where handlers run: event_loop_safe ------------------------------------------------------------
+
+MAIN = threading.main_thread().name
+
+
+class SafeRecorded(Recorded):
+    event_loop_safe = True
+
+    def on_end(self) -> None:
+        self.threads.add(threading.current_thread().name)
+        super().on_end()
+
+
+class Chooser(Recorder):
+    """A handler_for making safe or unsafe handlers by part name, recording the thread of each call."""
+
+    def __init__(self, unsafe: tuple[str, ...] = (), fail_on: str | None = None) -> None:
+        super().__init__()
+        self.unsafe = unsafe
+        self.fail_on = fail_on
+        self.calls: list[tuple[str, str]] = []
+
+    def __call__(self, part: fastmime.Part) -> Recorded:
+        self.calls.append((part.name, threading.current_thread().name))
+        if part.name == self.fail_on:
+            raise fastmime.MultipartError(f"refused {part.name}")
+        rec = Recorded(part) if part.name in self.unsafe else SafeRecorded(part)
+        self.parts.append(rec)
+        return rec
+
+
+FIELDS_AND_PHOTO = body(("title", None, b"hello"), ("tags", None, b"a b"), ("photo", "a.jpg", BIG),
+                        ("after", None, b"z"))
+EXPECTED = [("title", None, b"hello", 1, 0), ("tags", None, b"a b", 1, 0), ("photo", "a.jpg", BIG, 1, 0),
+            ("after", None, b"z", 1, 0)]
+
+
+@pytest.mark.parametrize("size", [7, 1000, 65536, len(FIELDS_AND_PHOTO)])
+def test_safe_handlers_and_chooser_run_on_the_loop(size: int) -> None:
+    chooser = Chooser()
+    submits: list[Any] = []
+
+    class NoThreads(Executor):
+        def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+            submits.append(fn)
+            raise AssertionError("nothing may go to a thread")
+
+    run(fastmime.asgi.stream_request(scope(), Script(chunked(FIELDS_AND_PHOTO, size)), event_loop_safe(chooser),
+                                     executor=NoThreads()))
+    assert chooser.result() == EXPECTED
+    assert {t for r in chooser.parts for t in r.threads} == {MAIN} and {t for _, t in chooser.calls} == {MAIN}
+    assert submits == []
+
+
+@pytest.mark.parametrize("size", [7, 1000, 65536, len(FIELDS_AND_PHOTO)])
+def test_an_unmarked_chooser_runs_in_a_worker_and_its_safe_handlers_on_the_loop(size: int) -> None:
+    chooser = Chooser()
+    run(fastmime.asgi.stream_request(scope(), Script(chunked(FIELDS_AND_PHOTO, size)), chooser))
+    assert chooser.result() == EXPECTED
+    assert all(t.startswith("fastmime") for _, t in chooser.calls)
+    # the photo's chunks after the one it started in are fed on the loop
+    if size < len(BIG):
+        assert MAIN in chooser.parts[2].threads
+
+
+@pytest.mark.parametrize("size", [7, 1000, 65536, len(FIELDS_AND_PHOTO)])
+def test_an_unsafe_handler_never_runs_on_the_loop(size: int) -> None:
+    chooser = Chooser(unsafe=("photo",))
+    run(fastmime.asgi.stream_request(scope(), Script(chunked(FIELDS_AND_PHOTO, size)), event_loop_safe(chooser)))
+    assert chooser.result() == EXPECTED
+    photo = chooser.parts[2]
+    assert photo.threads and all(t.startswith("fastmime") for t in photo.threads)
+    assert chooser.parts[0].threads == {MAIN}  # the fields before it: on the loop
+
+
+def test_handler_for_refusing_a_deferred_part_wins_over_a_later_parse_error() -> None:
+    bad = FIELDS_AND_PHOTO.replace(b'name="after"', b'name="after"\r\nbroken header')
+    chooser = Chooser(fail_on="photo")
+    with pytest.raises(fastmime.MultipartError, match="refused photo"):
+        run(fastmime.asgi.stream_request(scope(), Script(chunked(bad, len(bad))), chooser))
+    assert [r.part.name for r in chooser.parts] == ["title", "tags"]  # the later part never started
+    assert chooser.result()[:2] == EXPECTED[:2]
+
+
+def test_a_parse_error_after_deferred_parts_reaches_them_in_order() -> None:
+    bad = FIELDS_AND_PHOTO.replace(b'name="after"', b'name="after"\r\nbroken header')
+    chooser = Chooser(unsafe=("photo",))
+    with pytest.raises(fastmime.InvalidHeader):
+        run(fastmime.asgi.stream_request(scope(), Script(chunked(bad, len(bad))), chooser))
+    assert chooser.result() == EXPECTED[:3]  # every part before the error ended normally
+
+
+def test_an_unsafe_handler_refusing_in_the_replay_is_aborted_and_later_parts_never_start() -> None:
+    class Refusing(Recorded):
+        def on_data(self, chunk: memoryview) -> None:
+            raise fastmime.FileTooLarge("no, thanks")
+
+    made: list[Recorded] = []
+
+    def handler_for(part: fastmime.Part) -> Recorded:
+        rec = Refusing(part) if part.name == "photo" else Recorded(part)
+        made.append(rec)
+        return rec
+
+    with pytest.raises(fastmime.FileTooLarge):
+        run(fastmime.asgi.stream_request(scope(), Script(chunked(FIELDS_AND_PHOTO, len(FIELDS_AND_PHOTO))),
+                                         handler_for))
+    assert [(r.part.name, r.ended, len(r.aborted)) for r in made] == [("title", 1, 0), ("tags", 1, 0),
+                                                                      ("photo", 0, 1)]
+
+
+def test_an_unsafe_handler_failing_at_its_end_stops_the_parts_after_it() -> None:
+    class Refusing(Recorded):
+        def on_end(self) -> None:
+            raise fastmime.MultipartError("bad title")
+
+    made: list[Recorded] = []
+
+    @event_loop_safe
+    def handler_for(part: fastmime.Part) -> Recorded:
+        rec = Refusing(part) if part.name == "title" else SafeRecorded(part)
+        made.append(rec)
+        return rec
+
+    data = body(("title", None, b"x"), ("photo", "a.jpg", b"y" * 100))
+    with pytest.raises(fastmime.MultipartError, match="bad title"):
+        run(fastmime.asgi.stream_request(scope(), Script(chunked(data, len(data))), handler_for))
+    assert [(r.part.name, r.ended, len(r.aborted)) for r in made] == [("title", 0, 1)]
+
+
+def test_a_handler_error_in_a_worker_aborts_it_once_and_propagates() -> None:
+    class Failing(Recorded):
+        def on_data(self, chunk: memoryview) -> None:
+            super().on_data(chunk)
+            if len(self.data) > 100_000:
+                raise OSError("disk full")
+
+    made: list[Recorded] = []
+
+    def handler_for(part: fastmime.Part) -> Recorded:
+        made.append(Failing(part))
+        return made[-1]
+
+    data = body(("photo", "a.jpg", BIG * 2))
+    receive = Script(chunked(data, 10000))
+    with pytest.raises(OSError, match="disk full"):
+        run(fastmime.asgi.stream_request(scope(), receive, handler_for))
+    assert len(made) == 1 and made[0].ended == 0 and len(made[0].aborted) == 1
+    assert receive.messages  # reading stopped
+
+
+def test_disconnect_with_chunks_queued_for_a_worker() -> None:
+    data = body(("photo", "a.jpg", BIG * 4))
+    receive = Script(chunked(data, 20000, disconnect_after=40))
+    aborted: list[BaseException] = []
+
+    async def main() -> None:
+        handler = SlowHandler(receive)
+        handler.on_abort = aborted.append  # type: ignore[method-assign]
+        task = asyncio.create_task(fastmime.asgi.stream_request(scope(), receive, lambda part: handler))
+        while not handler.entered.is_set():
+            await asyncio.sleep(0.001)
+        handler.release.set()
+        with pytest.raises(fastmime.ClientDisconnected) as info:
+            await task
+        assert info.value.offset == 40 * 20000
+
+    run(main())
+    assert len(aborted) == 1 and isinstance(aborted[0], fastmime.ClientDisconnected)
+
+
+def test_a_handler_that_becomes_unsafe_moves_to_a_worker() -> None:
+    class Rolling(SafeRecorded):
+        @property  # type: ignore[override]
+        def event_loop_safe(self) -> bool:
+            return len(self.data) < 50_000
+
+    made: list[Recorded] = []
+
+    @event_loop_safe
+    def handler_for(part: fastmime.Part) -> Recorded:
+        made.append(Rolling(part))
+        return made[-1]
+
+    data = body(("photo", "a.jpg", BIG))
+    run(fastmime.asgi.stream_request(scope(), Script(chunked(data, 10000)), handler_for))
+    assert bytes(made[0].data) == BIG and made[0].ended == 1
+    assert MAIN in made[0].threads and any(t.startswith("fastmime") for t in made[0].threads)
+
+
+def test_parse_form_spools_on_the_loop_then_writes_files_from_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    import fastmime._form as form_module
+
+    writes: list[str] = []
+    original = form_module.SpooledFileHandler
+
+    class Tracked(original):  # type: ignore[misc, valid-type]
+        def on_data(self, chunk: memoryview) -> None:
+            writes.append(("memory " if self.in_memory else "disk ") + threading.current_thread().name)
+            super().on_data(chunk)
+
+    monkeypatch.setattr(form_module, "SpooledFileHandler", Tracked)
+    data = body(("title", None, b"hi"), ("photo", "a.jpg", BIG))
+    with run(fastmime.asgi.parse_form(scope(), Script(chunked(data, 10000)), spool_threshold=100_000)) as form:
+        assert form.files["photo"].read() == BIG and form.fields["title"] == "hi"
+    assert writes[0] == f"memory {MAIN}"
+    assert all(w.startswith("disk fastmime") for w in writes if w.startswith("disk"))
+    assert sum(w.startswith("disk") for w in writes) > 10
+
+
+def test_base64_parts_keep_the_handlers_place() -> None:
+    import base64
+
+    encoded = base64.encodebytes(BIG)
+    data = (b"--" + BOUNDARY + b'\r\nContent-Disposition: form-data; name="photo"; filename="a.jpg"\r\n'
+            b"Content-Transfer-Encoding: base64\r\n\r\n" + encoded + b"\r\n--" + BOUNDARY + b"--\r\n")
+    chooser = Chooser()
+    run(fastmime.asgi.stream_request(scope(), Script(chunked(data, 30000)), event_loop_safe(chooser)))
+    assert chooser.result() == [("photo", "a.jpg", BIG, 1, 0)] and chooser.parts[0].threads == {MAIN}

@@ -9,7 +9,9 @@ import os
 import pytest
 
 import fastmime
-from fastmime.handlers import DiscardHandler, HashingHandler, PartHandler, SpooledFileHandler, ValueHandler
+from fastmime.handlers import (
+    DiscardHandler, HashingHandler, PartHandler, SpooledFileHandler, ValueHandler, event_loop_safe, is_event_loop_safe,
+)
 
 from ._helpers import BOUNDARY, body_of, part
 
@@ -67,6 +69,45 @@ def test_spooled_file_removed_on_abort(tmp_path):
     h.on_abort(fastmime.Aborted("gone"))
     assert h.file.closed
     assert os.listdir(tmp_path) == []
+
+
+def test_which_built_in_handlers_are_event_loop_safe(tmp_path):
+    assert is_event_loop_safe(ValueHandler()) and is_event_loop_safe(DiscardHandler())
+    assert is_event_loop_safe(HashingHandler())
+    spooled = SpooledFileHandler(max_memory=100, dir=str(tmp_path))
+    assert is_event_loop_safe(spooled)  # memory only
+    assert is_event_loop_safe(HashingHandler(spooled))
+    spooled.on_data(memoryview(b"z" * 101))  # rolled over: writes go to a file, so to worker threads
+    assert not is_event_loop_safe(spooled) and not is_event_loop_safe(HashingHandler(spooled))
+    spooled.close()
+
+
+def test_event_loop_safe_marks_functions_and_classes():
+    class Mine:
+        def on_data(self, chunk): pass
+        def on_end(self): pass
+        def on_abort(self, error): pass
+
+    assert not is_event_loop_safe(Mine()) and not is_event_loop_safe(lambda part: Mine())
+    assert event_loop_safe(Mine) is Mine and is_event_loop_safe(Mine())
+
+    @event_loop_safe
+    def handler_for(part):
+        return Mine()
+
+    assert is_event_loop_safe(handler_for)
+
+    class Owner:
+        @event_loop_safe
+        def handler_for(self, part):
+            return Mine()
+
+    assert is_event_loop_safe(Owner().handler_for)  # the bound method shows the function's mark
+    with pytest.raises(TypeError):
+        event_loop_safe(Owner().handler_for)  # a bound method cannot be marked: mark its function
+    truthy = Mine()
+    truthy.event_loop_safe = 1  # only True counts
+    assert not is_event_loop_safe(truthy)
 
 
 def test_discard_handler_counts():
