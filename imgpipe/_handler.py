@@ -65,6 +65,9 @@ class ImageHandler:
     is only kept for the caller: the format is always taken from the bytes.
     """
 
+    #: fastmime.asgi may call it on the event loop while it spools in memory and on_end only submits.
+    event_loop_safe = property(lambda self: self.executor is not None and self._file is None)
+
     def __init__(
         self,
         part: PartInfo | Any | None = None,
