@@ -1,41 +1,55 @@
 #!/usr/bin/env python
-"""Compare fastmime's ASGI adapter with Starlette's ``await request.form()`` under a real uvicorn server.
+"""Compare fastmime's server adapters with the frameworks' own form parsers under real servers.
 
-One uvicorn process (one worker, httptools and uvloop when installed) serves every contender, each on
-its own path:
+``--server uvicorn`` (the default): one uvicorn process (one worker; httptools and uvloop when
+installed) serves every ASGI contender, each on its own path:
 
-* ``fastmime``: ``fastmime.asgi.stream_request``, file parts streamed to a ``HashingHandler`` (SHA-256)
-  in fastmime's worker pool, fields kept in a ``ValueHandler``. Nothing is written to disk.
-* ``starlette``: ``await request.form()`` (python-multipart; files spooled to ``SpooledTemporaryFile``,
-  on disk past 1 MiB), then each file read back and hashed (SHA-256), as an application would.
+* ``floor``: ``receive()`` until the end of the body and nothing else: what the server itself costs.
+* ``fastmime``: ``fastmime.asgi.stream_request``, file parts streamed to a ``HashingHandler`` (SHA-256),
+  fields kept in a ``ValueHandler``; both are ``event_loop_safe``, so they run on the event loop.
+  Nothing is written to disk.
+* ``fastmime-thread``: the same handlers without the ``event_loop_safe`` declaration (what any handler
+  of yours gets by default): every feed runs in a worker thread.
 * ``fastmime-form``: ``fastmime.asgi.parse_form`` (spooled like Starlette's, 1 MiB in memory), then each
   file read back and hashed: the same work as ``starlette``, for a like-for-like row.
-* ``fastmime-inline``: ``fastmime`` with an executor that runs each feed on the event loop thread, to
-  show what the worker-thread hand-off costs (the default keeps the loop free; this does not).
+* ``starlette``: ``await request.form()`` (python-multipart; files spooled to ``SpooledTemporaryFile``,
+  on disk past 1 MiB), then each file read back and hashed (SHA-256), as an application would.
+
+``--server gunicorn``: one gunicorn worker process (gthread, as many threads as the client's
+concurrency) serves the WSGI contenders: ``floor`` (read ``wsgi.input`` and drop it), ``fastmime``
+(``fastmime.wsgi.stream_request`` + hashing handlers), ``fastmime-form`` (``fastmime.wsgi.parse_form``,
+files read back and hashed) and ``werkzeug`` (``request.form`` / ``request.files``, the same).
 
 The client is this script, a separate process, using aiohttp with several requests in flight; it
 checks every response (the server returns the SHA-256 of every file, the client knows the expected
-ones), so a wrong result is reported instead of being timed. Workloads:
+ones), so a wrong result is reported instead of being timed. A second client in its own process pings
+a trivial endpoint of the same server (GET, one connection, every 5 ms) during each run: its latency
+percentiles say how responsive the server stays while it parses uploads. Workloads:
 
-1. ``photos``: 3 MiB photo-sized files, one per request plus two small fields.
+1. ``photos``: 3 MiB photo-sized files, one per request plus two small fields, 8 in flight.
 2. ``big``: one 1 GiB file (``--quick``: 128 MiB), streamed from a generator (never in client memory),
    with Content-Length.
 3. ``fields``: 200 small text fields per request.
 
 Contenders run round-robin, ``--repeats`` times (3; ``--quick``: 1); the run with the median wall time
-is reported (with its CPU), and the largest peak RSS of all runs. Per contender and workload:
-requests/s, MB/s (10**6 body bytes per second, wall time), server CPU
-(user + system of the server process) per request, and peak server RSS above the RSS at the start
-of the run (the kernel's VmHWM, reset through /proc/PID/clear_refs, checked against sampled VmRSS).
+is reported (with its CPU and ping latency), and the largest peak RSS of all runs. Per contender and
+workload: requests/s, MB/s (10**6 body bytes per second, wall time), server CPU (user + system of the
+server process) per request, the pinger's p50 and p99 latency, and peak server RSS above the RSS at the
+start of the run (the kernel's VmHWM, reset through /proc/PID/clear_refs, checked against sampled VmRSS).
+On a shared machine wall-time figures move with the neighbours' load; CPU per request and the ratios
+between contenders of the same run are the steadier figures.
 
 Usage (from the repository root)::
 
-    python benchmarks/compare_servers.py            # full run
-    python benchmarks/compare_servers.py --quick    # smaller counts, 128 MiB big file
-    python benchmarks/compare_servers.py --only photos,fields --contenders fastmime,starlette
+    python benchmarks/compare_servers.py                      # uvicorn, full run
+    python benchmarks/compare_servers.py --only photos        # issue 15's photos rows
+    python benchmarks/compare_servers.py --server gunicorn --only photos
+    python benchmarks/compare_servers.py --quick              # smaller counts, 128 MiB big file
 
-Targets (issue 4): fastmime >= 1.5x Starlette's MB/s on ``photos`` and ``big``, >= 2x its requests/s on
-``fields``, and server peak RSS during ``big`` under 64 MiB above idle.
+Targets (issues 4 and 15): on ``photos``, fastmime >= 2x Starlette's MB/s and fastmime-form >= 1.5x,
+both with at least 1.5x less CPU per request, and a ping p99 no higher than Starlette's; on ``big``
+>= 1.5x and server peak RSS under 64 MiB above idle; >= 2x requests/s on ``fields``; under gunicorn,
+fastmime-form >= 1.5x Werkzeug's MB/s on ``photos``.
 """
 
 from __future__ import annotations
@@ -52,7 +66,6 @@ import sys
 import tempfile
 import threading
 import time
-from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,36 +73,36 @@ from typing import Any
 MiB = 1024 * 1024
 BOUNDARY = "benchBoundary0123456789abcdefXYZ"
 CTYPE = f"multipart/form-data; boundary={BOUNDARY}"
-CONTENDERS = ["fastmime", "starlette", "fastmime-form", "fastmime-inline"]
+CONTENDERS = {
+    "uvicorn": ["floor", "fastmime", "fastmime-thread", "fastmime-form", "starlette"],
+    "gunicorn": ["floor", "fastmime", "fastmime-form", "werkzeug"],
+}
+BASELINE = {"uvicorn": "starlette", "gunicorn": "werkzeug"}
+#: Contenders whose responses carry no digests to check.
+UNCHECKED = {"floor"}
 
 # --------------------------------------------------------------------------------------------------
-# Server side (imported by uvicorn in the server process as ``compare_servers:app``)
+# Server side (imported by the server process as ``compare_servers:app`` or ``compare_servers:wsgi_app``)
 # --------------------------------------------------------------------------------------------------
-
-
-class _InlineExecutor(Executor):
-    """Runs the call at once in the calling thread (the event loop): the no-thread baseline."""
-
-    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
-        future: Future[Any] = Future()
-        try:
-            future.set_result(fn(*args, **kwargs))
-        except BaseException as exc:  # noqa: BLE001
-            future.set_exception(exc)
-        return future
 
 
 def _server_app() -> Any:
     import fastmime
     import fastmime.asgi
-    from fastmime.handlers import HashingHandler, ValueHandler
+    from fastmime.handlers import HashingHandler, ValueHandler, event_loop_safe
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import JSONResponse
     from starlette.routing import Route
 
     limits = fastmime.Limits(max_file_size=1 << 40, max_body_size=1 << 40)
-    inline = _InlineExecutor()
+
+    class ThreadHashing(HashingHandler):
+        event_loop_safe = False  # a handler that does not declare itself cheap: fed in worker threads
+
+    class ThreadValue(ValueHandler):
+        __slots__ = ()
+        event_loop_safe = False
 
     async def _json(send: Any, payload: Any, status: int = 200) -> None:
         body = json.dumps(payload).encode()
@@ -97,19 +110,25 @@ def _server_app() -> Any:
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
 
-    def _streaming(executor: Executor | None) -> Any:
+    def _streaming(hashing: Any, value: Any) -> Any:
         async def app(scope: Any, receive: Any, send: Any) -> None:
             parts: list[tuple[Any, Any]] = []
 
+            @event_loop_safe  # it only makes handlers
             def handler_for(part: Any) -> Any:
-                handler = HashingHandler(algorithms=("sha256",)) if part.is_file else ValueHandler()
+                handler = hashing(algorithms=("sha256",)) if part.is_file else value()
                 parts.append((part, handler))
                 return handler
 
-            await fastmime.asgi.stream_request(scope, receive, handler_for, limits=limits, executor=executor)
+            await fastmime.asgi.stream_request(scope, receive, handler_for, limits=limits)
             await _json(send, {"files": [h.sha256 for p, h in parts if p.is_file],
                                "fields": sum(1 for p, _ in parts if not p.is_file)})
         return app
+
+    async def floor(scope: Any, receive: Any, send: Any) -> None:
+        while (await receive()).get("more_body", False):
+            pass
+        await _json(send, {"files": [], "fields": 0})
 
     async def _hash_upload(read: Any) -> str:
         digest = hashlib.sha256()
@@ -141,21 +160,90 @@ def _server_app() -> Any:
             return JSONResponse({"files": hashes, "fields": fields})
 
     starlette = Starlette(routes=[Route("/starlette", starlette_form, methods=["POST"])])
-    routes = {"/fastmime": _streaming(None), "/fastmime-inline": _streaming(inline), "/fastmime-form": fastmime_form}
+    routes = {"/floor": floor, "/fastmime": _streaming(HashingHandler, ValueHandler),
+              "/fastmime-thread": _streaming(ThreadHashing, ThreadValue), "/fastmime-form": fastmime_form}
 
     async def app(scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http" and scope["path"] in routes:
             await routes[scope["path"]](scope, receive, send)
         elif scope["type"] == "http" and scope["path"] == "/ping":
             await _json(send, "pong")
+        elif scope["type"] == "http" and scope["path"] == "/pid":
+            await _json(send, os.getpid())
         else:
             await starlette(scope, receive, send)
 
     return app
 
 
-if os.environ.get("FASTMIME_BENCH_SERVER") == "1":
+def _wsgi_server_app() -> Any:
+    import fastmime
+    import fastmime.wsgi
+    from fastmime.handlers import HashingHandler, ValueHandler
+    from werkzeug.wrappers import Request
+
+    limits = fastmime.Limits(max_file_size=1 << 40, max_body_size=1 << 40)
+
+    def _hash_file(f: Any) -> str:
+        digest = hashlib.sha256()
+        while block := f.read(MiB):
+            digest.update(block)
+        return digest.hexdigest()
+
+    def floor(environ: Any) -> Any:
+        read = environ["wsgi.input"].read
+        remaining = int(environ.get("CONTENT_LENGTH") or 0)
+        while remaining > 0:
+            block = read(min(remaining, 64 * 1024))
+            if not block:
+                break
+            remaining -= len(block)
+        return {"files": [], "fields": 0}
+
+    def streaming(environ: Any) -> Any:
+        parts: list[tuple[Any, Any]] = []
+
+        def handler_for(part: Any) -> Any:
+            handler = HashingHandler(algorithms=("sha256",)) if part.is_file else ValueHandler()
+            parts.append((part, handler))
+            return handler
+
+        fastmime.wsgi.stream_request(environ, handler_for, limits=limits)
+        return {"files": [h.sha256 for p, h in parts if p.is_file], "fields": sum(1 for p, _ in parts if not p.is_file)}
+
+    def fastmime_form(environ: Any) -> Any:
+        with fastmime.wsgi.parse_form(environ, limits=limits) as form:
+            return {"files": [_hash_file(upload.file) for _, upload in form.files.multi_items()],
+                    "fields": len(form.fields.multi_items())}
+
+    def werkzeug_form(environ: Any) -> Any:
+        request = Request(environ)
+        request.max_form_parts = 100_000
+        try:
+            return {"files": [_hash_file(upload.stream) for _, upload in request.files.items(multi=True)],
+                    "fields": len(list(request.form.items(multi=True)))}
+        finally:
+            request.close()
+
+    routes = {"/floor": floor, "/fastmime": streaming, "/fastmime-form": fastmime_form, "/werkzeug": werkzeug_form,
+              "/ping": lambda environ: "pong", "/pid": lambda environ: os.getpid()}
+
+    def app(environ: Any, start_response: Any) -> Any:
+        route = routes.get(environ.get("PATH_INFO", ""))
+        if route is None:
+            start_response("404 Not Found", [("Content-Length", "0")])
+            return [b""]
+        body = json.dumps(route(environ)).encode()
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        return [body]
+
+    return app
+
+
+if os.environ.get("FASTMIME_BENCH_SERVER") == "uvicorn":
     app = _server_app()
+elif os.environ.get("FASTMIME_BENCH_SERVER") == "gunicorn":
+    wsgi_app = _wsgi_server_app()
 
 # --------------------------------------------------------------------------------------------------
 # Client side
@@ -292,6 +380,7 @@ class Result:
     body_bytes: int
     cpu_seconds: float
     peak_rss_above_start: int
+    ping_ms: tuple[float, float] | None = None  # the pinger's (p50, p99), milliseconds
     error: str | None = None
 
     @property
@@ -301,6 +390,57 @@ class Result:
     @property
     def mbps(self) -> float:
         return self.body_bytes / self.seconds / 1e6 if self.seconds else 0.0
+
+
+def _ping_loop(url: str, stop: Any, results: Any) -> None:
+    """The pinger (its own process): GET /ping on one keep-alive connection every 5 ms until ``stop``."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    where = urlsplit(url)
+    connection = http.client.HTTPConnection(where.hostname, where.port, timeout=60)
+    latencies = []
+    while not stop.is_set():
+        started = time.perf_counter()
+        connection.request("GET", "/ping")
+        response = connection.getresponse()
+        response.read()
+        latencies.append(time.perf_counter() - started)
+        stop.wait(0.005)
+    connection.close()
+    results.put(latencies)
+
+
+class Pinger:
+    """Runs :func:`_ping_loop` in a separate process for the duration of a ``with`` block."""
+
+    def __init__(self, url: str) -> None:
+        import multiprocessing
+
+        context = multiprocessing.get_context("spawn")
+        self._stop = context.Event()
+        self._results = context.Queue()
+        self._process = context.Process(target=_ping_loop, args=(url, self._stop, self._results), daemon=True)
+        self.latencies: list[float] = []
+
+    def __enter__(self) -> Pinger:
+        self._process.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        try:
+            self.latencies = sorted(self._results.get(timeout=60))
+        finally:
+            self._process.join(10)
+            if self._process.is_alive():
+                self._process.kill()
+
+    def percentiles(self) -> tuple[float, float] | None:
+        values = self.latencies
+        if not values:
+            return None
+        return (values[len(values) // 2] * 1000, values[min(len(values) - 1, int(len(values) * 0.99))] * 1000)
 
 
 async def _run_workload(url: str, contender: str, work: Workload, sampler: Sampler) -> Result:
@@ -322,6 +462,8 @@ async def _run_workload(url: str, contender: str, work: Workload, sampler: Sampl
                         errors.append(f"HTTP {response.status}: {text[:200]}")
                         return
                     got = json.loads(text)
+                    if contender in UNCHECKED:
+                        return
                     if got["files"] != work.expected_files or got["fields"] != work.expected_fields:
                         errors.append(f"WRONG result: {text[:200]}")
 
@@ -329,16 +471,18 @@ async def _run_workload(url: str, contender: str, work: Workload, sampler: Sampl
         if work.name != "big":
             await one()
             errors.clear()
-        rss_start = sampler.rss()
-        cpu_start = sampler.cpu()
-        sampler.start()
-        started = time.perf_counter()
-        await asyncio.gather(*(one() for _ in range(work.requests)))
-        seconds = time.perf_counter() - started
-        peak = sampler.stop()
-        cpu = sampler.cpu() - cpu_start
+        with Pinger(url) as pinger:
+            await asyncio.sleep(0.3)  # the pinger's process has started and connected
+            rss_start = sampler.rss()
+            cpu_start = sampler.cpu()
+            sampler.start()
+            started = time.perf_counter()
+            await asyncio.gather(*(one() for _ in range(work.requests)))
+            seconds = time.perf_counter() - started
+            peak = sampler.stop()
+            cpu = sampler.cpu() - cpu_start
     return Result(contender, work.name, work.requests, seconds, work.body_size * work.requests, cpu,
-                  max(0, peak - rss_start), "; ".join(sorted(set(errors))[:3]) or None)
+                  max(0, peak - rss_start), pinger.percentiles(), "; ".join(sorted(set(errors))[:3]) or None)
 
 
 def _free_port() -> int:
@@ -347,23 +491,35 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _start_server(tmpdir: str) -> tuple[subprocess.Popen[bytes], str]:
+def _start_server(server: str, tmpdir: str, threads: int) -> tuple[subprocess.Popen[bytes], str, int]:
+    """Start the server; returns the process, its URL and the pid of the process that runs the app."""
     port = _free_port()
-    env = dict(os.environ, FASTMIME_BENCH_SERVER="1", TMPDIR=tmpdir)
+    env = dict(os.environ, FASTMIME_BENCH_SERVER=server, TMPDIR=tmpdir)
     here = Path(__file__).resolve().parent
     env["PYTHONPATH"] = os.pathsep.join([str(here), str(here.parent), env.get("PYTHONPATH", "")])
-    cmd = [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-           "--no-access-log", "--workers", "1", "compare_servers:app"]
+    if server == "uvicorn":
+        cmd = [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port), "--log-level",
+               "warning", "--no-access-log", "--workers", "1", "compare_servers:app"]
+    else:
+        cmd = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "1",
+               "--worker-class", "gthread", "--threads", str(threads), "--log-level", "warning",
+               "--timeout", "600", "compare_servers:wsgi_app"]
     process = subprocess.Popen(cmd, env=env, start_new_session=True)
     deadline = time.monotonic() + 30
+    url = f"http://127.0.0.1:{port}"
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise SystemExit("the server did not start")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return process, f"http://127.0.0.1:{port}"
+                pass
         except OSError:
             time.sleep(0.05)
+            continue
+        import urllib.request
+
+        with urllib.request.urlopen(f"{url}/pid", timeout=30) as response:  # gunicorn: the worker's pid
+            return process, url, int(json.loads(response.read()))
     process.kill()
     raise SystemExit("the server did not listen within 30 s")
 
@@ -379,40 +535,66 @@ def _stop_server(process: subprocess.Popen[bytes]) -> None:
 
 
 def _median(runs: list[Result]) -> Result:
-    """The run with the median wall time (its CPU and RSS with it); the worst RSS of all runs; any error."""
+    """The run with the median wall time (its CPU and ping with it); the worst RSS of all runs; any error."""
     ordered = sorted(runs, key=lambda r: r.seconds)
     middle = ordered[len(ordered) // 2]
     errors = [r.error for r in runs if r.error]
     return Result(middle.contender, middle.workload, middle.requests, middle.seconds, middle.body_bytes,
-                  middle.cpu_seconds, max(r.peak_rss_above_start for r in runs), errors[0] if errors else None)
+                  middle.cpu_seconds, max(r.peak_rss_above_start for r in runs), middle.ping_ms,
+                  errors[0] if errors else None)
 
 
 def _table(results: list[Result]) -> str:
     lines = [f"{'workload':<8} {'contender':<16} {'req':>5} {'req/s':>9} {'MB/s':>9} {'CPU ms/req':>11} "
-             f"{'peak RSS +MiB':>14}  note"]
+             f"{'ping p50':>9} {'ping p99':>9} {'peak RSS +MiB':>14}  note"]
     for r in results:
         note = r.error or ""
+        p50, p99 = (f"{r.ping_ms[0]:.1f}", f"{r.ping_ms[1]:.1f}") if r.ping_ms else ("-", "-")
         lines.append(f"{r.workload:<8} {r.contender:<16} {r.requests:>5} {r.rps:>9.1f} {r.mbps:>9.1f} "
-                     f"{r.cpu_seconds / r.requests * 1000:>11.2f} {r.peak_rss_above_start / MiB:>14.1f}  {note}")
+                     f"{r.cpu_seconds / r.requests * 1000:>11.2f} {p50:>9} {p99:>9} "
+                     f"{r.peak_rss_above_start / MiB:>14.1f}  {note}")
     return "\n".join(lines)
 
 
-def _verdicts(results: list[Result]) -> list[str]:
+def _verdicts(results: list[Result], server: str) -> list[str]:
     by = {(r.workload, r.contender): r for r in results}
+    baseline = BASELINE[server]
     out = []
 
-    def ratio(workload: str, attr: str) -> float | None:
-        a, b = by.get((workload, "fastmime")), by.get((workload, "starlette"))
-        if a is None or b is None or a.error or b.error or not getattr(b, attr):
+    def pair(workload: str, contender: str) -> tuple[Result, Result] | None:
+        a, b = by.get((workload, contender)), by.get((workload, baseline))
+        if a is None or b is None or a.error or b.error:
             return None
-        return getattr(a, attr) / getattr(b, attr)
+        return a, b
 
-    for workload, attr, target, label in [("photos", "mbps", 1.5, "MB/s"), ("big", "mbps", 1.5, "MB/s"),
-                                          ("fields", "rps", 2.0, "req/s")]:
-        value = ratio(workload, attr)
-        if value is not None:
-            verdict = "MET" if value >= target else "NOT MET"
-            out.append(f"{workload}: fastmime/starlette {label} = {value:.2f}x (target >= {target}x): {verdict}")
+    def check(label: str, value: float, target: float) -> None:
+        out.append(f"{label} = {value:.2f}x (target >= {target}x): {'MET' if value >= target else 'NOT MET'}")
+
+    if server == "uvicorn":
+        speed_targets = [("photos", "fastmime", "mbps", 2.0), ("photos", "fastmime-form", "mbps", 1.5),
+                         ("big", "fastmime", "mbps", 1.5), ("fields", "fastmime", "rps", 2.0)]
+        cpu_targets = [("photos", "fastmime", 1.5), ("photos", "fastmime-form", 1.5)]
+    else:
+        speed_targets = [("photos", "fastmime-form", "mbps", 1.5)]
+        cpu_targets = []
+    for workload, contender, attr, target in speed_targets:
+        found = pair(workload, contender)
+        if found is not None and getattr(found[1], attr):
+            unit = "MB/s" if attr == "mbps" else "req/s"
+            check(f"{workload}: {contender}/{baseline} {unit}", getattr(found[0], attr) / getattr(found[1], attr),
+                  target)
+    for workload, contender, target in cpu_targets:
+        found = pair(workload, contender)
+        if found is not None and found[0].cpu_seconds:
+            check(f"{workload}: {baseline}/{contender} CPU per request", found[1].cpu_seconds / found[0].cpu_seconds,
+                  target)
+    if server == "uvicorn":
+        for contender in ("fastmime", "fastmime-form"):
+            found = pair("photos", contender)
+            if found is not None and found[0].ping_ms and found[1].ping_ms:
+                mine, theirs = found[0].ping_ms[1], found[1].ping_ms[1]
+                out.append(f"photos: ping p99 during {contender} {mine:.1f} ms, during {baseline} {theirs:.1f} ms "
+                           f"(target: no higher): {'MET' if mine <= theirs else 'NOT MET'}")
     big = by.get(("big", "fastmime"))
     if big is not None and not big.error:
         mib = big.peak_rss_above_start / MiB
@@ -424,8 +606,10 @@ def _verdicts(results: list[Result]) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small counts and a 128 MiB big file")
+    parser.add_argument("--server", choices=sorted(CONTENDERS), default="uvicorn",
+                        help="uvicorn (ASGI contenders) or gunicorn (WSGI contenders)")
     parser.add_argument("--only", default="photos,big,fields", help="workloads, comma-separated")
-    parser.add_argument("--contenders", default=",".join(CONTENDERS), help="contenders, comma-separated")
+    parser.add_argument("--contenders", default=None, help="contenders, comma-separated (default: all of the server's)")
     parser.add_argument("--big-mib", type=int, default=None, help="size of the big file in MiB")
     parser.add_argument("--repeats", type=int, default=None,
                         help="runs per contender (median kept; default 3, --quick 1)")
@@ -440,20 +624,25 @@ def main() -> None:
         "fields": lambda: fields_workload(300 if args.quick else 1500),
     }
     workloads = [makers[name]() for name in args.only.split(",")]
-    contenders = args.contenders.split(",")
+    contenders = args.contenders.split(",") if args.contenders else CONTENDERS[args.server]
+    unknown = set(contenders) - set(CONTENDERS[args.server])
+    if unknown:
+        parser.error(f"unknown contenders for {args.server}: {', '.join(sorted(unknown))}")
 
     import fastmime
 
+    server = ("uvicorn, one worker" if args.server == "uvicorn"
+              else f"gunicorn, one gthread worker, {max(w.concurrency for w in workloads)} threads")
     print(f"fastmime {fastmime.__version__} ({fastmime.IMPLEMENTATION}), python {sys.version.split()[0]}, "
-          f"{os.cpu_count()} CPUs; uvicorn single worker; client aiohttp in this process")
+          f"{os.cpu_count()} CPUs; {server}; client aiohttp in this process, pinger in another")
     with tempfile.TemporaryDirectory(prefix="fastmime-bench-") as tmpdir:
-        process, url = _start_server(tmpdir)
-        sampler = Sampler(process.pid)
+        process, url, pid = _start_server(args.server, tmpdir, max(w.concurrency for w in workloads))
+        sampler = Sampler(pid)
         results: list[Result] = []
         try:
             time.sleep(0.5)
-            print(f"server pid {process.pid}, idle RSS {sampler.rss() / MiB:.1f} MiB, "
-                  f"VmHWM reset {'available' if os.path.exists(f'/proc/{process.pid}/clear_refs') else 'unavailable'}")
+            print(f"server pid {pid}, idle RSS {sampler.rss() / MiB:.1f} MiB, "
+                  f"VmHWM reset {'available' if os.path.exists(f'/proc/{pid}/clear_refs') else 'unavailable'}")
             for work in workloads:
                 runs: dict[str, list[Result]] = {c: [] for c in contenders}
                 for repeat in range(repeats):  # round-robin: machine noise hits every contender alike
@@ -461,7 +650,8 @@ def main() -> None:
                         result = asyncio.run(_run_workload(url, contender, work, sampler))
                         runs[contender].append(result)
                         print(f"  [{repeat + 1}/{repeats}] {work.name:<7} {contender:<16} {result.rps:8.1f} req/s "
-                              f"{result.mbps:8.1f} MB/s{'  ' + result.error if result.error else ''}", flush=True)
+                              f"{result.mbps:8.1f} MB/s  CPU {result.cpu_seconds / result.requests * 1000:6.2f} ms/req"
+                              f"{'  ' + result.error if result.error else ''}", flush=True)
                 for contender in contenders:
                     results.append(_median(runs[contender]))
         finally:
@@ -469,7 +659,7 @@ def main() -> None:
     print()
     print(_table(results))
     print()
-    for line in _verdicts(results):
+    for line in _verdicts(results, args.server):
         print(line)
     if args.json:
         with open(args.json, "w") as out:
