@@ -12,17 +12,67 @@ calls in the same order, wherever they run; only the thread differs.
 
 from __future__ import annotations
 
+import asyncio
+import os
+import threading
 from collections.abc import Callable
+from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
 
 from ._part import Part
 
-__all__ = ["is_event_loop_safe", "Dispatcher"]
+__all__ = ["is_event_loop_safe", "MAX_WORKERS", "default_executor", "run_in_thread", "Dispatcher", "ThreadFeeder"]
 
 
 def is_event_loop_safe(obj: object) -> bool:
     """True when ``obj`` (a handler or a ``handler_for``) declares ``event_loop_safe = True``."""
     return getattr(obj, "event_loop_safe", False) is True
+
+
+#: Threads of fastmime's worker pool, shared by every request that does not bring its own executor.
+MAX_WORKERS: int = min(32, (os.cpu_count() or 1) + 4)
+
+_executor: ThreadPoolExecutor | None = None
+_executor_lock = threading.Lock()
+
+
+def default_executor() -> ThreadPoolExecutor:
+    """fastmime's worker pool (``MAX_WORKERS`` threads named ``fastmime_N``), made on first use."""
+    global _executor
+    if _executor is None:
+        with _executor_lock:
+            if _executor is None:
+                _executor = ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="fastmime")
+    return _executor
+
+
+async def run_in_thread(fn: Callable[..., Any], *args: Any, executor: Executor | None = None) -> Any:
+    """``fn(*args)`` in a worker thread: ``executor``, else fastmime's pool; trio's pool under trio.
+
+    If the caller is cancelled meanwhile, a call not started yet never runs and one already running is
+    waited for (however often the caller is cancelled again) before the cancellation propagates, so
+    nothing the call touches is used by two threads at once.
+    """
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:  # not asyncio
+        try:
+            import trio
+        except ImportError:
+            raise RuntimeError("fastmime runs under asyncio or trio") from None
+        # trio's bounded thread pool; not abandoned on cancel: the cancellation waits for the call
+        return await trio.to_thread.run_sync(fn, *args)
+    future = (executor or default_executor()).submit(fn, *args)
+    try:
+        return await asyncio.wrap_future(future, loop=loop)
+    except asyncio.CancelledError:
+        # The cancel reached ``future``: a call still queued never starts; a running one is waited for.
+        while not future.done():
+            try:
+                await asyncio.wrap_future(future, loop=loop)
+            except BaseException:  # noqa: BLE001 - the first cancellation is what propagates
+                pass
+        raise
 
 
 _END = object()
@@ -179,8 +229,6 @@ class ThreadFeeder:
                  "_running", "_stopped", "_error", "_waiter", "_waiting_for_room")
 
     def __init__(self, loop: Any, executor: Any, feed: Callable[[bytes], None], read_ahead: int) -> None:
-        import threading
-
         self._loop = loop
         self._executor = executor
         self._feed = feed

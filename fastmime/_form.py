@@ -8,6 +8,7 @@ from collections.abc import AsyncIterable, Callable, Iterable, Iterator, Mapping
 from typing import IO, Any, Generic, TypeVar
 
 from ._adapter import Progress, announced_length, short_body
+from ._dispatch import run_in_thread
 from ._errors import ClientDisconnected
 from ._limits import Limits
 from ._part import Part
@@ -165,14 +166,9 @@ class UploadedFile:
 
 
 async def _to_thread(fn: Callable[..., T], *args: Any) -> T:
-    """``fn(*args)`` in a worker thread: asyncio's default pool, or anyio's under trio."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        import anyio.to_thread
-
-        return await anyio.to_thread.run_sync(fn, *args)
-    return await asyncio.to_thread(fn, *args)
+    """``fn(*args)`` in a worker thread: fastmime's pool, or trio's under trio."""
+    result: T = await run_in_thread(fn, *args)
+    return result
 
 
 class Form:

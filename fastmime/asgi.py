@@ -41,13 +41,12 @@ from __future__ import annotations
 
 import asyncio
 import os
-import threading
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import Executor
 from typing import Any
 
 from ._adapter import HandlerFor, InvalidContentLength, LengthRequired, Progress, prepare, short_body
-from ._dispatch import Dispatcher, ThreadFeeder
+from ._dispatch import MAX_WORKERS, Dispatcher, ThreadFeeder, default_executor, run_in_thread
 from ._errors import ClientDisconnected
 from ._form import Form, _FormBuilder, aread_urlencoded
 from . import _pull
@@ -71,53 +70,13 @@ __all__ = [
 Scope = Mapping[str, Any]
 Receive = Callable[[], Awaitable[Mapping[str, Any]]]
 
-#: Threads of the module's worker pool, shared by every request that does not pass ``executor=``.
-MAX_WORKERS: int = min(32, (os.cpu_count() or 1) + 4)
-
 #: Body bytes read ahead of a handler busy in a worker thread before ``receive()`` waits for it.
 READ_AHEAD: int = 512 * 1024
 
-_executor: ThreadPoolExecutor | None = None
-_executor_lock = threading.Lock()
-
-
-def _default_executor() -> ThreadPoolExecutor:
-    global _executor
-    if _executor is None:
-        with _executor_lock:
-            if _executor is None:
-                _executor = ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="fastmime")
-    return _executor
-
 
 async def _in_thread(executor: Executor | None, fn: Callable[..., Any], *args: Any) -> Any:
-    """Run ``fn(*args)`` in a worker thread; if cancelled meanwhile, return only once the call has ended."""
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:  # not asyncio
-        return await _in_trio_thread(fn, *args)
-    future = (executor or _default_executor()).submit(fn, *args)
-    try:
-        return await asyncio.wrap_future(future, loop=loop)
-    except asyncio.CancelledError:
-        # The cancel reached ``future``: a call not started yet never runs; one already running is
-        # waited for (however often the task is cancelled again), so nothing touches the parser or a
-        # handler after this returns.
-        while not future.done():
-            try:
-                await asyncio.wrap_future(future, loop=loop)
-            except BaseException:  # noqa: BLE001 - the first cancellation is what propagates
-                pass
-        raise
-
-
-async def _in_trio_thread(fn: Callable[..., Any], *args: Any) -> Any:
-    try:
-        import trio
-    except ImportError:
-        raise RuntimeError("fastmime.asgi runs under asyncio or trio") from None
-    # trio's own bounded thread pool; not abandoned on cancel: the cancellation waits for the call.
-    return await trio.to_thread.run_sync(fn, *args)
+    """``fn(*args)`` in the given pool or the module's (trio's under trio); a cancel waits for the call."""
+    return await run_in_thread(fn, *args, executor=executor)
 
 
 def _header(scope: Scope, wanted: bytes) -> bytes | None:
@@ -185,7 +144,7 @@ async def _drive(chunks: AsyncIterable[bytes], boundary: bytes, expected: int | 
     except RuntimeError:  # trio: one feed per chunk through trio's threads
         feeder = None
     else:
-        feeder = ThreadFeeder(loop, executor or _default_executor(), parser.feed, READ_AHEAD)
+        feeder = ThreadFeeder(loop, executor or default_executor(), parser.feed, READ_AHEAD)
     received = 0
     iterator = chunks.__aiter__()
     try:
