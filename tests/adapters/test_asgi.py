@@ -320,22 +320,8 @@ def test_stream_body_from_async_iterable() -> None:
     assert rec.result() == [("photo", "a.jpg", BIG, 1, 0)]
 
 
-def test_runs_under_trio() -> None:
-    import trio  # installed with selenium
-    data = body(("photo", "a.jpg", BIG))
-    rec = Recorder()
-
-    async def main(receive: Callable[[], Any]) -> None:
-        await fastmime.asgi.stream_request(scope(), receive, rec)
-
-    trio.run(main, Script(chunked(data, 30000)))
-    assert rec.result() == [("photo", "a.jpg", BIG, 1, 0)]
-    assert all(not name.startswith("fastmime") and name != threading.main_thread().name
-               for name in rec.parts[0].threads)
-
-
 def test_runs_under_trio_without_anyio(monkeypatch: pytest.MonkeyPatch) -> None:
-    import trio
+    import trio  # installed with selenium
 
     monkeypatch.setitem(sys.modules, "anyio", None)  # import anyio would fail: fastmime.asgi does not need it
     data = body(("photo", "a.jpg", BIG))
@@ -346,6 +332,8 @@ def test_runs_under_trio_without_anyio(monkeypatch: pytest.MonkeyPatch) -> None:
 
     trio.run(main, Script(chunked(data, 30000)))
     assert rec.result() == [("photo", "a.jpg", BIG, 1, 0)]
+    assert all(not name.startswith("fastmime") and name != threading.main_thread().name
+               for name in rec.parts[0].threads)
 
 
 # -- where handlers run: event_loop_safe ------------------------------------------------------------
