@@ -1,11 +1,15 @@
 #!/usr/bin/env python
 """Compare imgpipe's rendition pipeline with naive Pillow and pyvips, in one process, on the same JPEGs.
 
-Test images: camera-like JPEGs (2, 12 and 24 MP; smooth colour fields, shapes, texture and sensor-like
-noise, so that entropy decoding costs what it costs on real photos), with EXIF (make, model, dates, GPS);
-two are rotated (orientation 6), one is progressive, one is CMYK (Adobe APP14, as Photoshop writes).
-They are generated once and cached (``--cache``, default ``$TMPDIR/imgpipe-bench-v1``). ``--photos DIR``
-adds your own photos (``*.jpg``/``*.jpeg``/``*.png``/``*.webp``, recursively).
+Test images: a corpus built like the ~150 real camera photos of issue 12, scaled to 30 camera-like JPEGs
+(smooth colour fields, shapes, texture and sensor-like noise, so that entropy decoding costs what it costs
+on real photos; EXIF with make, model, dates, GPS): 15 under 1 MP, 10 of 1-8 MP, 5 of 8-22 MP; 8 with an
+EXIF orientation other than 1 (every one of 2-8); 3 with a non-sRGB ICC profile (Apple "Generic RGB"-like,
+a camera's Adobe RGB-like, and one CMYK file separated through Ghostscript's SWOP-like CMYK profile, from
+Debian's ``libgs-common``; without it that file is CMYK without a profile, said when generated); 2
+progressive. Names say the size class (S/M/L), size, orientation, profile. Generated once and cached
+(``--cache``, default ``$TMPDIR/imgpipe-bench-v2``). ``--photos DIR`` adds your own photos
+(``*.jpg``/``*.jpeg``/``*.png``/``*.webp``, recursively).
 
 Contenders (each gets the file's bytes in memory; disk I/O is not timed):
 
@@ -16,8 +20,7 @@ Contenders (each gets the file's bytes in memory; disk I/O is not timed):
   (``pyvips.concurrency_set(1)``) so that "threads" means the same for everybody. Optional: install with
   ``pip install pyvips pyvips-binary``; skipped with the reason when missing.
 * ``imgpipe``: ``imgpipe.process_image(data)`` with ``YAHOO_RENDITIONS`` -- thumb, screen *and full*
-  (full is the original bytes for upright sRGB JPEGs, a full-resolution re-encode for the rotated and
-  CMYK ones), plus SHA-256 and EXIF parsing.
+  (full is the original file, whatever its orientation or profile), plus SHA-256 and EXIF parsing.
 * ``imgpipe-2`` : the same with thumb + screen only: the same outputs as the peers.
 * ``floor``: not a contender: open and decode at 1/8 (``Image.draft``), nothing else. DCT scaling does
   not shorten entropy decoding, so no thumbnailer built on libjpeg-turbo decodes a JPEG faster; it
@@ -28,21 +31,26 @@ images/s are medians over ``--repeats``; contenders run round-robin inside each 
 noise hits everyone alike. Per-image times are medians of the 1-thread runs.
 
 ``--order`` sets the order of the list, the same for everybody: ``shuffled`` (default, a fixed seed),
-``ascending`` or ``descending`` pixel count. Contenders that decode at full size (naive Pillow,
-imgpipe's re-encoded ``full``) allocate 48-96 MB per image, and their speed depends on whether that
+``ascending`` or ``descending`` pixel count. Contenders that decode at full size (naive Pillow) allocate 48-96 MB per image, and their speed depends on whether that
 memory is new to the process (page faults) or reused, which depends on what ran before: naive Pillow
 measured 5.1 to 6.5 images/s with the same images in different orders and next to different
 contenders. Compare contenders within one run, and repeat with other orders before trusting a ratio.
 
 Quality: MAD = mean absolute difference (0..255, averaged over RGB) between each contender's screen
-image and a reference made from a full-resolution decode (orientation applied, CMYK converted by
-Pillow) resized with LANCZOS to the same size. For the CMYK image, vips converts with an ICC profile and
-Pillow without one, so its MAD there measures colour management, not resampling.
+image and a colour-managed reference: a full-resolution decode, its embedded ICC profile (RGB or CMYK)
+converted to sRGB with LittleCMS (perceptual intent), orientation applied, resized with LANCZOS to the
+same size. Naive Pillow and pyvips's thumbnail ignore embedded profiles, so their MAD on the profiled
+images measures colour management, not resampling.
+
+Printed in one run: images/s at 1 and 2 threads (medians), per image wall/CPU ms, images/s by size
+class, issue 12's ratios (imgpipe / naive Pillow, imgpipe / best pyvips variant, 2 threads / 1, mean
+MAD), and the screen rendition as JPEG q85, WebP q80 and AVIF q60/q50 (bytes, MAD, encode ms;
+``--no-formats`` skips it).
 
 Usage (from the repository root)::
 
-    python benchmarks/compare_pipelines.py              # default: 7 images, 5 repeats (~2-3 min)
-    python benchmarks/compare_pipelines.py --quick      # 2 and 12 MP only, 2 repeats (~30 s)
+    python benchmarks/compare_pipelines.py              # 30 images, 5 repeats (~5 min on an idle machine)
+    python benchmarks/compare_pipelines.py --quick      # 7 of them, 2 repeats
     python benchmarks/compare_pipelines.py --photos ~/Pictures/sample --repeats 3
 """
 
@@ -62,12 +70,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageOps, ImageStat
+from PIL import Image, ImageChops, ImageCms, ImageDraw, ImageFilter, ImageOps, ImageStat
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import imgpipe  # noqa: E402
 
-GEN_VERSION = 1
+GEN_VERSION = 2
 R = Image.Resampling
 
 
@@ -125,25 +133,85 @@ def camera_exif(orientation: int, seed: int) -> Image.Exif:
     return exif
 
 
+def _colorants_d50(primaries: tuple[tuple[float, float], ...], white: tuple[float, float]) -> tuple[tuple[float, float, float], ...]:
+    """ICC rXYZ/gXYZ/bXYZ (D50, Bradford-adapted) of an RGB space given by its xy primaries and white."""
+    def xyz(x: float, y: float) -> list[float]:
+        return [x / y, 1.0, (1 - x - y) / y]
+
+    def solve(m: list[list[float]], v: list[float]) -> list[float]:  # Cramer's rule, 3x3
+        def det(a: list[list[float]]) -> float:
+            return (a[0][0] * (a[1][1] * a[2][2] - a[1][2] * a[2][1]) - a[0][1] * (a[1][0] * a[2][2] - a[1][2] * a[2][0])
+                    + a[0][2] * (a[1][0] * a[2][1] - a[1][1] * a[2][0]))
+        d = det(m)
+        return [det([[v[r] if c == k else m[r][c] for c in range(3)] for r in range(3)]) / d for k in range(3)]
+
+    cols = [xyz(*p) for p in primaries]
+    m = [[cols[c][r] for c in range(3)] for r in range(3)]
+    w = xyz(*white)
+    scale = solve(m, w)
+    cols = [[v * scale[c] for v in cols[c]] for c in range(3)]
+    bradford = [[0.8951, 0.2664, -0.1614], [-0.7502, 1.7135, 0.0367], [0.0389, -0.0685, 1.0296]]
+    inverse = [[0.9869929, -0.1470543, 0.1599627], [0.4323053, 0.5183603, 0.0492912], [-0.0085287, 0.0400428, 0.9684867]]
+
+    def mul(a: list[list[float]], v: list[float]) -> list[float]:
+        return [sum(a[r][k] * v[k] for k in range(3)) for r in range(3)]
+
+    src, dst = mul(bradford, w), mul(bradford, [0.9642, 1.0, 0.8249])
+    return tuple(tuple(mul(inverse, [dst[i] / src[i] * v for i, v in enumerate(mul(bradford, c))])) for c in cols)  # type: ignore[misc]
+
+
+# Apple's "Generic RGB" (the Apple RGB primaries, D65, gamma 1.8) and a camera's Adobe RGB (1998).
+GENERIC_RGB = ("Generic RGB-like", _colorants_d50(((0.625, 0.340), (0.280, 0.595), (0.155, 0.070)), (0.3127, 0.3290)), 1.8)
+CAMERA_RGB = ("Camera Adobe RGB-like", _colorants_d50(((0.64, 0.33), (0.21, 0.71), (0.15, 0.06)), (0.3127, 0.3290)), 563 / 256)
+# A SWOP-like press profile: Ghostscript's default CMYK profile (Debian: apt-get install libgs-common).
+SWOP_PROFILE = Path("/usr/share/color/icc/ghostscript/default_cmyk.icc")
+
+
 @dataclass(frozen=True)
 class Sample:
     name: str
     size: tuple[int, int]
     orientation: int = 1
     progressive: bool = False
-    cmyk: bool = False
+    profile: str | None = None  # "generic", "camera" or "swop" (CMYK)
 
 
-SAMPLES = (
-    Sample("2mp", (1632, 1224)),
-    Sample("12mp", (4032, 3024)),
-    Sample("12mp-rot6", (4032, 3024), orientation=6),
-    Sample("12mp-progressive", (4032, 3024), progressive=True),
-    Sample("12mp-cmyk", (4032, 3024), cmyk=True),
-    Sample("24mp", (6000, 4000)),
-    Sample("24mp-rot6", (6000, 4000), orientation=6),
-)
-QUICK = ("2mp", "12mp", "12mp-rot6")
+def _corpus() -> tuple[Sample, ...]:
+    """A corpus built like issue 12's 150 real photos, scaled to 30: half under 1 MP, a third 1-8 MP, a
+    fifth 8-22 MP; one in five rotated with every orientation 2-8; one in ten with a non-sRGB profile
+    (Generic RGB, camera RGB, one CMYK with a SWOP-like profile); two progressive."""
+    small = [(640, 480), (800, 600), (1024, 768), (960, 720), (1152, 864), (720, 960), (800, 533), (1000, 750),
+             (1080, 810), (600, 800), (1024, 683), (900, 675), (1200, 800), (768, 1024), (1100, 825)]
+    medium = [(1600, 1200), (2048, 1536), (2592, 1944), (3264, 2448), (1920, 1280), (2448, 3264), (2816, 2112),
+              (3000, 2000), (2272, 1704), (1500, 2000)]
+    large = [(4032, 3024), (4608, 3456), (5472, 3648), (6000, 3600), (3024, 4032)]
+    sizes = small + medium + large
+    orientation = {1: 6, 4: 8, 9: 3, 15: 2, 18: 5, 21: 7, 25: 4, 27: 6}  # all of 2-8, 8 of 30 rotated or flipped
+    profile = {6: "generic", 17: "camera", 26: "swop"}
+    progressive = {12, 23}
+    out = []
+    for i, size in enumerate(sizes):
+        mp = size[0] * size[1] / 1e6
+        cls = "S" if mp < 1 else "M" if mp < 8 else "L"
+        tag = "".join(f"-{x}" for x in (
+            f"o{orientation[i]}" if i in orientation else "", profile.get(i, ""), "prog" if i in progressive else ""
+        ) if x)
+        out.append(Sample(f"{cls}{i:02d}-{size[0]}x{size[1]}{tag}", size, orientation.get(i, 1), i in progressive,
+                          profile.get(i)))
+    return tuple(out)
+
+
+SAMPLES = _corpus()
+QUICK = tuple(s.name for i, s in enumerate(SAMPLES) if i in (0, 1, 6, 15, 17, 25, 26))
+
+
+def _profile_bytes(kind: str) -> bytes | None:
+    from tests.imgpipe._images import rgb_icc_profile
+
+    if kind == "swop":
+        return SWOP_PROFILE.read_bytes() if SWOP_PROFILE.exists() else None
+    desc, colorants, gamma = GENERIC_RGB if kind == "generic" else CAMERA_RGB
+    return rgb_icc_profile(colorants, gamma, desc)
 
 
 def make_samples(cache: Path, names: tuple[str, ...] | None) -> dict[str, bytes]:
@@ -156,10 +224,17 @@ def make_samples(cache: Path, names: tuple[str, ...] | None) -> dict[str, bytes]
         if not path.exists():
             t0 = time.perf_counter()
             im = photo_like(*s.size, seed=100 + i)
-            if s.cmyk:
-                im = im.convert("CMYK")
+            icc = _profile_bytes(s.profile) if s.profile else None
+            if s.profile == "swop":
+                if icc is not None:  # separate as a press would: sRGB -> the SWOP-like profile
+                    im = ImageCms.profileToProfile(im, ImageCms.createProfile("sRGB"), ImageCms.ImageCmsProfile(
+                        io.BytesIO(icc)), outputMode="CMYK")
+                else:
+                    print(f"  no {SWOP_PROFILE} (apt-get install libgs-common): {s.name} is CMYK without a profile")
+                    im = im.convert("CMYK")
             buf = io.BytesIO()
-            im.save(buf, "JPEG", quality=92, progressive=s.progressive, exif=camera_exif(s.orientation, i))
+            im.save(buf, "JPEG", quality=92, progressive=s.progressive, exif=camera_exif(s.orientation, i),
+                    icc_profile=icc)
             tmp = path.with_suffix(".tmp")
             tmp.write_bytes(buf.getvalue())
             tmp.replace(path)
@@ -241,16 +316,25 @@ def vips_contenders() -> tuple[dict[str, Runner], str]:
 # ---------------------------------------------------------------------------------------------------
 
 
+_SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+
+
 class References:
     def __init__(self, images: dict[str, bytes]) -> None:
         self.images = images
         self._full: dict[str, Image.Image] = {}
 
     def full(self, name: str) -> Image.Image:
+        """Colour-managed: the embedded ICC profile (RGB or CMYK) converted to sRGB, perceptual intent,
+        then the EXIF orientation applied, at full resolution."""
         if name not in self._full:
             with Image.open(io.BytesIO(self.images[name])) as im:
                 im.load()
+                icc = im.info.get("icc_profile")
                 img = ImageOps.exif_transpose(im)
+            if icc:
+                img = ImageCms.profileToProfile(img, ImageCms.ImageCmsProfile(io.BytesIO(icc)), _SRGB,
+                                                renderingIntent=ImageCms.Intent.PERCEPTUAL, outputMode="RGB")
             if img.mode != "RGB":
                 img = img.convert("RGB")
             self._full = {name: img}  # keep one: 24 MP references are large
@@ -293,7 +377,7 @@ def run_once(fn: Runner, work: list[tuple[str, bytes]], pool: ThreadPoolExecutor
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="2 and 12 MP images only, 2 repeats")
+    ap.add_argument("--quick", action="store_true", help="7 of the 30 images, 2 repeats")
     ap.add_argument("--repeats", type=int, default=None, help="timed repeats (default 5, quick 2)")
     ap.add_argument("--threads", default="1,2", help="thread counts (default 1,2)")
     ap.add_argument("--photos", type=Path, help="also run on the photos in this folder")
@@ -305,6 +389,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pillow-blocks", type=int, default=0,
                     help="Image.core.set_blocks_max(N) for everybody: keep N freed 16 MB blocks instead of "
                          "returning them to the OS (fewer page faults for full-resolution work); default 0 = Pillow's default")
+    ap.add_argument("--no-formats", action="store_true", help="skip the screen JPEG/WebP/AVIF comparison")
     args = ap.parse_args(argv)
     if args.pillow_blocks:
         Image.core.set_blocks_max(args.pillow_blocks)
@@ -341,7 +426,7 @@ def main(argv: list[str] | None = None) -> int:
 
     results = {name: Result() for name in contenders}
     refs = References(images)
-    print("quality (screen MAD vs full-decode LANCZOS reference) ...")
+    print("quality (screen MAD vs colour-managed full-decode LANCZOS reference) ...")
     for img_name, data in images.items():
         for name, fn in contenders.items():
             try:
@@ -406,6 +491,35 @@ def main(argv: list[str] | None = None) -> int:
         ]
         print(f"{name:<14}" + "".join(f"{c:>22}" for c in cells))
 
+    classes = {"S": "<1 MP", "M": "1-8 MP", "L": "8-22 MP"}
+    present = [c for c in classes if any(n[0] == c for n in names)]
+    if present and all(n[0] in classes for n in names if not n.startswith("photo:")):
+        print("\nby size class, 1 thread: images/s from the per-image medians (wall)")
+        print(f"{'':<14}" + "".join(f"{classes[c] + f' ({sum(n[0] == c for n in names)})':>16}" for c in present))
+        for name, r in results.items():
+            if r.error or not r.per_image:
+                continue
+            cells = [len([n for n in names if n[0] == c]) / sum(statistics.median(r.per_image[n]) for n in names
+                                                               if n[0] == c) for c in present]
+            print(f"{name:<14}" + "".join(f"{v:>16.1f}" for v in cells))
+
+    vips_names = [n for n in med if n.startswith("pyvips") and not results[n].error]
+    if "imgpipe" in med and "naive-pillow" in med:
+        best = max(vips_names, key=lambda n: med[n][threads[0]]) if vips_names else None
+        print("\nissue 12's targets (1 thread unless said):")
+        print(f"  imgpipe / naive Pillow       {med['imgpipe'][threads[0]] / med['naive-pillow'][threads[0]]:.2f}x"
+              "   (goal >= 2x)")
+        if best:
+            print(f"  imgpipe / best pyvips ({best}) {med['imgpipe'][threads[0]] / med[best][threads[0]]:.2f}x"
+                  "   (goal >= 1.3x)")
+        if len(threads) > 1:
+            for n in ("imgpipe", "naive-pillow", *( [best] if best else [])):
+                print(f"  {n:<14} {threads[-1]} threads / 1: {med[n][threads[-1]] / med[n][threads[0]]:.2f}x"
+                      + ("   (goal >= 1.8x)" if n == "imgpipe" else ""))
+        mads = {n: statistics.fmean(results[n].mad.values()) for n in ("imgpipe", "naive-pillow", *vips_names)
+                if results[n].mad}
+        print("  screen MAD vs colour-managed reference: " + ", ".join(f"{n} {v:.3f}" for n, v in mads.items()))
+
     if "imgpipe" in med:
         print("\nratios (imgpipe / contender, images/s):")
         for name in med:
@@ -417,7 +531,47 @@ def main(argv: list[str] | None = None) -> int:
                     if variant in cpu_rate and name in cpu_rate:
                         ratios += f", 1 thr CPU {cpu_rate[variant] / cpu_rate[name]:.2f}x"
                     print(f"  {variant:<10} vs {name:<13} {ratios}")
+    if not args.no_formats:
+        screen_formats(images, References(images))
     return 0
+
+
+FORMATS = (("jpeg", 85), ("webp", 80), ("avif", 60), ("avif", 50))
+
+
+def screen_formats(images: dict[str, bytes], refs: References) -> None:
+    """The screen rendition encoded as JPEG q85, WebP and AVIF: bytes, MAD against the colour-managed
+    reference, encode time (median of 3), over the same sRGB pixels (imgpipe's screen image)."""
+    from imgpipe._pipeline import _encode
+
+    formats = [(f, q) for f, q in FORMATS if f in imgpipe.OUTPUT_FORMATS]
+    sizes: dict[tuple[str, int], list[int]] = {k: [] for k in formats}
+    mads: dict[tuple[str, int], list[float]] = {k: [] for k in formats}
+    times: dict[tuple[str, int], list[float]] = {k: [] for k in formats}
+    lossless = imgpipe.RenditionSpec("screen", 480, 480, format="png")
+    for name, data in images.items():
+        png = imgpipe.process_image(data, [lossless]).renditions[0].data
+        with Image.open(io.BytesIO(png)) as f:
+            pixels = f.convert("RGB")
+        for fmt, quality in formats:
+            spec = imgpipe.RenditionSpec("screen", 480, 480, format=fmt, quality=quality)
+            runs = []
+            for _ in range(3):
+                t0 = time.perf_counter()
+                out = _encode(pixels, spec)
+                runs.append(time.perf_counter() - t0)
+            times[(fmt, quality)].append(statistics.median(runs))
+            sizes[(fmt, quality)].append(len(out))
+            mads[(fmt, quality)].append(refs.mad(name, out))
+    skipped = [f for f, _ in FORMATS if f not in imgpipe.OUTPUT_FORMATS]
+    print(f"\nscreen rendition formats ({len(images)} images; same pixels; MAD vs colour-managed reference)"
+          + (f"; skipped (this Pillow cannot encode): {', '.join(sorted(set(skipped)))}" if skipped else ""))
+    print(f"{'format':<12}{'mean bytes':>12}{'vs JPEG':>9}{'mean MAD':>10}{'encode ms':>11}")
+    base = statistics.fmean(sizes[("jpeg", 85)])
+    for key in formats:
+        mean = statistics.fmean(sizes[key])
+        print(f"{key[0] + ' q' + str(key[1]):<12}{mean:>12.0f}{mean / base:>8.2f}x{statistics.fmean(mads[key]):>10.3f}"
+              f"{statistics.median(times[key]) * 1000:>11.1f}")
 
 
 if __name__ == "__main__":
