@@ -264,8 +264,9 @@ def main() -> int:
                 secs, lat, fail = run_load(n, args.clients, platform_send)
                 rows.append(report("photoservice up.photos.upload", secs, lat, fail, peak_rss_mb(proc.pid), n))
 
-            y = httpx.post(base + "/V3.0/login", data={"appid": app["api_key"], "username": "bench",
-                                                       "password": "bench", "output": "json"}).json()["LoginResponse"]
+            signed_in = httpx.post(base + "/V3.0/login", data={"appid": app["api_key"], "username": "bench",
+                                                               "password": "bench", "output": "json"})
+            y = {"WSSID": signed_in.json()["LoginResponse"]["WSSID"], "Cookie": signed_in.cookies["Y"]}
 
             def yahoo_send(i: int, http: httpx.Client) -> bool:
                 resp = http.post(base + "/V3.0/uploadPhotos",

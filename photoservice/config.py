@@ -77,6 +77,9 @@ class Config:
     public_url: str | None = field(default=None, metadata=_setting(
         "--public-url", "base of the URLs handed out, e.g. https://photos.example.org (default: from each "
         "request's Host header)"))
+    allowed_hosts: str | None = field(default=None, metadata=_setting(
+        "--allowed-hosts", "comma-separated Host names requests may carry when no --public-url is set, whose "
+        "links are then built from the Host (default: localhost, 127.0.0.1, ::1 and --host); '*' allows any"))
     platform_http_errors: bool = field(default=False, metadata=_setting(
         "--platform-http-errors", "answer up.* errors with a fitting 4xx/5xx status instead of the historical 200"))
     regular_album_limit: int = field(default=60, metadata=_setting("--regular-album-limit", "photos per regular album"))

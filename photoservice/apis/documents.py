@@ -70,9 +70,12 @@ def _flat(root: str, data: dict[str, str], output: str) -> Reply:
     return Reply.xml(w.document())
 
 
-def yahoo_login(username: str, wssid: str, cookie: str, expires: float, premium: bool, output: str) -> Reply:
-    """The answer of ``/V3.0/login``: the user, the WSSID, the expiry and whether the account is premium."""
-    return _flat("LoginResponse", {"User": username, "WSSID": wssid, "Cookie": cookie, "Expires": iso_time(expires),
+def yahoo_login(username: str, wssid: str, expires: float, premium: bool, output: str) -> Reply:
+    """The answer of ``/V3.0/login``: the user, the WSSID, the expiry and whether the account is premium.
+
+    The auth cookie travels only in ``Set-Cookie`` (HttpOnly): never in the body, where a script could read it.
+    """
+    return _flat("LoginResponse", {"User": username, "WSSID": wssid, "Expires": iso_time(expires),
                                    "Premium": "true" if premium else "false"}, output)
 
 

@@ -55,7 +55,9 @@ class Reply:
     @classmethod
     def json(cls, data: Any, status: int = 200) -> "Reply":
         """A JSON answer (UTF-8, non-ASCII kept)."""
-        return cls(status, "application/json; charset=utf-8", json.dumps(data, ensure_ascii=False).encode("utf-8"))
+        # "replace": a lone surrogate that slipped into a string must not turn an answer into a 500.
+        text = json.dumps(data, ensure_ascii=False)
+        return cls(status, "application/json; charset=utf-8", text.encode("utf-8", "replace"))
 
     @classmethod
     def xml(cls, body: bytes, status: int = 200) -> "Reply":

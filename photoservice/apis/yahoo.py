@@ -119,7 +119,7 @@ class YahooApi:
             raise YahooError(401, "Wrong user name or password.")
         cookie, wssid, creds = self.catalog.issue_web_credentials(user, app.id, self.config.web_credentials_ttl)
         log.info("yahoo.login", extra={"user": user.username, "appid": app.api_key})
-        reply = documents.yahoo_login(user.username, wssid, cookie, creds.expires, user.premium, output)
+        reply = documents.yahoo_login(user.username, wssid, creds.expires, user.premium, output)
         max_age = int(self.config.web_credentials_ttl)
         reply.headers.append(("set-cookie", f"{COOKIE_NAME}={cookie}; Path=/; Max-Age={max_age}; HttpOnly; "
                                             "SameSite=Lax"))

@@ -46,6 +46,20 @@ _ROUTES = Map([
 ], strict_slashes=False, merge_slashes=False)
 
 
+def _allowed_hosts(config: Config) -> frozenset[str] | None:
+    """The Host names accepted (None: any). Links are built from the Host only without a public URL, so
+    only then is a Host outside the list refused by default."""
+    if config.allowed_hosts:
+        names = {h.strip().lower().strip("[]") for h in config.allowed_hosts.split(",") if h.strip()}
+        return None if "*" in names else frozenset(names)
+    if config.public_url:
+        return None
+    names = {"localhost", "127.0.0.1", "::1"}
+    if config.host not in ("0.0.0.0", "::", ""):
+        names.add(config.host.lower())
+    return frozenset(names)
+
+
 class Service:
     """The reference service: storage, the two APIs, the page and the media files behind one router."""
 
@@ -59,6 +73,7 @@ class Service:
         context = ApiContext(config, catalog, files)
         self.yahoo = YahooApi(context)
         self.platform = PlatformApi(context)
+        self._allowed_hosts = _allowed_hosts(config)
         self._endpoints: dict[str, Callable[..., Any]] = {
             "yahoo.upload": self.yahoo.upload, "yahoo.login": self.yahoo.login,
             "yahoo.list_albums": self.yahoo.list_albums, "yahoo.list_photos": self.yahoo.list_photos,
@@ -72,14 +87,30 @@ class Service:
         self.catalog.close()
 
     def base_url(self, request: Request) -> str:
-        """The prefix of links handed out: the configured public URL, else scheme://Host of the request."""
+        """The prefix of links handed out: the configured public URL, else scheme://Host of the request
+        (a Host that :meth:`begin` has checked against the allowed hosts)."""
         if self.config.public_url:
             return self.config.public_url.rstrip("/")
         host = request.header("host") or f"{self.config.host}:{self.config.port}"
         return f"{request.scheme}://{host}"
 
+    def _host_allowed(self, request: Request) -> bool:
+        if self._allowed_hosts is None:
+            return True
+        host = (request.header("host") or "").strip().lower()
+        if not host:  # HTTP/1.0: links are then built from the configured address, not from the client
+            return True
+        name = host[1:].split("]", 1)[0] if host.startswith("[") else host.rsplit(":", 1)[0] if host.count(":") == 1 \
+            else host
+        return name in self._allowed_hosts
+
     def begin(self, request: Request) -> Plan:
         """Route one request: a finished response, or the API's plan for the body."""
+        if request.header("transfer-encoding") is not None and request.header("content-length") is not None:
+            # RFC 9112 6.3: such a message may be a request-smuggling attempt; refusing it is allowed.
+            return Response.text("Transfer-Encoding and Content-Length together are refused\n", 400)
+        if not self._host_allowed(request):
+            return Response.text("unknown Host: set --public-url or --allowed-hosts\n", 400)
         try:
             endpoint, args = _ROUTES.bind("service").match(request.path, request.method)
         except NotFound:

@@ -39,6 +39,27 @@ def _request(environ: dict[str, Any]) -> Request:
                    scheme=environ.get("wsgi.url_scheme", "http"))
 
 
+def _small_body(environ: dict[str, Any], max_bytes: int) -> bytes:
+    """The whole body, at most ``max_bytes``; without Content-Length only from a server that marks its end."""
+    raw = environ.get("CONTENT_LENGTH") or ""
+    stream = environ["wsgi.input"]
+    if not raw:
+        if environ.get("wsgi.input_terminated"):
+            body = stream.read(max_bytes + 1)
+            if len(body) > max_bytes:
+                raise fastmime.BodyTooLarge(f"the body is larger than {max_bytes} bytes")
+            return bytes(body)
+        if environ.get("REQUEST_METHOD", "GET").upper() in ("POST", "PUT", "PATCH"):
+            raise fastmime.LengthRequired("the request has no Content-Length")
+        return b""
+    if not (raw.isascii() and raw.isdigit()):
+        raise fastmime.InvalidContentLength(f"Content-Length {raw[:20]!r} is not a number")
+    length = int(raw)
+    if length > max_bytes:
+        raise fastmime.BodyTooLarge(f"the body is larger than {max_bytes} bytes")
+    return bytes(stream.read(length)) if length else b""
+
+
 class WSGIApp:
     """WSGI application over a :class:`~.app.Service`."""
 
@@ -53,6 +74,8 @@ class WSGIApp:
         except fastmime.ClientDisconnected:
             log.info("request.disconnected", extra={"id": request_id, "method": request.method, "path": request.path})
             response = Response.text("client disconnected\n", 400)
+        except fastmime.LengthRequired as exc:
+            response = Response.text(exc.http_message + "\n", exc.http_status)
         except Exception:  # noqa: BLE001 - the last line of defence: a 500, logged
             log.exception("request.failed")
             response = Response.text("internal error\n", 500)
@@ -72,18 +95,15 @@ class WSGIApp:
             return plan
         if isinstance(plan, SmallBody):
             try:
-                length = int(environ.get("CONTENT_LENGTH") or 0)
-            except ValueError:
-                return Response.text("bad Content-Length\n", 400)
-            if length > plan.max_bytes:
-                return Response.text("request body too large\n", 413)
-            body = environ["wsgi.input"].read(length) if length > 0 else b""
+                body = _small_body(environ, plan.max_bytes)
+            except fastmime.MultipartError as exc:  # LengthRequired 411, BodyTooLarge 413, bad length 400
+                return Response.text(exc.http_message + "\n", exc.http_status)
             return Response.from_reply(plan.finish(body))
         assert isinstance(plan, StreamedBody)
         try:
             try:
                 fastmime.wsgi.stream_request(environ, plan.handler_for, limits=plan.limits)
-            except fastmime.ClientDisconnected:
+            except (fastmime.ClientDisconnected, fastmime.LengthRequired):
                 raise
             except Exception as exc:  # noqa: BLE001 - the API answers it in its own error format
                 return Response.from_reply(plan.fail(exc))

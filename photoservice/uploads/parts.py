@@ -8,9 +8,15 @@ are decoded with their part's charset when the body is complete; parts an API ig
 
 from __future__ import annotations
 
+import re
+
 from fastmime.handlers import DiscardHandler, ValueHandler
 
-__all__ = ["Rejected", "TextFields", "DiscardHandler"]
+__all__ = ["Rejected", "TextFields", "DiscardHandler", "clean_text"]
+
+
+# A str holds a surrogate code point only when it is lone: pairs are decoded into one code point.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class Rejected(Exception):
@@ -35,13 +41,21 @@ class TextFields:
         return handler
 
     def pairs(self) -> list[tuple[str, str]]:
-        """(name, text) of every complete field; undecodable bytes (or an unknown charset) give U+FFFD."""
+        """(name, text) of every complete field, as valid Unicode whatever the client sent: undecodable
+        bytes become U+FFFD; a charset Python does not know, that is not a text encoding, or that fails
+        (``idna``) falls back to UTF-8; lone surrogates (UTF-7 can produce them) become U+FFFD."""
         out = []
         for name, handler, charset in self._parts:
             if not handler.done:
                 continue
             try:
-                out.append((name, handler.text(charset)))
-            except LookupError:
-                out.append((name, handler.text("utf-8")))
+                text = handler.text(charset)
+            except (LookupError, UnicodeError, ValueError):
+                text = handler.text("utf-8")
+            out.append((clean_text(name), clean_text(text)))
         return out
+
+
+def clean_text(text: str) -> str:
+    """``text`` with lone surrogates (which no UTF-8 store or document can hold) replaced by U+FFFD."""
+    return text if text.isascii() else _SURROGATE.sub("\ufffd", text)

@@ -132,9 +132,13 @@ class YahooClient:
         return body.encode(), {"content-type": "application/x-www-form-urlencoded"}
 
     def take_login(self, resp: Any) -> None:
+        """The WSSID from the body, the auth cookie from Set-Cookie (the body never carries it)."""
         data = json.loads(resp.content)["LoginResponse"]
+        assert "Cookie" not in data
         self.wssid = data["WSSID"]
-        self.cookie = data["Cookie"]
+        set_cookie = resp.headers["set-cookie"]
+        assert set_cookie.startswith("Y=") and "HttpOnly" in set_cookie
+        self.cookie = set_cookie.split(";", 1)[0][2:]
 
     def headers(self) -> dict[str, str]:
         return {"cookie": f"Y={self.cookie}"} if self.cookie else {}

@@ -15,8 +15,9 @@ from photoservice import ASGIApp, Config, FakeClock, Service
 
 from .client import PlatformClient, YahooClient, make_jpeg
 
-# Cheap password hashes: the tests sign in hundreds of times (the cost is a setting, see Config).
-FAST_HASHES = {"password_time_cost": 1, "password_memory_kib": 1024, "fsync": False}
+# Cheap password hashes (the tests sign in hundreds of times), no fsync, and the Host names the test clients send.
+TEST_SETTINGS = {"password_time_cost": 1, "password_memory_kib": 1024, "fsync": False,
+               "allowed_hosts": "testserver,wsgi.test,127.0.0.1,localhost"}
 
 
 def stored_keys(service: Any) -> list[str]:
@@ -45,7 +46,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture()
 def config(tmp_path: Path, clock: FakeClock) -> Config:
-    return Config(data_dir=tmp_path / "data", clock=clock, **FAST_HASHES)
+    return Config(data_dir=tmp_path / "data", clock=clock, **TEST_SETTINGS)
 
 
 @pytest.fixture()
@@ -114,7 +115,7 @@ def make_service(tmp_path: Path, clock: FakeClock) -> Iterator[Any]:
     made = []
 
     def make(**overrides: Any) -> tuple[Any, Caller]:
-        cfg = Config(data_dir=tmp_path / f"data{len(made)}", clock=clock, **{**FAST_HASHES, **overrides})
+        cfg = Config(data_dir=tmp_path / f"data{len(made)}", clock=clock, **{**TEST_SETTINGS, **overrides})
         svc = Service(cfg)
         made.append(svc)
         return svc, Caller(ASGIApp(svc))
@@ -133,7 +134,7 @@ def free_port() -> int:
 def server(tmp_path: Path) -> Iterator[tuple[str, Any]]:
     import uvicorn
 
-    service = Service(Config(data_dir=tmp_path / "data", **FAST_HASHES))
+    service = Service(Config(data_dir=tmp_path / "data", **TEST_SETTINGS))
     port = free_port()
     srv = uvicorn.Server(uvicorn.Config(ASGIApp(service), host="127.0.0.1", port=port, log_config=None,
                                         access_log=False, lifespan="off"))

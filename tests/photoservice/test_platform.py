@@ -11,7 +11,7 @@ import pytest
 
 from photoservice.storage.records import NewPhoto, RenditionRecord
 
-from .conftest import FAST_HASHES, stored_keys
+from .conftest import TEST_SETTINGS, stored_keys
 from .client import PlatformClient, error_code, find_text, make_jpeg, multipart, parse, sign
 
 

@@ -15,7 +15,7 @@ import pytest
 
 from photoservice.config import Config
 
-from .conftest import FAST_HASHES, stored_keys
+from .conftest import TEST_SETTINGS, stored_keys
 from .client import PlatformClient, YahooClient, error_code, make_jpeg, multipart
 
 

@@ -53,7 +53,7 @@ def test_wsgi_both_apis(service: Any, world: dict) -> None:
     y = YahooClient(world["app"].api_key)
     body, headers = y.login_form("alice", "wonderland")
     status, hdrs, out = wsgi_call(app, "POST", "/V3.0/login", body=body, headers=headers)
-    y.take_login(type("R", (), {"content": out})())
+    y.take_login(type("R", (), {"content": out, "headers": hdrs})())
     body, ctype = multipart([], [("p", "a.jpg", make_jpeg())])
     q = "&".join(f"{k}={v}" for k, v in y.query(caption0="hi", output="json").items())
     status, _, out = wsgi_call(app, "POST", "/V3.0/uploadPhotos", q, body, {"content-type": ctype, **y.headers()})

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import FAST_HASHES, stored_keys
+from .conftest import TEST_SETTINGS, stored_keys
 from .client import YahooClient, make_jpeg, multipart
 
 pytestmark = pytest.mark.usefixtures("each_parser")
