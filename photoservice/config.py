@@ -99,6 +99,11 @@ class Config:
     max_parts: int = field(default=200, metadata=_setting("--max-parts", "most pictures in one request"))
     max_image_pixels: int = field(default=100_000_000, metadata=_setting(
         "--max-image-pixels", "largest image accepted, in pixels (decompression-bomb guard)"))
+    sign_in_free_failures: int = field(default=5, metadata=_setting(
+        "--sign-in-free-failures", "failed sign-ins in a row an account may have before each further attempt "
+        "waits 1, 2, 4, ... seconds (an address may have 4 times as many)"))
+    sign_in_max_delay: float = field(default=900.0, metadata=_setting(
+        "--sign-in-max-delay", "the longest wait between sign-in attempts after failures, seconds"))
     log_level: str = field(default="info", metadata=_setting("--log-level", "debug, info, warning or error"))
     #: Argon2id cost of password hashes (argon2-cffi's defaults; tests lower them).
     password_time_cost: int = 3

@@ -25,7 +25,8 @@ from fastmime.handlers import DiscardHandler
 
 from ..storage.files import FileStoreError
 from ..storage.records import (AlbumFull, AlbumNotFound, Application, CallIdNotIncreasing, NotFound,
-                               PendingLimitReached, PhotoRecord, Session, StoreUnavailable, UploadLimitReached)
+                               PendingLimitReached, PhotoRecord, Session, SignInThrottled, StoreUnavailable,
+                               UploadLimitReached)
 from ..uploads import PhotoInput, Pictures, Rejected, TextFields, body_limits, image_limits, remove_files, store_photos
 from . import documents
 from .common import ApiContext, parse_id, parse_urlencoded, rendition_url
@@ -246,7 +247,10 @@ class PlatformApi:
         username, password = args.get("username", ""), args.get("password", "")
         if not username or not password:
             raise PlatformError(100, "missing username or password")
-        user = self.catalog.authenticate(username, password)
+        try:
+            user = self.catalog.authenticate(username, password, request.client)
+        except SignInThrottled as exc:
+            raise PlatformError(4, str(exc)) from exc
         if user is None:
             raise PlatformError(100, "wrong username or password")
         key, sess = self.catalog.open_session(user, app.id, self.config.session_ttl)

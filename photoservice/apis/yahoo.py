@@ -28,8 +28,8 @@ from fastmime.handlers import DiscardHandler
 
 from ..storage.files import FileStoreError
 from ..storage.records import (AlbumFull, AlbumNotFound, Application, BatchCountMismatch, BatchExceeded,
-                               BatchExpired, NotFound, PhotoRecord, StoreUnavailable, UploadLimitReached,
-                               WebCredentials)
+                               BatchExpired, NotFound, PhotoRecord, SignInThrottled, StoreUnavailable,
+                               UploadLimitReached, WebCredentials)
 from ..uploads import PhotoInput, Pictures, Rejected, body_limits, image_limits, remove_files, store_photos
 from . import documents
 from .common import ApiContext, parse_id, parse_urlencoded, rendition_url, split_tags
@@ -106,15 +106,20 @@ class YahooApi:
         """``POST /V3.0/login``: appid, username and password (query or urlencoded body)."""
         def finish(body: bytes) -> Reply:
             params = {**request.params(), **first_values(parse_urlencoded(body, request.content_type))}
-            return self._guarded(params, lambda output: self._login(params, output))
+            try:
+                return self._guarded(params, lambda output: self._login(request, params, output))
+            except SignInThrottled as exc:
+                reply = documents.yahoo_error(429, [f"Too many failed sign-ins: {exc}."], _output(params))
+                reply.headers.append(("retry-after", str(int(exc.retry_after) + 1)))
+                return reply
         return SmallBody(self.config.max_field_bytes, finish)
 
-    def _login(self, params: dict[str, str], output: str) -> Reply:
+    def _login(self, request: ApiRequest, params: dict[str, str], output: str) -> Reply:
         app = self._application(params)
         username, password = params.get("username", ""), params.get("password", "")
         if not username or not password:
             raise YahooError(400, "Missing parameter username or password.")
-        user = self.catalog.authenticate(username, password)
+        user = self.catalog.authenticate(username, password, request.client)
         if user is None:
             raise YahooError(401, "Wrong user name or password.")
         cookie, wssid, creds = self.catalog.issue_web_credentials(user, app.id, self.config.web_credentials_ttl)

@@ -17,7 +17,7 @@ from .catalog import Catalog
 from .files import FileStore
 from .metadata import SCHEMA_VERSION, MetadataBackend
 from .passwords import PasswordParams, Passwords
-from .records import Quotas
+from .records import Quotas, SignInPolicy
 
 __all__ = ["open_metadata", "open_files", "open_storage", "prepare_schema", "Catalog", "FileStore",
            "MetadataBackend", "UnsupportedURL", "SchemaMismatch"]
@@ -74,5 +74,6 @@ def open_storage(config: Config) -> tuple[Catalog, FileStore]:
     passwords = Passwords(PasswordParams(time_cost=config.password_time_cost, memory_kib=config.password_memory_kib))
     backend = open_metadata(config.database_url)
     prepare_schema(backend)
-    catalog = Catalog(backend, config.clock, quotas, passwords)
+    sign_in = SignInPolicy(free_failures=config.sign_in_free_failures, max_delay=config.sign_in_max_delay)
+    catalog = Catalog(backend, config.clock, quotas, passwords, sign_in)
     return catalog, open_files(config.storage_url, fsync=config.fsync)

@@ -25,7 +25,8 @@ from .metadata import MetadataBackend, Transaction
 from .passwords import Passwords
 from .records import (Album, AlbumFull, AlbumNotFound, Application, Batch, BatchCountMismatch, BatchExceeded,
                       BatchExpired, CallIdNotIncreasing, Community, NewPhoto, NotFound, PendingLimitReached,
-                      PhotoRecord, Quotas, Session, StoreError, UploadLimitReached, User, WebCredentials)
+                      PhotoRecord, Quotas, Session, SignInPolicy, SignInThrottled, StoreError, UploadLimitReached,
+                      User, WebCredentials)
 
 __all__ = ["Catalog", "MAINTENANCE_FLAG"]
 
@@ -47,11 +48,12 @@ class Catalog:
     """The service's view of its metadata: accounts, credentials, albums, photos, with their rules."""
 
     def __init__(self, backend: MetadataBackend, clock: Callable[[], float], quotas: Quotas | None = None,
-                 passwords: Passwords | None = None) -> None:
+                 passwords: Passwords | None = None, sign_in: SignInPolicy | None = None) -> None:
         self.backend = backend
         self.clock = clock
         self.quotas = quotas or Quotas()
         self.passwords = passwords or Passwords()
+        self.sign_in = sign_in or SignInPolicy()
 
     def close(self) -> None:
         """Release the database connections."""
@@ -118,17 +120,43 @@ class Catalog:
             user_id = tx.add_user(username, password_hash, premium, self.clock())
         return User(user_id, username, premium)
 
-    def authenticate(self, username: str, password: str) -> User | None:
-        """The user when the password matches, else None; an unknown name costs the same work."""
+    def authenticate(self, username: str, password: str, client: str | None = None) -> User | None:
+        """The user when the password matches, else None.
+
+        Throttled (:class:`~.records.SignInThrottled`, before any password work) after repeated failures
+        for the account name or from the ``client`` address (see :class:`~.records.SignInPolicy`); the
+        counts live in the database, so every worker applies them. An unknown name is counted and
+        throttled like a real one and costs the same verification, so names cannot be told apart.
+        """
+        keys = self._throttle_keys(username, client)
+        now = self.clock()
         with self._read() as tx:
             found = tx.user(username=username)
+            counts = [tx.failures(key) for key, _ in keys]
+        wait = max((self.sign_in.wait(c[0], c[1], now, free) for c, (_, free) in zip(counts, keys) if c),
+                   default=0.0)
+        if wait > 0:
+            raise SignInThrottled(wait)
         ok, stale = self.passwords.verify(password, found[1] if found else None)
-        if not ok or found is None:
-            return None
-        if stale:
-            with self._write() as tx:
-                tx.set_password_hash(found[0].id, self.passwords.hash(password))
-        return found[0]
+        with self._write() as tx:
+            if ok and found is not None:
+                tx.set_failures(keys[0][0], 0, now)
+                if stale:
+                    tx.set_password_hash(found[0].id, self.passwords.hash(password))
+                return found[0]
+            for key, _ in keys:
+                previous = tx.failures(key, lock=True)
+                count = previous[0] if previous and now - previous[1] <= self.sign_in.forget_after else 0
+                tx.set_failures(key, count + 1, now)
+        return None
+
+    def _throttle_keys(self, username: str, client: str | None) -> list[tuple[str, int]]:
+        """(key, free failures) of the account and, when known, the source address."""
+        free = self.sign_in.free_failures
+        keys = [(f"user:{username.casefold()[:200]}", free)]
+        if client:
+            keys.append((f"addr:{client[:64]}", 4 * free))
+        return keys
 
     def user(self, user_id: int) -> User | None:
         """The user with this id."""

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 __all__ = [
     "StoreError", "NotFound", "AlreadyExists", "StoreUnavailable", "AlbumNotFound", "AlbumFull",
     "PendingLimitReached", "UploadLimitReached", "BatchError", "BatchExpired", "BatchCountMismatch",
-    "BatchExceeded", "CallIdNotIncreasing", "Quotas", "Application", "User", "Community", "Session",
+    "BatchExceeded", "CallIdNotIncreasing", "SignInThrottled", "Quotas", "SignInPolicy", "Application", "User", "Community", "Session",
     "WebCredentials", "Album", "Batch", "RenditionRecord", "PhotoRecord", "NewPhoto",
 ]
 
@@ -73,6 +73,14 @@ class CallIdNotIncreasing(StoreError):
     """call_id is not strictly greater than the previous call_id of the session."""
 
 
+class SignInThrottled(StoreError):
+    """Too many failed sign-ins for this account or from this address: retry after ``retry_after`` seconds."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"too many failed sign-ins; retry in {int(retry_after) + 1} s")
+        self.retry_after = retry_after
+
+
 # --------------------------------------------------------------------------------------------- records
 @dataclass(frozen=True)
 class Quotas:
@@ -82,6 +90,29 @@ class Quotas:
     application_album_limit: int = 1000
     pending_limit: int = 500
     batch_ttl: float = 300.0
+
+
+@dataclass(frozen=True)
+class SignInPolicy:
+    """Growing delays after failed sign-ins, counted per account and per source address.
+
+    After ``free_failures`` failures in a row for an account (``4 * free_failures`` from an address), each
+    further attempt must wait ``base_delay * 2 ** (failures beyond)`` seconds after the last failure, at most
+    ``max_delay``; a success clears the account's count; counts are forgotten ``forget_after`` seconds after
+    the last failure.
+    """
+
+    free_failures: int = 5
+    base_delay: float = 1.0
+    max_delay: float = 900.0
+    forget_after: float = 86400.0
+
+    def wait(self, failures: int, last: float, now: float, free: int) -> float:
+        """Seconds still to wait before the next attempt (0: go ahead)."""
+        if failures < free or now - last > self.forget_after:
+            return 0.0
+        delay = min(self.max_delay, self.base_delay * 2.0 ** (failures - free))
+        return max(0.0, last + delay - now)
 
 
 @dataclass(frozen=True)
