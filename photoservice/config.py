@@ -104,6 +104,11 @@ class Config:
         "waits 1, 2, 4, ... seconds (an address may have 4 times as many)"))
     sign_in_max_delay: float = field(default=900.0, metadata=_setting(
         "--sign-in-max-delay", "the longest wait between sign-in attempts after failures, seconds"))
+    media_url_ttl: float = field(default=3600.0, metadata=_setting(
+        "--media-url-ttl", "media URLs handed out are signed and stay valid at least this long, seconds"))
+    keep_gps: bool = field(default=False, metadata=_setting(
+        "--keep-gps", "store originals with their GPS position (by default the GPS block is removed from every "
+        "original before it is stored, losslessly)"))
     log_level: str = field(default="info", metadata=_setting("--log-level", "debug, info, warning or error"))
     #: Argon2id cost of password hashes (argon2-cffi's defaults; tests lower them).
     password_time_cost: int = 3

@@ -8,17 +8,27 @@ from urllib.parse import parse_qsl
 from ..config import Config
 from ..storage import Catalog, FileStore
 from ..storage.records import PhotoRecord
+from .links import MediaSigner
 
-__all__ = ["ApiContext", "parse_urlencoded", "parse_id", "media_url", "rendition_url", "split_tags"]
+__all__ = ["ApiContext", "parse_urlencoded", "parse_id", "split_tags"]
 
 
 @dataclass
 class ApiContext:
-    """The configuration and the storage an API works with."""
+    """The configuration, the storage and the media URL signer an API works with."""
 
     config: Config
     catalog: Catalog
     files: FileStore
+    signer: MediaSigner
+
+    def rendition_url(self, base_url: str, photo: PhotoRecord, *types: str) -> str:
+        """The signed URL of the first of ``types`` the photo has, or ""."""
+        for type_ in types:
+            r = photo.rendition(type_)
+            if r is not None:
+                return self.signer.url(base_url, r.file_key)
+        return ""
 
 
 def parse_urlencoded(body: bytes, content_type: str) -> list[tuple[str, str]]:
@@ -34,20 +44,6 @@ def parse_id(value: str) -> int | None:
     if not value or len(value) > 19 or not (value.isascii() and value.isdigit()):
         return None
     return int(value)
-
-
-def media_url(base_url: str, file_key: str) -> str:
-    """The URL of a stored file."""
-    return f"{base_url}/media/{file_key}"
-
-
-def rendition_url(base_url: str, photo: PhotoRecord, *types: str) -> str:
-    """The URL of the first of ``types`` the photo has, or ""."""
-    for type_ in types:
-        r = photo.rendition(type_)
-        if r is not None:
-            return media_url(base_url, r.file_key)
-    return ""
 
 
 def split_tags(*values: str) -> tuple[str, ...]:

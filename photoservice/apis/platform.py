@@ -29,7 +29,7 @@ from ..storage.records import (AlbumFull, AlbumNotFound, Application, CallIdNotI
                                UploadLimitReached)
 from ..uploads import PhotoInput, Pictures, Rejected, TextFields, body_limits, image_limits, remove_files, store_photos
 from . import documents
-from .common import ApiContext, parse_id, parse_urlencoded, rendition_url
+from .common import ApiContext, parse_id, parse_urlencoded
 from .messages import ApiRequest, Reply, SmallBody, StreamedBody
 from .signing import BadCallId, address_allowed, check_signature, parse_call_id
 
@@ -107,7 +107,7 @@ class PlatformApi:
             return SmallBody(max(self.config.max_field_bytes, 65536), lambda body: self._finish(
                 request, list(request.query) + parse_urlencoded(body, request.content_type), None))
         fields = TextFields(self.config.max_field_bytes)
-        pictures = Pictures("platform", image_limits(self.config))
+        pictures = Pictures("platform", image_limits(self.config), strip_gps=not self.config.keep_gps)
 
         def handler_for(part: fastmime.Part) -> object:
             if part.name == "data" or (part.name == "" and part.filename is not None):
@@ -267,9 +267,10 @@ class PlatformApi:
 
     def _photo_dict(self, request: ApiRequest, p: PhotoRecord) -> dict[str, Any]:
         base = request.base_url
+        url = self.ctx.rendition_url
         return {"pid": str(p.id), "aid": str(p.album_id) if p.album_id is not None else "", "owner": p.owner_id,
-                "src": rendition_url(base, p, "src", "thumb"), "src_big": rendition_url(base, p, "src_big", "screen"),
-                "src_small": rendition_url(base, p, "src_small", "thumb"), "link": f"{base}/#photo={p.id}",
+                "src": url(base, p, "src", "thumb"), "src_big": url(base, p, "src_big", "screen"),
+                "src_small": url(base, p, "src_small", "thumb"), "link": f"{base}/#photo={p.id}",
                 "caption": p.caption, "created": int(p.upload_time), "status": p.status}
 
     def _create_album(self, request: ApiRequest, args: Args, app: Application, session: Session) -> dict[str, Any]:

@@ -32,7 +32,7 @@ from ..storage.records import (AlbumFull, AlbumNotFound, Application, BatchCount
                                UploadLimitReached, WebCredentials)
 from ..uploads import PhotoInput, Pictures, Rejected, body_limits, image_limits, remove_files, store_photos
 from . import documents
-from .common import ApiContext, parse_id, parse_urlencoded, rendition_url, split_tags
+from .common import ApiContext, parse_id, parse_urlencoded, split_tags
 from .messages import ApiRequest, Reply, SmallBody, StreamedBody, first_values
 
 __all__ = ["YahooApi", "YahooError", "COOKIE_NAME"]
@@ -251,7 +251,7 @@ class YahooApi:
         items = []
         for p in photos:
             images = [imgpipe.PhotoImage(type=r.type, width=r.width, height=r.height, size=r.size, format=r.format,
-                                         url=rendition_url(base, p, r.type))
+                                         url=self.ctx.signer.url(base, r.file_key))
                       for r in (p.rendition("screen"), p.rendition("thumb"), p.rendition("full"))
                       if r is not None and (r.type != "full" or premium)]
             items.append(imgpipe.Photo(
@@ -281,7 +281,7 @@ class YahooApi:
         except StoreUnavailable:
             return documents.yahoo_error(503, [_UNAVAILABLE], output)
 
-        pictures = Pictures("yahoo", image_limits(self.config))
+        pictures = Pictures("yahoo", image_limits(self.config), strip_gps=not self.config.keep_gps)
         pictures.gate.open()  # authorized already: each picture is processed as soon as its part ends
 
         def handler_for(part: fastmime.Part) -> object:

@@ -15,6 +15,7 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 
 from ..apis import ApiContext, PlatformApi, Reply, SmallBody, StreamedBody, YahooApi
+from ..apis.links import MediaSigner
 from ..config import Config
 from ..storage import Catalog, FileStore, open_storage
 from .media import serve_media
@@ -70,7 +71,8 @@ class Service:
             catalog, files = catalog or opened_catalog, files or opened_files
         self.catalog = catalog
         self.files = files
-        context = ApiContext(config, catalog, files)
+        self.signer = MediaSigner(catalog.shared_secret("media"), config.clock, config.media_url_ttl)
+        context = ApiContext(config, catalog, files, self.signer)
         self.yahoo = YahooApi(context)
         self.platform = PlatformApi(context)
         self._allowed_hosts = _allowed_hosts(config)
@@ -118,7 +120,7 @@ class Service:
         except MethodNotAllowed as exc:
             return Response.text("method not allowed\n", 405, [("allow", ", ".join(exc.valid_methods or []))])
         if endpoint == "media":
-            return serve_media(request, args["key"], self.catalog, self.files)
+            return serve_media(request, args["key"], self.signer, self.catalog, self.files)
         if endpoint == "health":
             return self._health()
         if endpoint == "page":

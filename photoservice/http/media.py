@@ -1,12 +1,18 @@
-"""``GET /media/<key>``: stored image files, with ETag and single-range support.
+"""``GET /media/<key>?exp=...&sig=...``: stored image files, to holders of a signed URL, with ETag and Range.
 
+Every photo is private to its owner, so a file is served only with a valid, unexpired signature
+(:mod:`photoservice.apis.links`) handed out in its owner's answers: 403 otherwise, whatever the key.
 Only keys of the server's own shape that a photo names are served; anything else is 404. A ``Range:
 bytes=a-b`` request gets 206 with that part (one range; several ranges get the whole file, as RFC 9110
-allows), an unsatisfiable one 416; ``If-None-Match`` with the current entity tag gets 304.
+allows), an unsatisfiable one 416; ``If-None-Match`` with the current entity tag gets 304. Responses may be
+cached privately until the URL expires, and are never sent with a Referer to other sites.
 """
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl
+
+from ..apis.links import MediaSigner
 from ..storage import Catalog, FileStore
 from ..storage.files import MEDIA_TYPES, valid_key
 from .messages import Request, Response
@@ -38,16 +44,21 @@ def _range(header: str | None, size: int) -> tuple[int, int] | None:
     return start, end - start + 1
 
 
-def serve_media(request: Request, key: str, catalog: Catalog, files: FileStore) -> Response:
+def serve_media(request: Request, key: str, signer: MediaSigner, catalog: Catalog, files: FileStore) -> Response:
     """The response for one media request."""
+    query = dict(parse_qsl(request.query_string))
+    left = signer.check(key, query.get("exp", ""), query.get("sig", ""))
+    if left is None:
+        return Response.text("forbidden: media URLs are signed and expire; ask the API for a fresh one\n", 403)
     if not valid_key(key) or not catalog.file_key_known(key):
         return Response.text("not found\n", 404)
     try:
         stored = files.stat(key)
     except (FileNotFoundError, OSError):
         return Response.text("not found\n", 404)
-    headers = [("content-type", MEDIA_TYPES[key.rsplit(".", 1)[1]]), ("cache-control", "private, max-age=86400"),
-               ("etag", stored.etag), ("accept-ranges", "bytes")]
+    headers = [("content-type", MEDIA_TYPES[key.rsplit(".", 1)[1]]),
+               ("cache-control", f"private, max-age={int(left)}"), ("etag", stored.etag), ("accept-ranges", "bytes"),
+               ("referrer-policy", "no-referrer")]
     if request.header("if-none-match") == stored.etag:
         return Response(304, headers)
     try:

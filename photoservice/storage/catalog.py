@@ -406,7 +406,20 @@ class Catalog:
         with self._read() as tx:
             return tx.file_key_known(file_key)
 
-    # ------------------------------------------------------------------ flags
+    # ------------------------------------------------------------------ flags and shared secrets
+    def shared_secret(self, name: str) -> bytes:
+        """A random 256-bit secret shared by every worker through the database, made on first use."""
+        flag = f"secret:{name}"
+        with self._read() as tx:
+            value = tx.flag(flag)
+        if value is None:
+            with self._write() as tx:  # the write lock: two workers starting at once agree on one secret
+                value = tx.flag(flag)
+                if value is None:
+                    value = secrets.token_hex(32)
+                    tx.set_flag(flag, value)
+        return bytes.fromhex(value)
+
     def maintenance(self) -> bool:
         """Whether maintenance mode is on (shared by every worker through the database)."""
         with self._read() as tx:

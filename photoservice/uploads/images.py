@@ -73,9 +73,10 @@ class ProcessingGate(Executor):
 class Pictures:
     """The picture parts of one request, in order, with their handlers."""
 
-    def __init__(self, api: str, limits: imgpipe.ImageLimits) -> None:
+    def __init__(self, api: str, limits: imgpipe.ImageLimits, strip_gps: bool = True) -> None:
         self.renditions = RENDITIONS[api]
         self.limits = limits
+        self.strip_gps = strip_gps
         self.gate = ProcessingGate()
         self.handlers: list[imgpipe.ImageHandler] = []
         self.part_indexes: list[int] = []
@@ -85,7 +86,8 @@ class Pictures:
 
     def handler(self, part: fastmime.Part) -> imgpipe.ImageHandler:
         """A new handler for this picture part."""
-        handler = imgpipe.ImageHandler(part, renditions=self.renditions, limits=self.limits, executor=self.gate)
+        handler = imgpipe.ImageHandler(part, renditions=self.renditions, limits=self.limits, executor=self.gate,
+                                       strip_gps=self.strip_gps)
         self.handlers.append(handler)
         self.part_indexes.append(part.index)
         return handler

@@ -20,6 +20,8 @@ from .client import PlatformClient, YahooClient, error_code, make_jpeg, multipar
 
 def wsgi_call(app: Any, method: str, path: str, query: str = "", body: bytes = b"",
               headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    if "?" in path:
+        path, query = path.split("?", 1)
     environ = {"REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": query, "wsgi.input": io.BytesIO(body),
                "CONTENT_LENGTH": str(len(body)), "REMOTE_ADDR": "127.0.0.1", "wsgi.url_scheme": "http",
                "HTTP_HOST": "wsgi.test", "SERVER_NAME": "wsgi.test", "SERVER_PORT": "80"}
