@@ -167,7 +167,7 @@ class YahooApi:
 
         def call(output: str) -> Reply:
             _, creds = self._authenticate(request, params)
-            covers = {album_id: rendition_url(request.base_url, photo, "thumb")
+            covers = {album_id: self.ctx.rendition_url(request.base_url, photo, "thumb")
                       for album_id, photo in self.catalog.album_covers(creds.user.id).items()}
             return documents.album_list(self.catalog.albums(creds.user.id), output, covers)
         return self._guarded(params, call)
