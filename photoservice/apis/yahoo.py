@@ -41,6 +41,8 @@ __all__ = ["YahooApi", "YahooError", "COOKIE_NAME"]
 COOKIE_NAME = "Y"
 log = logging.getLogger("photoservice")
 _UNAVAILABLE = "The service is temporarily unavailable."
+# uploadPhotos stores screen, thumb and full; up.photos.upload stores src_big, src and src_small.
+_LISTED_RENDITIONS = ("screen", "thumb", "full", "src_big", "src", "src_small")
 
 
 class YahooError(Exception):
@@ -252,8 +254,7 @@ class YahooApi:
         for p in photos:
             images = [imgpipe.PhotoImage(type=r.type, width=r.width, height=r.height, size=r.size, format=r.format,
                                          url=self.ctx.signer.url(base, r.file_key))
-                      for r in (p.rendition("screen"), p.rendition("thumb"), p.rendition("full"))
-                      if r is not None and (r.type != "full" or premium)]
+                      for r in map(p.rendition, _LISTED_RENDITIONS) if r is not None and (r.type != "full" or premium)]
             items.append(imgpipe.Photo(
                 id=str(p.id), hr_width=p.width, hr_height=p.height, owner=p.owner_name, caption=p.caption,
                 description=p.description, tags=list(p.tags),

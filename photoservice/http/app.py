@@ -20,7 +20,7 @@ from ..config import Config
 from ..storage import Catalog, FileStore, open_storage
 from .media import serve_media
 from .messages import Request, Response
-from .page import page_response
+from .page import page_response, static_response
 
 __all__ = ["Service", "Plan"]
 
@@ -44,6 +44,7 @@ _ROUTES = Map([
     Rule("/health", endpoint="health", methods=["GET"]),
     Rule("/", endpoint="page", methods=["GET"]),
     Rule("/index.html", endpoint="page", methods=["GET"]),
+    Rule("/static/<name>", endpoint="static", methods=["GET"]),
 ], strict_slashes=False, merge_slashes=False)
 
 
@@ -125,6 +126,8 @@ class Service:
             return self._health()
         if endpoint == "page":
             return page_response(self.catalog)
+        if endpoint == "static":
+            return static_response(request, args["name"])
         api_request = request.api_request(self.base_url(request))
         if endpoint == "yahoo.unknown":
             return self._answer(self.yahoo.unknown(api_request, args["name"]))

@@ -113,6 +113,8 @@ def test_approve_and_reject_pending_photos(http: Any, world: dict[str, Any], ser
     y = sign_in(http, world["app"].api_key)
     listed = json_of(call(http, y, "GET", "listPhotos", status="pending", output="json"))["PhotoList"]["Photo"]
     assert [(p["id"], p["Caption"]) for p in listed] == [(str(keep), "keep me"), (str(drop), "drop me")]
+    # up.photos.upload's renditions are listed under their own names (they used to be left out)
+    assert [i["type"] for i in listed[0]["ImageList"]] == ["src_big", "src", "src_small"]
     shown = json_of(call(http, y, "GET", "listPhotos", status="visible", output="json"))["PhotoList"]["Photo"]
     assert [p["id"] for p in shown] == [visible["id"]]
     everything = json_of(call(http, y, "GET", "listPhotos", output="json"))["PhotoList"]["Photo"]
