@@ -91,10 +91,46 @@ def cli() -> None:
     """The photoservice reference upload service (uploadPhotos + up.photos.upload)."""
 
 
+#: The account ``serve --demo`` creates, so that the page can be tried at once on a first run.
+DEMO_USER = ("demo", "demo")
+
+
+def _demo_account(catalog: Any) -> str | None:
+    """Create the demo account when it is missing; its sign-in as words, or None once its password changed."""
+    from .storage.records import AlreadyExists
+    username, password = DEMO_USER
+    if catalog.user_by_name(username) is None:
+        try:
+            catalog.create_user(username, password)
+        except AlreadyExists:  # another process created it meanwhile
+            pass
+    if catalog.authenticate(username, password) is None:
+        return None
+    return f"sign in as {username}, password {password}"
+
+
+def _ready_line(config: Config, port: int, demo: str | None) -> str:
+    """The one plain line ``serve`` prints once it answers: where, how to sign in, where the data is."""
+    if config.public_url:
+        url = config.public_url.rstrip("/") + "/"
+    else:
+        host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(config.host, config.host)
+        url = f"http://{f'[{host}]' if ':' in host else host}:{port}/"
+    parts = [f"photoservice is up at {url}"]
+    if demo:
+        parts.append(demo)
+    parts.append(f"data folder {Path(config.data_dir).resolve()}")
+    return "; ".join(parts) + " (Ctrl+C stops it)"
+
+
 @cli.command()
 @_options(serve=True)
-def serve(**settings: Any) -> None:
-    """Run the service under uvicorn. Logs are JSON lines on stderr."""
+@click.option("--demo", is_flag=True, envvar="PHOTOSERVICE_DEMO",
+              help=f"create the local user {DEMO_USER[0]!r} (password {DEMO_USER[1]!r}) when it is missing, to try the "
+                   "page at once; never on a service others can reach [env: PHOTOSERVICE_DEMO]")
+def serve(demo: bool, **settings: Any) -> None:
+    """Run the service under uvicorn. Logs are JSON lines on stderr; once it answers, one plain line on stdout
+    says where (and, with --demo, how to sign in)."""
     from .logs import setup_logging
     config = _config(**settings)
     setup_logging(config.log_level)
@@ -120,10 +156,19 @@ def serve(**settings: Any) -> None:
         raise StartupError(f"cannot open the storage ({config.database_url}, {config.storage_url}): {exc}") from exc
     if not service.catalog.communities():
         service.catalog.create_community("default", "Default community")
+    demo_line = _demo_account(service.catalog) if demo else None
     log.info("service.start", extra={"host": config.host, "port": config.port, "data": str(data.resolve()),
                                      "database": config.database_url, "storage": config.storage_url})
-    server = uvicorn.Server(uvicorn.Config(ASGIApp(service), host=config.host, port=config.port, log_config=None,
-                                           access_log=False, lifespan="on", timeout_graceful_shutdown=5))
+
+    class AnnouncingServer(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets=sockets)
+            if self.started and not self.should_exit:
+                bound = [sock.getsockname()[1] for srv in self.servers for sock in (srv.sockets or ())]
+                click.echo(_ready_line(config, bound[0] if bound else config.port, demo_line))
+
+    server = AnnouncingServer(uvicorn.Config(ASGIApp(service), host=config.host, port=config.port, log_config=None,
+                                             access_log=False, lifespan="on", timeout_graceful_shutdown=5))
     server.run()
     if not server.started:
         raise StartupError(f"uvicorn could not start on {config.host}:{config.port} (see the log above)")
