@@ -12,7 +12,6 @@ calls in the same order, wherever they run; only the thread differs.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import threading
 from collections.abc import Callable
@@ -53,6 +52,8 @@ async def run_in_thread(fn: Callable[..., Any], *args: Any, executor: Executor |
     waited for (however often the caller is cancelled again) before the cancellation propagates, so
     nothing the call touches is used by two threads at once.
     """
+    import asyncio  # here, not at the top: importing fastmime must not load asyncio (~10 MiB of RSS)
+
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:  # not asyncio

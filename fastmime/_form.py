@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import AsyncIterable, Callable, Iterable, Iterator, Mapping
 from typing import IO, Any, Generic, TypeVar

@@ -208,3 +208,13 @@ def test_parse_form_async_error_releases(tmp_path, monkeypatch):
     with pytest.raises(fastmime.IncompleteBody):
         asyncio.run(fastmime.parse_form_async(stream(), CONTENT_TYPE, spool_threshold=10))
     assert os.listdir(tmp_path) == []
+
+
+def test_importing_fastmime_for_wsgi_does_not_load_asyncio():
+    """asyncio (with ssl) is ~10 MiB of RSS per process: a WSGI worker or a bare parser does not pay it."""
+    import subprocess
+    import sys
+
+    code = "import sys, fastmime, fastmime.wsgi, fastmime.handlers, fastmime.http; print('asyncio' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd="/")
+    assert out.stdout.strip() == "False"
