@@ -3,6 +3,7 @@
 # cython: language_level=3
 
 cimport cython
+from cpython.bytes cimport PyBytes_FromStringAndSize
 from cpython.unicode cimport PyUnicode_DecodeASCII, PyUnicode_DecodeLatin1, PyUnicode_DecodeUTF8
 from libc.string cimport memchr, memcmp
 
@@ -33,7 +34,8 @@ cdef inline Py_ssize_t _c_find(bytes data, bytes needle, Py_ssize_t start, Py_ss
         hit = <const char *>memchr(hit, q[0], <size_t>(last - hit + 1))
         if hit == NULL:
             return -1
-        if memcmp(hit + 1, q + 1, <size_t>(n - 1)) == 0:
+        # the second byte first: a lone CR (or LF) in the data is turned down without a call
+        if n == 1 or (hit[1] == q[1] and memcmp(hit + 2, q + 2, <size_t>(n - 2)) == 0):
             return hit - base
         hit += 1
         misses += 1
@@ -49,15 +51,20 @@ cdef inline Py_ssize_t _c_held_back_start(bytes buf, bytes needle, Py_ssize_t st
     cdef const unsigned char *p = buf
     cdef const unsigned char *q = needle
     cdef Py_ssize_t lo = end - len(needle) + 1
-    cdef Py_ssize_t k = end - 1
+    cdef const unsigned char *hit
+    cdef const unsigned char *found = NULL
     if lo < start:
         lo = start
-    while k >= lo:
-        if p[k] == q[0]:
-            if memcmp(p + k, q, <size_t>(end - k)) == 0:
-                return k
-            return end
-        k -= 1
+    if lo >= end:
+        return end
+    # The last occurrence of the needle's first byte in p[lo:end] (memchr is vectorised; memrchr is
+    # not in every libc): usually none or one.
+    hit = <const unsigned char *>memchr(p + lo, q[0], <size_t>(end - lo))
+    while hit != NULL:
+        found = hit
+        hit = <const unsigned char *>memchr(hit + 1, q[0], <size_t>(p + end - hit - 1))
+    if found != NULL and memcmp(found, q, <size_t>(p + end - found)) == 0:
+        return found - p
     return end
 
 
@@ -66,6 +73,11 @@ cdef inline bint _c_starts_with(bytes data, bytes prefix, Py_ssize_t pos):
     if pos < 0 or pos + n > len(data):
         return False
     return memcmp(<const char *>data + pos, <const char *>prefix, <size_t>n) == 0
+
+
+cdef inline bytes _c_slice(bytes data, Py_ssize_t start, Py_ssize_t stop):
+    # data[start:stop]: Cython slices bytes through a slice object; this is one allocation and a copy
+    return PyBytes_FromStringAndSize(<const char *>data + start, stop - start)
 
 
 cdef inline bint _c_is_token_byte(unsigned char c):
@@ -128,6 +140,9 @@ cdef inline object _c_split_header_block(bytes block, bytes eol):
         i = line_end + el
 
 cdef bint _COMPILED
+cdef dict _COMMON_HEADER_NAMES
+cdef unicode _BROWSER_PREFIX, _BROWSER_FILENAME
+cdef object _NO_VIEW
 cdef int _PREAMBLE, _AFTER_DELIMITER, _HEADERS, _BODY, _EPILOGUE, _CLOSED, _FAILED
 cdef int _AD_START, _AD_DASH, _AD_PADDING, _AD_CR
 cdef int _CR, _LF, _DASH, _SPACE, _TAB
@@ -140,7 +155,7 @@ cpdef tuple _parse_params(unicode value)
 @cython.locals(n=Py_ssize_t, ch=Py_UCS4)
 cdef tuple _unescape_quoted(unicode value, Py_ssize_t j)
 
-@cython.locals(close=Py_ssize_t, inner=unicode)
+@cython.locals(n=Py_ssize_t, start=Py_ssize_t, close=Py_ssize_t, after=Py_ssize_t)
 cdef object _browser_disposition(unicode value)
 
 
@@ -169,8 +184,11 @@ cdef class MultipartParser:
                    junction=bytes, i=Py_ssize_t, keep=Py_ssize_t)
     cdef Py_ssize_t _scan(self, bytes data, Py_ssize_t pos, Py_ssize_t end, Py_ssize_t base) except -1
 
+    @cython.locals(end=Py_ssize_t, base=Py_ssize_t, over=bint)
+    cpdef feed(self, data)
+
     @cython.locals(size=Py_ssize_t)
-    cdef object _emit(self, object view, Py_ssize_t start, Py_ssize_t stop)
+    cdef object _emit(self, object view, Py_ssize_t start, Py_ssize_t stop, Py_ssize_t length)
 
     cdef Py_ssize_t _delimiter(self, Py_ssize_t pos, Py_ssize_t base) except -1
 

@@ -313,15 +313,17 @@ def _browser_disposition(value: str) -> tuple | None:
     ``form-data; name="x"`` or ``form-data; name="x"; filename="y"`` with no backslash: the general
     parser gives the same result for these, only slower.
     """
-    if not value.startswith(_BROWSER_PREFIX) or not value.endswith('"') or "\\" in value:
+    n = len(value)
+    start = len(_BROWSER_PREFIX)
+    if n <= start or value[n - 1] != '"' or not value.startswith(_BROWSER_PREFIX) or "\\" in value:
         return None
-    inner = value[len(_BROWSER_PREFIX):-1]
-    close = inner.find('"')
-    if close < 0:
-        return (inner, None)
-    if not inner.startswith(_BROWSER_FILENAME, close) or '"' in inner[close + len(_BROWSER_FILENAME):]:
+    close = value.find('"', start)
+    if close == n - 1:
+        return (value[start:close], None)
+    after = close + len(_BROWSER_FILENAME)
+    if not value.startswith(_BROWSER_FILENAME, close) or value.find('"', after) != n - 1:
         return None
-    return (inner[:close], inner[close + len(_BROWSER_FILENAME):])
+    return (value[start:close], value[after:n - 1])
 
 
 def _decode_rfc5987(value: str) -> str | None:
@@ -590,20 +592,22 @@ class MultipartParser:
             take = end - pos
             if take > n - 1:
                 take = n - 1
-            junction = tail + data[pos:pos + take]
+            # _c_slice (compiled only): Cython slices bytes through a slice object; the C twin does not
+            junction = tail + (_c_slice(data, pos, pos + take)  # type: ignore[name-defined]
+                               if _COMPILED else data[pos:pos + take])
             i = _find(junction, needle, 0, len(junction))
             if 0 <= i < t:
                 self._tail = b""
-                self._emit(memoryview(junction), 0, i)
+                self._emit(memoryview(junction), 0, i, len(junction))
                 return self._delimiter(pos + i + n - t, base)
             if take < n - 1:
                 # Too few new bytes to rule a delimiter out: hold back what could still start one.
                 keep = _held_back_start(junction, needle, 0, t + take)
-                self._emit(memoryview(junction), 0, keep)
+                self._emit(memoryview(junction), 0, keep, len(junction))
                 self._tail = junction[keep:]
                 return end
             self._tail = b""
-            self._emit(memoryview(tail), 0, t)
+            self._emit(memoryview(tail), 0, t, t)
         if _COMPILED:
             i = _c_find(data, needle, pos, end)  # type: ignore[name-defined]  # C twin, compiled only
         elif needle[0] == _LF:
@@ -611,24 +615,25 @@ class MultipartParser:
         else:
             i = data.find(needle, pos, end)
         if i >= 0:
-            self._emit(self._view, pos, i)
+            self._emit(self._view, pos, i, len(data))
             pos = self._delimiter(i + n, base)
             # Go straight on with what follows the delimiter (the usual case: more parts in this feed).
             return self._after_delimiter(data, pos, end, base) if pos < end else pos
         keep = _held_back_start(data, needle, pos, end)
-        self._emit(self._view, pos, keep)
+        self._emit(self._view, pos, keep, len(data))
         if keep < end:
-            self._tail = data[keep:end]
+            self._tail = _c_slice(data, keep, end) if _COMPILED else data[keep:end]  # type: ignore[name-defined]
         return end
 
-    def _emit(self, view: memoryview, start: int, stop: int) -> None:
+    def _emit(self, view: memoryview, start: int, stop: int, length: int) -> None:
+        """Hand ``view[start:stop]`` to the open part's handler; ``length`` is ``len(view)``."""
         if stop <= start or self._on_data is None:
             return
         size = self._part_size + (stop - start)
         if size > self._part_limit:
             self._raise_part_too_large()
         self._part_size = size
-        if start == 0 and stop == len(view):
+        if start == 0 and stop == length:
             self._on_data(view)  # the whole fed piece: no slice to make
         else:
             self._on_data(view[start:stop])
@@ -750,7 +755,8 @@ class MultipartParser:
             else:
                 i = data.find(term, pos, window)
             if i >= 0:
-                return self._start_part(data[pos:i], i + len(term))
+                block = _c_slice(data, pos, i) if _COMPILED else data[pos:i]  # type: ignore[name-defined]
+                return self._start_part(block, i + len(term))
             if window < end:
                 self._raise_header_too_large()
             # The block continues in the next feed. The buffer starts with the line end that ended
@@ -816,7 +822,14 @@ class MultipartParser:
                 if key == "charset":
                     charset = text
                     break
-        part = Part(names[0], names[1], content_type or None, charset, headers, index)
+        # Part.__new__ and the fields set here: compiled, this skips __init__ and its argument tuple.
+        part = Part.__new__(Part)
+        part.name = names[0]
+        part.filename = names[1]
+        part.content_type = content_type or None
+        part.charset = charset
+        part.headers = headers
+        part.index = index
         self._part = part
         self._part_size = 0
         self._part_offset = self._header_offset + len(block) + len(self._header_end)
