@@ -16,14 +16,19 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from contextlib import AbstractContextManager
-from typing import Sequence
+from typing import Any, Generator, Iterable, Iterator, Mapping, Sequence
 
 from .records import Album, Application, Batch, Community, PhotoRecord, Session, User, WebCredentials
 
-__all__ = ["MetadataBackend", "Transaction", "SCHEMA_VERSION"]
+__all__ = ["MetadataBackend", "Transaction", "SCHEMA_VERSION", "COPIED_TABLES"]
 
 #: The schema version this code reads and writes; backends record theirs and refuse to serve an older one.
 SCHEMA_VERSION = 1
+
+#: Every table, in the order a whole database is copied (``photoservice import``): a table comes after
+#: those its rows refer to. A migration that adds a table adds it here.
+COPIED_TABLES: tuple[str, ...] = ("applications", "users", "communities", "sessions", "web_credentials", "albums",
+                                  "photos", "renditions", "batches", "flags", "sign_in_failures")
 
 
 class Transaction(ABC):
@@ -186,6 +191,18 @@ class Transaction(ABC):
     @abstractmethod
     def set_flag(self, name: str, value: str | None) -> None:
         """Set or (with None) clear a flag."""
+
+    # ---------------------------------------------------------------- copying a whole database
+    @abstractmethod
+    def export_rows(self, table: str) -> Generator[dict[str, Any], None, None]:
+        """Every row of ``table`` (one of :data:`COPIED_TABLES`) as column -> value, in insertion order,
+        streamed (close the generator when it is not read to its end); columns that only keep that order
+        are left out."""
+
+    @abstractmethod
+    def import_rows(self, table: str, rows: Iterable[Mapping[str, Any]]) -> int:
+        """Insert rows as :meth:`export_rows` gives them (ids kept); returns how many.
+        :class:`~.records.AlreadyExists` when one is there already."""
 
 
 class MetadataBackend(ABC):
