@@ -68,10 +68,18 @@ class Config:
         "--data", "data folder: the SQLite database and the image files unless --database/--storage say "
         "otherwise (default: the user's data directory)", serve_only=False))
     database: str | None = field(default=None, metadata=_setting(
-        "--database", "metadata database URL: sqlite:///PATH (default: photoservice.sqlite3 in the data folder)",
-        serve_only=False))
+        "--database", "metadata database URL: sqlite:///PATH or postgresql://USER:PASSWORD@HOST:PORT/DBNAME "
+        "(default: photoservice.sqlite3 in the data folder)", serve_only=False))
     storage: str | None = field(default=None, metadata=_setting(
-        "--storage", "image storage URL: file:///PATH (default: files/ in the data folder)", serve_only=False))
+        "--storage", "image storage URL: file:///PATH or s3://BUCKET/PREFIX, credentials from the usual AWS "
+        "variables (default: files/ in the data folder)", serve_only=False))
+    s3_endpoint_url: str | None = field(default=None, metadata=_setting(
+        "--s3-endpoint-url", "S3-compatible server for s3:// storage, e.g. http://127.0.0.1:9000 for MinIO "
+        "(default: AWS)", serve_only=False))
+    database_pool_size: int = field(default=10, metadata=_setting(
+        "--database-pool-size", "most PostgreSQL connections per process", serve_only=False))
+    workers: int = field(default=1, metadata=_setting(
+        "--workers", "worker processes serving one port (each opens its own connections)"))
     host: str = field(default="127.0.0.1", metadata=_setting("--host", "address to listen on"))
     port: int = field(default=8080, metadata=_setting("--port", "TCP port (0 picks a free one)"))
     public_url: str | None = field(default=None, metadata=_setting(
