@@ -3,7 +3,8 @@
 ``photoservice serve`` starts the ASGI app under uvicorn (127.0.0.1:8080; the data folder is the user's data
 directory unless ``--data`` or ``PHOTOSERVICE_DATA`` says otherwise). The admin commands work on the same
 database and storage: ``create-app``, ``create-user``, ``create-album``, ``create-community``, ``list-apps``,
-``maintenance on|off``, ``fsck``, ``migrate``. Every option of ``serve`` has a ``PHOTOSERVICE_*``
+``maintenance on|off``, ``fsck``, ``migrate``, ``import`` (copy an installation into another, e.g. SQLite +
+folder into PostgreSQL + S3). ``serve --workers N`` runs N worker processes on one port. Every option of ``serve`` has a ``PHOTOSERVICE_*``
 environment variable (``--help`` names them); the command line wins.
 """
 
@@ -22,7 +23,7 @@ import click
 
 from .config import SETTINGS, Config
 
-__all__ = ["main", "cli"]
+__all__ = ["main", "cli", "create_worker_app"]
 
 log = logging.getLogger("photoservice")
 _TYPES: dict[str, Any] = {"int": int, "float": float, "Path": click.Path(path_type=Path), "str": str}
@@ -60,14 +61,26 @@ class StartupError(click.ClickException):
     exit_code = 2
 
 
+def _uses_data_dir(config: Config) -> bool:
+    """Whether the database or the files live in the data folder (not for PostgreSQL + S3)."""
+    return config.database is None or config.storage is None
+
+
+def _describe(config: Config) -> str:
+    from .storage import redacted_url
+    return f"database {redacted_url(config.database_url)}, storage {config.storage_url}"
+
+
 def _open(config: Config) -> Any:
     """The service's storage for an admin command (printed, so that the user sees which one is used)."""
     from .storage import SchemaMismatch, UnsupportedURL, open_storage
-    click.echo(f"photoservice: database {config.database_url}, storage {config.storage_url}", err=True)
+    from .storage.records import StoreUnavailable
+    click.echo(f"photoservice: {_describe(config)}", err=True)
     try:
-        Path(config.data_dir).mkdir(parents=True, exist_ok=True, mode=0o700)
+        if _uses_data_dir(config):
+            Path(config.data_dir).mkdir(parents=True, exist_ok=True, mode=0o700)
         return open_storage(config)
-    except (SchemaMismatch, UnsupportedURL, OSError) as exc:
+    except (SchemaMismatch, UnsupportedURL, StoreUnavailable, OSError) as exc:
         raise StartupError(str(exc)) from exc
 
 
@@ -134,31 +147,44 @@ def serve(demo: bool, **settings: Any) -> None:
     from .logs import setup_logging
     config = _config(**settings)
     setup_logging(config.log_level)
+    if config.workers < 1:
+        raise click.UsageError("--workers must be at least 1")
     data = Path(config.data_dir)
-    try:
-        data.mkdir(parents=True, exist_ok=True, mode=0o700)
-        probe = data / ".write-probe"
-        probe.write_bytes(b"ok")
-        probe.unlink()
-    except OSError as exc:
-        raise StartupError(f"the data folder {data.resolve()} is not writable: {exc.strerror or exc}") from exc
+    if _uses_data_dir(config):
+        try:
+            data.mkdir(parents=True, exist_ok=True, mode=0o700)
+            probe = data / ".write-probe"
+            probe.write_bytes(b"ok")
+            probe.unlink()
+        except OSError as exc:
+            raise StartupError(f"the data folder {data.resolve()} is not writable: {exc.strerror or exc}") from exc
     _check_listening(config)
     import uvicorn
 
     from .http import ASGIApp, Service
-    from .storage import SchemaMismatch, UnsupportedURL
+    from .storage import SchemaMismatch, UnsupportedURL, redacted_url
+    from .storage.records import AlreadyExists
     try:
         service = Service(config)
         service.files.check_writable()
     except (SchemaMismatch, UnsupportedURL) as exc:
         raise StartupError(str(exc)) from exc
     except Exception as exc:
-        raise StartupError(f"cannot open the storage ({config.database_url}, {config.storage_url}): {exc}") from exc
+        raise StartupError(f"cannot open the storage ({_describe(config)}): {exc}") from exc
     if not service.catalog.communities():
-        service.catalog.create_community("default", "Default community")
+        try:
+            service.catalog.create_community("default", "Default community")
+        except AlreadyExists:  # another instance sharing the database made it meanwhile
+            pass
     demo_line = _demo_account(service.catalog) if demo else None
-    log.info("service.start", extra={"host": config.host, "port": config.port, "data": str(data.resolve()),
-                                     "database": config.database_url, "storage": config.storage_url})
+    log.info("service.start", extra={"host": config.host, "port": config.port, "workers": config.workers,
+                                     "data": str(data.resolve()), "database": redacted_url(config.database_url),
+                                     "storage": config.storage_url})
+    options: dict[str, Any] = {"host": config.host, "port": config.port, "log_config": None, "access_log": False,
+                               "lifespan": "on", "timeout_graceful_shutdown": 5}
+    if config.workers > 1:
+        _serve_workers(config, service, options, demo_line)
+        return
 
     class AnnouncingServer(uvicorn.Server):
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:
@@ -167,11 +193,47 @@ def serve(demo: bool, **settings: Any) -> None:
                 bound = [sock.getsockname()[1] for srv in self.servers for sock in (srv.sockets or ())]
                 click.echo(_ready_line(config, bound[0] if bound else config.port, demo_line))
 
-    server = AnnouncingServer(uvicorn.Config(ASGIApp(service), host=config.host, port=config.port, log_config=None,
-                                             access_log=False, lifespan="on", timeout_graceful_shutdown=5))
+    server = AnnouncingServer(uvicorn.Config(ASGIApp(service), **options))
     server.run()
     if not server.started:
         raise StartupError(f"uvicorn could not start on {config.host}:{config.port} (see the log above)")
+
+
+def _serve_workers(config: Config, service: Any, options: dict[str, Any], demo_line: str | None) -> None:
+    """``serve --workers N``: the socket bound here, N uvicorn worker processes accepting on it, each building
+    the app from the ``PHOTOSERVICE_*`` environment (uvicorn's supervisor restarts a worker that dies)."""
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+    service.close()  # the workers open their own connections
+    _export_settings(config)
+    uv_config = uvicorn.Config(f"{__name__}:create_worker_app", factory=True, workers=config.workers, **options)
+    sock = uv_config.bind_socket()
+    # Connections wait in the socket's backlog until the first worker accepts them: the service is up.
+    click.echo(_ready_line(config, sock.getsockname()[1], demo_line))
+    Multiprocess(uv_config, target=uvicorn.Server(uv_config).run, sockets=[sock]).run()
+
+
+def _export_settings(config: Config) -> None:
+    """Put every setting of ``config`` into the ``PHOTOSERVICE_*`` environment (for worker processes)."""
+    import os
+    for name, setting in SETTINGS:
+        value = getattr(config, name)
+        if value is None:
+            os.environ.pop(setting.env, None)
+        elif isinstance(value, bool):
+            os.environ[setting.env] = "1" if value else "0"
+        else:
+            os.environ[setting.env] = str(value)
+
+
+def create_worker_app() -> Any:
+    """The ASGI app of one ``photoservice serve --workers N`` process: JSON logs, then
+    :func:`photoservice.http.asgi.create_app` configured from the ``PHOTOSERVICE_*`` environment."""
+    from .http.asgi import create_app
+    from .logs import setup_logging
+    config = Config.from_env()
+    setup_logging(config.log_level)
+    return create_app(config)
 
 
 def _print(data: dict[str, Any]) -> None:
@@ -293,21 +355,69 @@ def fsck(remove: bool, grace: float | None, **settings: Any) -> None:
 @cli.command()
 @_options(serve=False)
 def migrate(**settings: Any) -> None:
-    """Create or upgrade the database schema."""
-    from .storage import UnsupportedURL, open_metadata
+    """Create or upgrade the database schema (SQLite or PostgreSQL); safe to run from several places at once."""
+    from .storage import UnsupportedURL, open_metadata, redacted_url
     from .storage.metadata import SCHEMA_VERSION
+    from .storage.records import StoreUnavailable
     config = _config(**settings)
-    click.echo(f"photoservice: database {config.database_url}", err=True)
+    click.echo(f"photoservice: database {redacted_url(config.database_url)}", err=True)
     try:
         backend = open_metadata(config.database_url)
-    except UnsupportedURL as exc:
+        try:
+            before = backend.migrate()
+        finally:
+            backend.close()
+    except (UnsupportedURL, StoreUnavailable) as exc:
         raise StartupError(str(exc)) from exc
-    try:
-        before = backend.migrate()
-    finally:
-        backend.close()
+    if before > SCHEMA_VERSION:
+        raise StartupError(f"the database schema is version {before}, newer than this photoservice "
+                           f"({SCHEMA_VERSION}): upgrade photoservice")
     click.echo(f"schema version {before} -> {SCHEMA_VERSION}" if before != SCHEMA_VERSION
                else f"schema version {SCHEMA_VERSION}: up to date")
+
+
+@cli.command("import")
+@_options(serve=False)
+@click.option("--from-database", "from_database", required=True, metavar="URL",
+              help="the database to copy from, e.g. sqlite:///home/me/.local/share/photoservice/photoservice.sqlite3")
+@click.option("--from-storage", "from_storage", required=True, metavar="URL",
+              help="the storage to copy from, e.g. file:///home/me/.local/share/photoservice/files")
+@click.option("--from-s3-endpoint-url", "from_s3_endpoint_url", default=None, metavar="URL",
+              help="S3-compatible server of --from-storage (default: --s3-endpoint-url)")
+def import_installation(from_database: str, from_storage: str, from_s3_endpoint_url: str | None,
+                        **settings: Any) -> None:
+    """Copy a whole installation (every row, and every file a row names) into the configured, empty one,
+    keeping every id, key and secret: e.g. SQLite + folder to PostgreSQL + S3. Creates the destination's
+    schema; files already copied are skipped, so an interrupted import can be run again."""
+    from .storage import UnsupportedURL, open_files, open_metadata, redacted_url
+    from .storage.records import StoreError
+    from .storage.transfer import copy_installation
+    config = _config(**settings)
+    if from_database == config.database_url:
+        raise click.UsageError("--from-database names the destination database itself")
+    click.echo(f"photoservice: from database {redacted_url(from_database)}, storage {from_storage}", err=True)
+    click.echo(f"photoservice: into {_describe(config)}", err=True)
+    source = destination = None
+    try:
+        source = open_metadata(from_database)
+        destination = open_metadata(config.database_url)
+        destination.migrate()
+        report = copy_installation(
+            source, open_files(from_storage, s3_endpoint_url=from_s3_endpoint_url or config.s3_endpoint_url),
+            destination, open_files(config.storage_url, fsync=config.fsync, s3_endpoint_url=config.s3_endpoint_url),
+            progress=lambda message: click.echo(f"photoservice: {message}", err=True))
+    except (UnsupportedURL, StoreError) as exc:
+        raise StartupError(str(exc)) from exc
+    finally:
+        for backend in (source, destination):
+            if backend is not None:
+                backend.close()
+    for key in report.missing:
+        _print({"missing": key})
+    _print({"files_copied": report.files_copied, "bytes_copied": report.bytes_copied,
+            "files_already_there": report.files_present, "files_missing": len(report.missing), "rows": report.rows})
+    if report.missing:
+        sys.exit(1)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
