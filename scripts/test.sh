@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 # Debian packages some tests use. Installed when this user may (root with apt-get); a test whose
 # program is still missing skips and says which package to install.
-DEBIAN_PACKAGES="libimage-exiftool-perl curl chromium chromium-driver"
+DEBIAN_PACKAGES="libimage-exiftool-perl curl chromium chromium-driver postgresql"
 if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
     missing=""
     for pkg in $DEBIAN_PACKAGES; do

@@ -1,31 +1,35 @@
-"""The catalog's rules over the SQLite backend, the file store and the signature helpers (no HTTP, no images)."""
+"""The catalog's rules over both metadata backends, both file stores and the signature helpers (no HTTP,
+no images). Every test that takes ``store``, ``database_url`` or ``file_store`` runs on SQLite + a folder
+and on PostgreSQL + S3 (see conftest.py)."""
 
 from __future__ import annotations
 
+import io
+import os
 import threading
 from decimal import Decimal
 from pathlib import Path
+from typing import Any, Iterator
 
 import pytest
 
 from photoservice.apis import signing as auth
 from photoservice.config import FakeClock
-from photoservice.storage import Catalog, prepare_schema
-from photoservice.storage.files import BadFileKey, new_file_key, new_stem
+from photoservice.storage import Catalog, FileStore, open_files, open_metadata, prepare_schema
+from photoservice.storage.files import BadFileKey, FileStoreError, new_file_key, new_stem
 from photoservice.storage.local import LocalFileStore
 from photoservice.storage.passwords import PasswordParams, Passwords
 from photoservice.storage.records import (AlbumFull, AlbumNotFound, AlreadyExists, BatchCountMismatch,
                                           BatchExceeded, BatchExpired, CallIdNotIncreasing, NewPhoto,
                                           PendingLimitReached, Quotas, RenditionRecord, UploadLimitReached)
-from photoservice.storage.sqlite import SQLiteBackend
 
 FAST = Passwords(PasswordParams(time_cost=1, memory_kib=1024, parallelism=1))
 
 
-def open_catalog(path: Path, clock: FakeClock, quotas: Quotas) -> Catalog:
-    backend = SQLiteBackend(path)
+def open_catalog(url: str, clock: FakeClock, quotas: Quotas, passwords: Passwords = FAST) -> Catalog:
+    backend = open_metadata(url)
     prepare_schema(backend)
-    return Catalog(backend, clock, quotas, FAST)
+    return Catalog(backend, clock, quotas, passwords)
 
 
 def photo(key: str = "", caption: str = "c") -> NewPhoto:
@@ -41,9 +45,23 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture()
-def store(tmp_path: Path, clock: FakeClock) -> Catalog:
-    s = open_catalog(tmp_path / "m.sqlite3", clock, Quotas(regular_album_limit=5, application_album_limit=7,
-                                                            pending_limit=4, batch_ttl=300))
+def database_url(tmp_path: Path, backends: Any) -> str:
+    """An empty database of this test's kind."""
+    return backends.database or f"sqlite:///{tmp_path / 'm.sqlite3'}"
+
+
+@pytest.fixture()
+def file_store(tmp_path: Path, backends: Any) -> FileStore:
+    """An empty file store of this test's kind (a folder, or a prefix of the run's bucket)."""
+    if backends.storage:
+        return open_files(backends.storage, s3_endpoint_url=backends.s3_endpoint_url)
+    return LocalFileStore(tmp_path / "files")
+
+
+@pytest.fixture()
+def store(database_url: str, clock: FakeClock) -> Iterator[Catalog]:
+    s = open_catalog(database_url, clock, Quotas(regular_album_limit=5, application_album_limit=7,
+                                                 pending_limit=4, batch_ttl=300))
     yield s
     s.close()
 
@@ -59,10 +77,10 @@ def test_password_hashes_record_their_parameters_and_are_upgraded() -> None:
     assert stronger.verify("pw", h) == (True, True)  # an old hash still works and asks to be rehashed
 
 
-def test_sign_in_rehashes_a_weaker_hash(tmp_path: Path, clock: FakeClock) -> None:
-    weak = open_catalog(tmp_path / "m.sqlite3", clock, Quotas())
+def test_sign_in_rehashes_a_weaker_hash(database_url: str, clock: FakeClock) -> None:
+    weak = open_catalog(database_url, clock, Quotas())
     weak.create_user("alice", "pw")
-    backend = SQLiteBackend(tmp_path / "m.sqlite3")
+    backend = open_metadata(database_url)
     stronger = Catalog(backend, clock, Quotas(), Passwords(PasswordParams(time_cost=2, memory_kib=2048, parallelism=1)))
     assert stronger.authenticate("alice", "pw") is not None
     with backend.transaction() as tx:
@@ -222,8 +240,8 @@ def test_batches(store: Catalog, clock: FakeClock) -> None:
         store.add_photos(u, None, [photo()], album_id=None, default_album=False, pending=False, batch=("b2", 5))
 
 
-def test_album_limit_holds_under_threads(tmp_path: Path, clock: FakeClock) -> None:
-    store = open_catalog(tmp_path / "m.sqlite3", clock, Quotas(regular_album_limit=60))
+def test_album_limit_holds_under_threads(database_url: str, clock: FakeClock) -> None:
+    store = open_catalog(database_url, clock, Quotas(regular_album_limit=60))
     u = store.create_user("alice", "pw")
     album = store.create_album(u.id, "race")
     store.add_photos(u, None, [photo() for _ in range(50)], album_id=album.id, default_album=False, pending=False)
@@ -274,10 +292,8 @@ def test_address_rules() -> None:
     assert auth.address_allowed("::1", ["::1"])
 
 
-def test_file_store_atomic_and_confined(tmp_path: Path) -> None:
-    import io
-    import os
-    fs = LocalFileStore(tmp_path / "files")
+def test_file_store_atomic_and_confined(file_store: FileStore, tmp_path: Path) -> None:
+    fs = file_store
     key = new_file_key(new_stem(), "thumb", "jpeg")
     fs.put(key, io.BytesIO(b"abcdef"), 6)
     assert fs.stat(key).size == 6
@@ -285,11 +301,15 @@ def test_file_store_atomic_and_confined(tmp_path: Path) -> None:
         assert fh.read() == b"abcdef"
     with fs.open(key, 2, 3) as fh:
         assert fh.read() == b"cde"
+    with fs.open(key, 4) as fh:
+        assert fh.read() == b"ef"
     assert [f.key for f in fs.list_files()] == [key]
-    assert oct(os.stat(tmp_path / "files" / key).st_mode & 0o777) == "0o600"
-    with pytest.raises(Exception, match="expected 9 bytes"):
+    if isinstance(fs, LocalFileStore):
+        assert oct(os.stat(tmp_path / "files" / key).st_mode & 0o777) == "0o600"
+    with pytest.raises(FileStoreError, match="expected 9 bytes"):
         fs.put(new_file_key(new_stem(), "thumb", "jpeg"), io.BytesIO(b"short"), 9)
     assert fs.sweep_incomplete(started_before=1e12, remove=False) == []  # the failed write left nothing
+    assert [f.key for f in fs.list_files()] == [key]
     for bad in ["../x.jpg", "ab/../../etc_thumb.jpg", "/etc/passwd", "ab/" + "0" * 32 + "_thumb.exe"]:
         with pytest.raises(BadFileKey):
             fs.put(bad, io.BytesIO(b"x"), 1)
@@ -299,4 +319,7 @@ def test_file_store_atomic_and_confined(tmp_path: Path) -> None:
     fs.delete(key)
     with pytest.raises(FileNotFoundError):
         fs.stat(key)
+    with pytest.raises(FileNotFoundError):
+        fs.open(key)
     fs.check_writable()
+    assert list(fs.list_files()) == []

@@ -64,30 +64,36 @@ def test_wsgi_both_apis(service: Any, world: dict) -> None:
     assert status == 200 and json.loads(out)["status"] == "ok"
 
 
-def run_cli(*args: str, data: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "photoservice", *args, "--data", str(data)], capture_output=True,
-                          text=True, timeout=60, cwd=str(Path(__file__).resolve().parents[2]))
+def run_cli(*args: str, data: Path, backends: Any = None) -> subprocess.CompletedProcess:
+    extra = backends.cli_args() if backends is not None else []
+    return subprocess.run([sys.executable, "-m", "photoservice", *args, "--data", str(data), *extra],
+                          capture_output=True, text=True, timeout=60, cwd=str(Path(__file__).resolve().parents[2]))
 
 
-def test_cli_admin_and_startup_errors(tmp_path: Path) -> None:
+def test_cli_admin_and_startup_errors(tmp_path: Path, backends: Any) -> None:
     data = tmp_path / "data"
-    app = json.loads(run_cli("create-app", "demo", "--permission", "photo_upload", data=data).stdout)
+    run = lambda *args, data=data: run_cli(*args, data=data, backends=backends)  # noqa: E731
+    app = json.loads(run("create-app", "demo", "--permission", "photo_upload").stdout)
     assert len(app["api_key"]) == 32 and app["permissions"] == ["photo_upload"]
-    assert json.loads(run_cli("create-user", "alice", "--password", "pw", data=data).stdout)["username"] == "alice"
-    assert run_cli("create-user", "alice", "--password", "pw", data=data).returncode == 1
-    assert json.loads(run_cli("create-album", "alice", "Trip", data=data).stdout)["name"] == "Trip"
-    assert run_cli("fsck", data=data).returncode == 0
-    # data folder not writable (a path below a regular file)
-    blocker = tmp_path / "file"
-    blocker.write_text("x")
-    res = run_cli("serve", "--port", "0", data=blocker / "sub")
-    assert res.returncode == 2 and "not writable" in res.stderr
+    assert json.loads(run("create-user", "alice", "--password", "pw").stdout)["username"] == "alice"
+    assert run("create-user", "alice", "--password", "pw").returncode == 1
+    assert json.loads(run("create-album", "alice", "Trip").stdout)["name"] == "Trip"
+    fsck = run("fsck")
+    assert fsck.returncode == 0, fsck.stderr
+    if backends.shared:
+        assert "postgresql://" in fsck.stderr and "photoservice: database" in fsck.stderr
+    else:
+        # data folder not writable (a path below a regular file)
+        blocker = tmp_path / "file"
+        blocker.write_text("x")
+        res = run("serve", "--port", "0", data=blocker / "sub")
+        assert res.returncode == 2 and "not writable" in res.stderr
     # port taken
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         s.listen(1)
         port = s.getsockname()[1]
-        res = run_cli("serve", "--port", str(port), data=data)
+        res = run("serve", "--port", str(port))
     assert res.returncode == 2 and "already in use" in res.stderr
     assert "--regular-album-limit" in subprocess.run([sys.executable, "-m", "photoservice", "serve", "--help"],
                                                       capture_output=True, text=True).stdout
@@ -101,13 +107,13 @@ def _libraries_ready() -> bool:
 
 
 @pytest.mark.skipif(not _libraries_ready(), reason="fastmime.asgi / imgpipe.ImageHandler not importable yet")
-def test_cli_serve_subprocess(tmp_path: Path) -> None:
+def test_cli_serve_subprocess(tmp_path: Path, backends: Any) -> None:
     """``python -m photoservice serve`` starts uvicorn, answers /health, logs JSON lines, stops on SIGTERM."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     proc = subprocess.Popen([sys.executable, "-m", "photoservice", "serve", "--port", str(port), "--data",
-                             str(tmp_path / "data")], stderr=subprocess.PIPE, text=True,
+                             str(tmp_path / "data"), *backends.cli_args()], stderr=subprocess.PIPE, text=True,
                             cwd=str(Path(__file__).resolve().parents[2]))
     try:
         deadline = time.monotonic() + 30
