@@ -37,17 +37,26 @@ def stored_keys(service: Any) -> list[str]:
     return [item.key for item in service.files.list_files()]
 
 
+def pytest_configure(config: Any) -> None:
+    config.addinivalue_line("markers", "backends(*pairs): run only on these pairs of backends "
+                                       "('sqlite+file', 'postgresql+s3'), for what only they have")
+
+
 def pytest_generate_tests(metafunc: Any) -> None:
-    """Each test that builds a service runs on both pairs of backends; with ``each_parser`` the second
-    parser runs on the embedded pair only (the product of both would double the suite for nothing)."""
+    """Each test that builds a service runs on both pairs of backends (unless ``@pytest.mark.backends(...)``
+    names fewer); with ``each_parser`` the second parser runs on the embedded pair only (the product of both
+    would double the suite for nothing)."""
     if "backends" not in metafunc.fixturenames:
         return
+    marker = metafunc.definition.get_closest_marker("backends")
+    pairs = [p for p in BACKEND_PAIRS if marker is None or p in marker.args]
     if "each_parser" in metafunc.fixturenames:
-        combos = [(SQLITE_FILE, "cython"), (SQLITE_FILE, "python"), (POSTGRES_S3, "cython")]
+        combos = [(b, p) for b, p in [(SQLITE_FILE, "cython"), (SQLITE_FILE, "python"), (POSTGRES_S3, "cython")]
+                  if b in pairs]
         metafunc.parametrize(("backends", "each_parser"), combos, indirect=True,
                              ids=[f"{b}-{p}" for b, p in combos])
     else:
-        metafunc.parametrize("backends", BACKEND_PAIRS, indirect=True)
+        metafunc.parametrize("backends", pairs, indirect=True)
 
 
 @pytest.fixture()

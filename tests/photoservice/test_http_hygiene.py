@@ -103,6 +103,7 @@ def _wsgi_without_length(app: Any, path: str, body: bytes, ctype: str, extra: di
     return got["status"], got["headers"], out
 
 
+@pytest.mark.backends("sqlite+file")  # the SQLite file's mode; PostgreSQL guards its own files
 def test_the_database_and_data_folder_are_private(service: Any) -> None:
     db = Path(service.config.data_dir) / "photoservice.sqlite3"
     assert stat.S_IMODE(os.stat(db).st_mode) == 0o600
