@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import secrets
 import threading
+from contextlib import contextmanager
 from typing import Any, BinaryIO, Iterator
 
 import boto3
@@ -168,27 +169,27 @@ class S3FileStore(FileStore):
         args: dict[str, Any] = {"Bucket": self.bucket, "Key": name}
         if offset or length is not None:
             args["Range"] = f"bytes={offset}-" + (str(offset + length - 1) if length is not None else "")
-        try:
+        with self._reading("read", key):
             body = self.client.get_object(**args)["Body"]
-        except botocore.exceptions.ClientError as exc:
-            if _not_found(exc):
-                raise FileNotFoundError(key) from exc
-            raise self._fail("read", key, exc) from exc
-        except botocore.exceptions.BotoCoreError as exc:
-            raise self._fail("read", key, exc) from exc
         return body  # type: ignore[no-any-return]  # botocore's StreamingBody: read(n), close()
 
     def stat(self, key: str) -> StoredFile:
         name = self._object(key)
-        try:
+        with self._reading("stat", key):
             head = self.client.head_object(Bucket=self.bucket, Key=name)
+        return StoredFile(key, int(head["ContentLength"]), head["LastModified"].timestamp(), head["ETag"])
+
+    @contextmanager
+    def _reading(self, what: str, key: str) -> Iterator[None]:
+        """S3's "no such key" as FileNotFoundError, its other errors as FileStoreError."""
+        try:
+            yield
         except botocore.exceptions.ClientError as exc:
             if _not_found(exc):
                 raise FileNotFoundError(key) from exc
-            raise self._fail("stat", key, exc) from exc
+            raise self._fail(what, key, exc) from exc
         except botocore.exceptions.BotoCoreError as exc:
-            raise self._fail("stat", key, exc) from exc
-        return StoredFile(key, int(head["ContentLength"]), head["LastModified"].timestamp(), head["ETag"])
+            raise self._fail(what, key, exc) from exc
 
     def delete(self, key: str) -> None:
         try:
