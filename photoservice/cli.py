@@ -200,17 +200,18 @@ def serve(demo: bool, **settings: Any) -> None:
 
 
 def _serve_workers(config: Config, service: Any, options: dict[str, Any], demo_line: str | None) -> None:
-    """``serve --workers N``: the socket bound here, N uvicorn worker processes accepting on it, each building
-    the app from the ``PHOTOSERVICE_*`` environment (uvicorn's supervisor restarts a worker that dies)."""
+    """``serve --workers N``: uvicorn binds the port and starts N worker processes accepting on it, each
+    building the app from the ``PHOTOSERVICE_*`` environment (its supervisor restarts a worker that dies)."""
     import uvicorn
-    from uvicorn.supervisors import Multiprocess
     service.close()  # the workers open their own connections
+    if config.port == 0:  # a port chosen now, so that the ready line can name it
+        with socket.socket(socket.AF_INET6 if ":" in config.host else socket.AF_INET) as probe:
+            probe.bind((config.host, 0))
+            options["port"] = config.port = probe.getsockname()[1]
     _export_settings(config)
-    uv_config = uvicorn.Config(f"{__name__}:create_worker_app", factory=True, workers=config.workers, **options)
-    sock = uv_config.bind_socket()
-    # Connections wait in the socket's backlog until the first worker accepts them: the service is up.
-    click.echo(_ready_line(config, sock.getsockname()[1], demo_line))
-    Multiprocess(uv_config, target=uvicorn.Server(uv_config).run, sockets=[sock]).run()
+    # uvicorn binds the socket first thing; connections then wait in its backlog until a worker accepts.
+    click.echo(_ready_line(config, config.port, demo_line))
+    uvicorn.run(f"{__name__}:create_worker_app", factory=True, workers=config.workers, **options)
 
 
 def _export_settings(config: Config) -> None:
