@@ -22,7 +22,8 @@ Contenders (each gets the file's bytes in memory; disk I/O is not timed):
 * ``imgpipe``: ``imgpipe.process_image(data)`` with ``YAHOO_RENDITIONS`` -- thumb, screen *and full*
   (full is the original file, whatever its orientation or profile), plus SHA-256 and EXIF parsing.
 * ``imgpipe-2`` : the same with thumb + screen only: the same outputs as the peers.
-* ``floor``: not a contender: open and decode at 1/8 (``Image.draft``), nothing else. DCT scaling does
+* ``floor``: not a contender: open and decode at the DCT scale imgpipe uses for the screen (``Image.draft``
+  to 1/8, 1/4, 1/2, or a full decode for small photos), nothing else. DCT scaling does
   not shorten entropy decoding, so no thumbnailer built on libjpeg-turbo decodes a JPEG faster; it
   shows how much of each contender's time is left to win. No MAD (it makes no screen image).
 
@@ -272,8 +273,13 @@ def naive_pillow(data: bytes) -> bytes:
 
 
 def decode_floor(data: bytes) -> None:
+    """Decode only, at the DCT scale imgpipe uses for a 480 screen (1/8, 1/4, 1/2 or none)."""
     with Image.open(io.BytesIO(data)) as im:
-        im.draft(im.mode, (max(1, im.width // 8), max(1, im.height // 8)))
+        w, h = im.size
+        tw, th = imgpipe.fit_within(w, h, 480, 480)
+        scale = next((s for s in (8, 4, 2) if min(w / (s * tw), h / (s * th)) >= 1.5), 1)
+        if scale > 1:
+            im.draft(im.mode, (max(1, w // scale), max(1, h // scale)))
         im.load()
 
 
