@@ -16,7 +16,8 @@ installed) serves every ASGI contender, each on its own path:
   on disk past 1 MiB), then each file read back and hashed (SHA-256), as an application would.
 
 ``--server gunicorn``: one gunicorn worker process (gthread, as many threads as the client's
-concurrency) serves the WSGI contenders: ``floor`` (read ``wsgi.input`` and drop it), ``fastmime``
+concurrency) serves the WSGI contenders: ``floor`` (read ``wsgi.input`` in pieces of
+``fastmime.wsgi.CHUNK_SIZE`` and drop them; Werkzeug reads 64 KiB at a time), ``fastmime``
 (``fastmime.wsgi.stream_request`` + hashing handlers), ``fastmime-form`` (``fastmime.wsgi.parse_form``,
 files read back and hashed) and ``werkzeug`` (``request.form`` / ``request.files``, the same).
 
@@ -194,7 +195,7 @@ def _wsgi_server_app() -> Any:
         read = environ["wsgi.input"].read
         remaining = int(environ.get("CONTENT_LENGTH") or 0)
         while remaining > 0:
-            block = read(min(remaining, 64 * 1024))
+            block = read(min(remaining, fastmime.wsgi.CHUNK_SIZE))  # the read size fastmime uses
             if not block:
                 break
             remaining -= len(block)

@@ -27,9 +27,11 @@ __all__ = [
     "short_body",
 ]
 
-#: Bytes asked of the server per read: large enough to keep per-call overhead low, small enough that
-#: memory per request stays bounded.
-CHUNK_SIZE = 64 * 1024
+#: Bytes asked of a WSGI input per read (1 MiB): memory per request stays bounded by it, and servers'
+#: inputs cost per call more than per byte (gunicorn's Body copies its whole read-ahead buffer on
+#: every read: reading a 3 MiB photo 64 KiB at a time cost it 3x the CPU of 1 MiB reads, as
+#: ``benchmarks/compare_servers.py --server gunicorn`` shows with its ``floor`` row).
+CHUNK_SIZE = 1024 * 1024
 
 
 class _PartHandler(Protocol):

@@ -1,6 +1,6 @@
 """Parse a multipart/form-data request body under any WSGI server (PEP 3333).
 
-:func:`stream_request` reads ``wsgi.input`` in bounded chunks (64 KiB) and feeds the parser; each part's
+:func:`stream_request` reads ``wsgi.input`` in bounded chunks (``CHUNK_SIZE``, 1 MiB) and feeds the parser; each part's
 body goes to the handler your ``handler_for(part)`` returns, so a large upload never sits in memory.
 :func:`parse_form` is the convenience on top: fields and (spooled) files in a :class:`~fastmime.Form`.
 
@@ -137,7 +137,7 @@ def iter_parts(environ: Mapping[str, Any], *, limits: Limits | None = None) -> I
                 ...
 
     Content-Type and Content-Length are checked at once, as by :func:`stream_request`; the body is
-    read (64 KiB at a time, never past Content-Length) as the parts are.
+    read (``CHUNK_SIZE`` at a time, never past Content-Length) as the parts are.
     """
     content_type = environ.get("CONTENT_TYPE")
     _, expected = prepare(content_type, environ.get("CONTENT_LENGTH"), limits)

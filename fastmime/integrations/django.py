@@ -32,7 +32,7 @@ Limits: ``settings.FASTMIME_LIMITS`` (a :class:`fastmime.Limits`), else fastmime
 To stream each part to your own handler instead (an imgpipe handler, a hash, a direct writer), use the
 view helpers ``stream_request(request, handler_for)`` / ``parse_form(request)`` in a ``csrf_exempt``
 view (the middleware leaves those to the view): they read through ``request.read()`` (or, for a
-chunked WSGI body, the terminated ``wsgi.input``) in 64 KiB chunks, and raise
+chunked WSGI body, the terminated ``wsgi.input``) in 1 MiB chunks, and raise
 :class:`~fastmime.BodyConsumed` (HTTP 500) when something read the body first.
 """
 

@@ -11,6 +11,8 @@ import fastmime
 import fastmime.asgi
 import fastmime.wsgi
 
+from fastmime.wsgi import CHUNK_SIZE
+
 from ._util import CONTENT_TYPE, TrackingInput, body, environ
 from .test_asgi import Script, chunked, run, scope
 
@@ -25,13 +27,13 @@ def test_wsgi_parts_and_their_chunks() -> None:
     assert stream.reads == []  # nothing read before the first part is asked for
     title = next(parts)
     assert (title.name, title.filename, title.index, title.is_file) == ("title", None, 0, False)
-    assert stream.pos == 64 * 1024  # one chunk
+    assert stream.pos == CHUNK_SIZE  # one chunk
     assert title.text() == "héllo" and title.done
     photo = next(parts)
     assert (photo.name, photo.filename, photo.media_type, photo.header("content-type")) == (
         "photo", "p.jpg", "image/jpeg", "image/jpeg")
     pieces = list(photo)
-    assert b"".join(pieces) == BIG and max(map(len, pieces)) <= 64 * 1024 and list(photo) == []
+    assert b"".join(pieces) == BIG and max(map(len, pieces)) <= CHUNK_SIZE and list(photo) == []
     after = next(parts)
     assert after.read() == b"x"
     assert list(parts) == [] and stream.pos == len(DATA)
@@ -76,7 +78,7 @@ def test_leaving_early_stops_reading() -> None:
     env = environ(DATA)
     for part in fastmime.wsgi.iter_parts(env):
         break
-    assert env["wsgi.input"].pos == 64 * 1024
+    assert env["wsgi.input"].pos == CHUNK_SIZE
 
 
 def test_parts_are_transfer_decoded_and_nested_multipart_refused() -> None:

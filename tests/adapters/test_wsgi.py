@@ -10,7 +10,7 @@ from fastmime.wsgi import CHUNK_SIZE, InvalidContentLength, LengthRequired
 
 from ._util import Recorder, TrackingInput, body, environ
 
-BIG = bytes(range(256)) * 1200  # 300 KiB: several chunks
+BIG = bytes(range(256)) * 4096 * 3  # 3 MiB: several chunks of CHUNK_SIZE
 
 
 def test_streams_parts_in_bounded_chunks() -> None:
