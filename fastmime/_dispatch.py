@@ -219,8 +219,10 @@ class ThreadFeeder:
     """Feeds one request's parser in worker threads, one call at a time, in order, batching what queues up.
 
     ``put(chunk)`` (on the event loop) queues a chunk and, when no worker is busy with this request,
-    submits one; that worker feeds every chunk queued meanwhile before it returns, so a busy handler
-    costs one hand-off per batch instead of one per chunk, and while it works the loop goes on reading
+    submits one; that worker feeds every chunk queued by then as one batch, and the chunks that arrive
+    meanwhile make the next batch (submitted anew, so requests share the pool's threads fairly). A busy
+    handler therefore costs one hand-off per batch instead of one per chunk, and while it works the loop
+    goes on reading
     (up to ``read_ahead`` bytes: beyond that ``put`` waits, which is the back-pressure). The loop is
     woken from a worker only when it waits (room, the end, or an error): no per-chunk wake-up.
 
@@ -301,37 +303,39 @@ class ThreadFeeder:
                 self._running = True
         if start:
             self._submit()
+            if self._error is not None:
+                raise self._error
 
     def _submit(self) -> None:
         try:
             self._executor.submit(self._work)
-        except BaseException as error:  # e.g. the executor was shut down
+        except BaseException as error:  # e.g. the executor was shut down: the loop raises it
             with self._lock:
                 self._running = False
                 self._error = error
-            raise
-
-    def _work(self) -> None:
-        """In a worker thread: feed batches until the queue is empty."""
-        feed = self._feed
-        while True:
-            wake = False
-            with self._lock:
-                batch = self._queued
-                if not batch or self._stopped:
-                    self._running = False
-                    wake = self._waiter is not None
-                else:
-                    self._queued = []
-                    self._queued_bytes = 0
-                    wake = self._waiting_for_room and self._waiter is not None
+                wake = self._waiter is not None
             if wake:
                 self._wake()
-            if not batch or self._stopped:
-                return
+
+    def _work(self) -> None:
+        """In a worker thread: feed what is queued, as one batch; then give the thread back.
+
+        When more arrived meanwhile, the next batch is submitted anew rather than fed in a loop here, so
+        that a request whose chunks keep coming never holds a pool thread for its whole upload: other
+        requests' batches (and anything else in the pool) take turns.
+        """
+        with self._lock:
+            batch = self._queued
+            stopped = self._stopped
+            self._queued = []
+            self._queued_bytes = 0
+            wake = self._waiting_for_room and self._waiter is not None
+        if wake:
+            self._wake()
+        if batch and not stopped:
             try:
                 for chunk in batch:
-                    feed(chunk)
+                    self._feed(chunk)
             except BaseException as error:  # noqa: BLE001 - handed to the loop
                 with self._lock:
                     self._error = error
@@ -342,6 +346,15 @@ class ThreadFeeder:
                 if wake:
                     self._wake()
                 return
+        with self._lock:
+            more = bool(self._queued) and not self._stopped
+            if not more:
+                self._running = False
+                wake = self._waiter is not None
+        if more:
+            self._submit()  # to the back of the pool's queue
+        elif wake:
+            self._wake()
 
     def _wake(self) -> None:
         with self._lock:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Executor
 from typing import Any
@@ -555,3 +556,29 @@ def test_base64_parts_keep_the_handlers_place() -> None:
     chooser = Chooser()
     run(fastmime.asgi.stream_request(scope(), Script(chunked(data, 30000)), event_loop_safe(chooser)))
     assert chooser.result() == [("photo", "a.jpg", BIG, 1, 0)] and chooser.parts[0].threads == {MAIN}
+
+
+def test_requests_take_turns_in_a_small_pool() -> None:
+    """A request whose chunks keep coming does not hold a pool thread for its whole upload."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    order: list[str] = []
+
+    class Noting(Recorded):
+        def on_data(self, chunk: memoryview) -> None:
+            order.append(self.part.name)
+            super().on_data(chunk)
+            time.sleep(0.0005)  # slower than the loop reads: this request's queue never runs dry
+
+    data = {name: body((name, "x.bin", BIG * 4)) for name in ("a", "b")}
+
+    async def main(pool: Executor) -> None:
+        await asyncio.gather(*(
+            fastmime.asgi.stream_request(scope(), Script(chunked(data[name], 8000)), lambda part: Noting(part),
+                                         executor=pool)
+            for name in ("a", "b")))
+
+    with ThreadPoolExecutor(1) as pool:
+        run(main(pool))
+    switches = sum(1 for x, y in zip(order, order[1:]) if x != y)
+    assert switches >= 4  # batches of a and b alternate, instead of a's whole upload, then b's
