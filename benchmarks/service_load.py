@@ -180,27 +180,82 @@ def cpu_seconds(pid: int) -> float:
 
 PROCESS_ALONE = textwrap.dedent('''
     import sys, time, imgpipe
-    paths, rounds = sys.argv[2:], int(sys.argv[1])
-    images = [open(p, "rb").read() for p in paths]
+    images = [open(p, "rb").read() for p in sys.argv[1:]]
     for data in images:  # warm up: imports, allocator
         imgpipe.process_image(data, imgpipe.YAHOO_RENDITIONS)
-    t0 = time.process_time()
-    for i in range(rounds):
-        imgpipe.process_image(images[i % len(images)], imgpipe.YAHOO_RENDITIONS)
-    print((time.process_time() - t0) / rounds)
+    print("ready", flush=True)
+    for line in sys.stdin:  # "N": process N images, answer the CPU seconds per image
+        rounds = int(line)
+        t0 = time.process_time()
+        for i in range(rounds):
+            imgpipe.process_image(images[i % len(images)], imgpipe.YAHOO_RENDITIONS)
+        print((time.process_time() - t0) / rounds, flush=True)
 ''')
 
 
-def process_image_cpu(images: list[bytes], rounds: int, tmp: str, env: dict[str, str]) -> float:
-    """CPU seconds per ``imgpipe.process_image`` (uploadPhotos renditions) on these images, in a fresh process."""
-    paths = []
-    for i, data in enumerate(images):
-        path = Path(tmp) / f"alone{i}.jpg"
-        path.write_bytes(data)
-        paths.append(str(path))
-    out = subprocess.run([sys.executable, "-c", PROCESS_ALONE, str(rounds), *paths], env=env, check=True,
-                         capture_output=True, text=True).stdout
-    return float(out.strip())
+# The HTTP server's own cost of receiving an upload: uvicorn (same loop and parser as photoservice serve)
+# with an app that reads the body and throws it away.
+RECEIVE_ONLY = textwrap.dedent('''
+    async def app(scope, receive, send):
+        if scope["type"] != "http":
+            return
+        while (await receive()).get("more_body"):
+            pass
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
+        await send({"type": "http.response.body", "body": b"ok"})
+''')
+
+
+def receive_only_cpu(images: list[bytes], per_round: int, rounds: int, tmp: str, env: dict[str, str]) -> float:
+    """Median CPU seconds per upload of uvicorn receiving the same uploadPhotos requests into a no-op app."""
+    (Path(tmp) / "receive_only.py").write_text(RECEIVE_ONLY)
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "receive_only:app", "--port", str(port),
+                             "--log-level", "warning"], env=env, cwd=tmp, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    cpus = []
+    try:
+        wait_up(base + "/", proc)
+        with httpx.Client(timeout=300) as http:
+            def send(i: int) -> None:
+                http.post(base + "/V3.0/uploadPhotos", params={"caption0": "x"},
+                          files={"pic0": ("photo.jpg", images[i % len(images)], "image/jpeg")})
+            for i in range(len(images)):
+                send(i)
+            for _ in range(rounds):
+                cpu0 = cpu_seconds(proc.pid)
+                for i in range(per_round):
+                    send(i)
+                cpus.append((cpu_seconds(proc.pid) - cpu0) / per_round)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    return statistics.median(cpus)
+
+
+class ProcessAlone:
+    """A process that runs ``imgpipe.process_image`` on the same images, on request, and reports its CPU."""
+
+    def __init__(self, images: list[bytes], tmp: str, env: dict[str, str]) -> None:
+        paths = []
+        for i, data in enumerate(images):
+            path = Path(tmp) / f"alone{i}.jpg"
+            path.write_bytes(data)
+            paths.append(str(path))
+        self.proc = subprocess.Popen([sys.executable, "-c", PROCESS_ALONE, *paths], env=env, text=True,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        assert self.proc.stdout is not None and self.proc.stdout.readline().strip() == "ready"
+
+    def cpu_per_image(self, rounds: int) -> float:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(f"{rounds}\n")
+        self.proc.stdin.flush()
+        return float(self.proc.stdout.readline())
+
+    def close(self) -> None:
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        self.proc.wait(timeout=60)
 
 
 def sign(args: dict[str, str], secret: str) -> str:
@@ -278,15 +333,24 @@ def main() -> int:
             if not args.cpu_only:
                 secs, lat, fail = run_load(n, args.clients, yahoo_send)
                 rows.append(report("photoservice uploadPhotos", secs, lat, fail, peak_rss_mb(proc.pid), n))
-            # CPU per upload: one photo per request, one request at a time, after a warm-up.
+            # CPU per upload: one photo per request, one request at a time, after a warm-up, in rounds that
+            # alternate with imgpipe alone on the same photos (so that both see the same machine load).
             m = args.cpu_uploads or (12 if args.quick else 40)
-            with httpx.Client(timeout=300) as http:
-                for i in range(len(images)):
-                    assert yahoo_send(i, http)
-                cpu0 = cpu_seconds(proc.pid)
-                for i in range(m):
-                    assert yahoo_send(i, http)
-                service_cpu = (cpu_seconds(proc.pid) - cpu0) / m
+            rounds, per_round = 5, max(2, m // 5)
+            alone = ProcessAlone(images, tmp, env)
+            service_cpus, alone_cpus = [], []
+            try:
+                with httpx.Client(timeout=300) as http:
+                    for i in range(len(images)):
+                        assert yahoo_send(i, http)
+                    for _ in range(rounds):
+                        cpu0 = cpu_seconds(proc.pid)
+                        for i in range(per_round):
+                            assert yahoo_send(i, http)
+                        service_cpus.append((cpu_seconds(proc.pid) - cpu0) / per_round)
+                        alone_cpus.append(alone.cpu_per_image(per_round))
+            finally:
+                alone.close()
         finally:
             proc.terminate()
             try:
@@ -294,10 +358,16 @@ def main() -> int:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-        alone_cpu = process_image_cpu(images, m, tmp, env)
-        print(f"\nserver CPU per uploadPhotos upload (1 photo, {mp} MP, {m} uploads): {service_cpu * 1000:.1f} ms; "
-              f"imgpipe.process_image alone: {alone_cpu * 1000:.1f} ms; the service adds "
-              f"{(service_cpu / alone_cpu - 1) * 100:+.0f}%", flush=True)
+        service_cpu, alone_cpu = statistics.median(service_cpus), statistics.median(alone_cpus)
+        ratios = sorted(sv / al for sv, al in zip(service_cpus, alone_cpus))
+        receive_cpu = receive_only_cpu(images, per_round, rounds, tmp, env)
+        print(f"\nserver CPU per uploadPhotos upload (1 photo, {mp} MP, {rounds} rounds of {per_round}, medians):\n"
+              f"  photoservice                        {service_cpu * 1000:7.1f} ms\n"
+              f"  imgpipe.process_image alone         {alone_cpu * 1000:7.1f} ms  (alternating with the above)\n"
+              f"  uvicorn receiving the same requests {receive_cpu * 1000:7.1f} ms  (into an app that drops them)\n"
+              f"  the service adds {(statistics.median(ratios) - 1) * 100:+.0f}% to imgpipe alone (rounds: "
+              f"{', '.join(f'{(r - 1) * 100:+.0f}%' for r in ratios)}); beyond what the HTTP server costs to "
+              f"receive the bytes: {((service_cpu - receive_cpu) / alone_cpu - 1) * 100:+.0f}%", flush=True)
         if args.cpu_only:
             return 0
         # --- baseline
