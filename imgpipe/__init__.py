@@ -24,6 +24,7 @@ from ._color import COLOR_MANAGEMENT
 from ._exif import Exif, read_exif
 from ._handler import ImageHandler
 from ._photolist import Photo, PhotoImage, PhotoList
+from ._budget import PixelBudget
 from ._pipeline import (
     ORIGINAL_FORMATS,
     OUTPUT_FORMATS,
@@ -50,6 +51,7 @@ __all__ = [
     "ImageLimits",
     "fit_within",
     "ImageHandler",
+    "PixelBudget",
     "COLOR_MANAGEMENT",
     # errors
     "ImageError",

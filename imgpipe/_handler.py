@@ -13,6 +13,7 @@ import threading
 from concurrent.futures import Executor, Future
 from typing import IO, Any, Iterable, Protocol
 
+from ._budget import PixelBudget
 from ._errors import FileTooLargeError, ImageError
 from ._pipeline import (
     DEFAULT_LIMITS,
@@ -78,6 +79,7 @@ class ImageHandler:
         spool_threshold: int = DEFAULT_SPOOL_THRESHOLD,
         spool_dir: str | None = None,
         executor: Executor | None = None,
+        budget: PixelBudget | None = None,
     ) -> None:
         if spool_threshold < 0:
             raise ValueError("spool_threshold must be >= 0")
@@ -88,6 +90,7 @@ class ImageHandler:
         self.spool_threshold = spool_threshold
         self.spool_dir = spool_dir
         self.executor = executor
+        self.budget = budget
         #: Bytes received so far.
         self.size = 0
         #: Hex SHA-256 of the part, set by ``on_end``.
@@ -235,7 +238,8 @@ class ImageHandler:
             return origin
 
     def _run(self) -> ProcessedImage:
-        return _process(self._spool_origin(), self.renditions, self.limits, self.strip_gps, self.sha256)
+        return _process(self._spool_origin(), self.renditions, self.limits, self.strip_gps, self.sha256,
+                        self.budget)
 
     def _finished(self, future: Future[ProcessedImage]) -> None:
         exc: BaseException | None

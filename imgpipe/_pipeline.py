@@ -27,6 +27,7 @@ import struct
 import tempfile
 import threading
 import zlib
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any, BinaryIO, Final, Iterable, Mapping, Sequence, Union
@@ -34,6 +35,7 @@ from typing import IO, TYPE_CHECKING, Any, BinaryIO, Final, Iterable, Mapping, S
 from PIL import Image, UnidentifiedImageError
 from PIL import features as _features
 
+from ._budget import PixelBudget
 from ._color import is_srgb_profile, needs_color_work, to_srgb
 from ._errors import (
     CorruptImageError,
@@ -611,6 +613,7 @@ def process_image(
     limits: ImageLimits | None = None,
     *,
     strip_gps: bool = False,
+    budget: PixelBudget | None = None,
 ) -> ProcessedImage:
     """Validate an uploaded image and produce its renditions.
 
@@ -634,12 +637,16 @@ def process_image(
     its GPS IFD is removed as a length-preserving byte edit of the EXIF block (every other byte,
     pixels included, is kept). Other sources (HEIC) are converted to ``format``.
 
+    With a :class:`~imgpipe.PixelBudget`, the decoding waits until the image's pixels (read from its
+    header) fit in the budget shared with other threads, so that concurrent large images do not multiply
+    the memory they take.
+
     Raises an :class:`~imgpipe.ImageError` subclass for anything wrong with the image.
     """
     lim = DEFAULT_LIMITS if limits is None else limits
     specs = _check_specs(renditions)
     origin = _origin_of(source, lim)
-    return _process(origin, specs, lim, strip_gps, None)
+    return _process(origin, specs, lim, strip_gps, None, budget)
 
 
 def _check_specs(renditions: Iterable[RenditionSpec]) -> tuple[RenditionSpec, ...]:
@@ -656,6 +663,7 @@ def _process(
     limits: ImageLimits,
     strip_gps: bool,
     digest: str | None,
+    budget: PixelBudget | None = None,
 ) -> ProcessedImage:
     size = origin.size
     if size == 0:
@@ -679,6 +687,20 @@ def _process(
         limits.check_size(*dims)
     if digest is None:
         digest = _sha256(origin)
+    with budget.reserve(dims[0] * dims[1] if dims else None) if budget is not None else nullcontext():
+        return _decode(origin, head, fmt, info, specs, limits, strip_gps, digest)
+
+
+def _decode(
+    origin: Origin,
+    head: bytes,
+    fmt: str,
+    info: JpegInfo | None,
+    specs: tuple[RenditionSpec, ...],
+    limits: ImageLimits,
+    strip_gps: bool,
+    digest: str,
+) -> ProcessedImage:
     with origin.open() as fp:
         im = _open(fp, fmt)
         try:

@@ -107,6 +107,11 @@ class Config:
     max_parts: int = field(default=200, metadata=_setting("--max-parts", "most pictures in one request"))
     max_image_pixels: int = field(default=100_000_000, metadata=_setting(
         "--max-image-pixels", "largest image accepted, in pixels (decompression-bomb guard)"))
+    decode_budget_pixels: int = field(default=100_000_000, metadata=_setting(
+        "--decode-budget-pixels", "pixels decoded at once in this process, all requests together: larger "
+        "images wait for each other instead of multiplying memory (about 3.5 bytes per pixel)"))
+    image_workers: int = field(default=0, metadata=_setting(
+        "--image-workers", "threads decoding images in this process (0: one per CPU)"))
     sign_in_free_failures: int = field(default=5, metadata=_setting(
         "--sign-in-free-failures", "failed sign-ins in a row an account may have before each further attempt "
         "waits 1, 2, 4, ... seconds (an address may have 4 times as many)"))

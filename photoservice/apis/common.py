@@ -8,6 +8,7 @@ from urllib.parse import parse_qsl
 from ..config import Config
 from ..storage import Catalog, FileStore
 from ..storage.records import PhotoRecord
+from ..uploads import ImageWork
 from .links import MediaSigner
 
 __all__ = ["ApiContext", "parse_urlencoded", "parse_id", "split_tags"]
@@ -15,12 +16,13 @@ __all__ = ["ApiContext", "parse_urlencoded", "parse_id", "split_tags"]
 
 @dataclass
 class ApiContext:
-    """The configuration, the storage and the media URL signer an API works with."""
+    """The configuration, the storage, the image workers and the media URL signer an API works with."""
 
     config: Config
     catalog: Catalog
     files: FileStore
     signer: MediaSigner
+    images: ImageWork
 
     def rendition_url(self, base_url: str, photo: PhotoRecord, *types: str) -> str:
         """The signed URL of the first of ``types`` the photo has, or ""."""

@@ -107,7 +107,8 @@ class PlatformApi:
             return SmallBody(max(self.config.max_field_bytes, 65536), lambda body: self._finish(
                 request, list(request.query) + parse_urlencoded(body, request.content_type), None))
         fields = TextFields(self.config.max_field_bytes)
-        pictures = Pictures("platform", image_limits(self.config), strip_gps=not self.config.keep_gps)
+        pictures = Pictures("platform", image_limits(self.config), self.ctx.images,
+                            strip_gps=not self.config.keep_gps)
 
         def handler_for(part: fastmime.Part) -> object:
             if part.name == "data" or (part.name == "" and part.filename is not None):

@@ -282,7 +282,7 @@ class YahooApi:
         except StoreUnavailable:
             return documents.yahoo_error(503, [_UNAVAILABLE], output)
 
-        pictures = Pictures("yahoo", image_limits(self.config), strip_gps=not self.config.keep_gps)
+        pictures = Pictures("yahoo", image_limits(self.config), self.ctx.images, strip_gps=not self.config.keep_gps)
         pictures.gate.open()  # authorized already: each picture is processed as soon as its part ends
 
         def handler_for(part: fastmime.Part) -> object:

@@ -18,6 +18,7 @@ from ..apis import ApiContext, PlatformApi, Reply, SmallBody, StreamedBody, Yaho
 from ..apis.links import MediaSigner
 from ..config import Config
 from ..storage import Catalog, FileStore, open_storage
+from ..uploads import ImageWork, default_workers
 from .media import serve_media
 from .messages import Request, Response
 from .page import page_response, static_response
@@ -73,7 +74,8 @@ class Service:
         self.catalog = catalog
         self.files = files
         self.signer = MediaSigner(catalog.shared_secret("media"), config.clock, config.media_url_ttl)
-        context = ApiContext(config, catalog, files, self.signer)
+        self.images = ImageWork(config.image_workers or default_workers(), config.decode_budget_pixels)
+        context = ApiContext(config, catalog, files, self.signer, self.images)
         self.yahoo = YahooApi(context)
         self.platform = PlatformApi(context)
         self._allowed_hosts = _allowed_hosts(config)
@@ -86,7 +88,8 @@ class Service:
         }
 
     def close(self) -> None:
-        """Release the database connections."""
+        """Stop the image workers and release the database connections."""
+        self.images.close()
         self.catalog.close()
 
     def base_url(self, request: Request) -> str:

@@ -8,9 +8,10 @@
 from __future__ import annotations
 
 from .commit import PhotoInput, remove_files, store_photos
-from .images import Pictures, ProcessingGate
+from .images import ImageWork, Pictures, ProcessingGate, default_workers
 from .limits import body_limits, image_limits
 from .parts import Rejected, TextFields
 
-__all__ = ["PhotoInput", "store_photos", "remove_files", "Pictures", "ProcessingGate", "Rejected", "TextFields",
+__all__ = ["PhotoInput", "store_photos", "remove_files", "ImageWork", "default_workers", "Pictures", "ProcessingGate",
+           "Rejected", "TextFields",
            "body_limits", "image_limits"]

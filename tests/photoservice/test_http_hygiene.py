@@ -170,3 +170,42 @@ def test_a_refused_upload_with_an_image_logs_no_error(http: Any, world: dict, ca
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert errors == [], [r.getMessage() for r in errors]
     assert not [r for r in caplog.records if r.exc_info]
+
+
+def test_large_images_wait_for_each_other_within_the_pixel_budget(make_service: Any) -> None:
+    """Concurrent uploads decode within --decode-budget-pixels: 3 pictures of 1 MP, a budget of 1.5 MP."""
+    import threading
+
+    from .client import make_jpeg as jpeg
+    svc, http = make_service(decode_budget_pixels=1_500_000, image_workers=3)
+    budget = svc.images.budget
+    peak: list[int] = []
+    real = type(budget).reserve
+
+    def reserve(self: Any, pixels: Any) -> Any:
+        manager = real(self, pixels)
+
+        class Watch:
+            def __enter__(self_inner) -> None:
+                manager.__enter__()
+                peak.append(budget.in_use)
+
+            def __exit__(self_inner, *exc: Any) -> None:
+                manager.__exit__(*exc)
+        return Watch()
+
+    import types
+    budget.reserve = types.MethodType(reserve, budget)  # type: ignore[method-assign]
+    svc.catalog.create_user("alice", "wonderland")
+    app = svc.catalog.create_application("web")
+    y = signed_in(http, {"app": app})
+    codes: list[int] = []
+    threads = [threading.Thread(target=lambda: codes.append(
+        send(http, y, [("p", "a.jpg", jpeg(1000, 1000))], caption0="x").status_code)) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert codes == [200, 200, 200]
+    assert len(peak) == 3 and max(peak) == 1_000_000  # never two at once
+    assert budget.in_use == 0
