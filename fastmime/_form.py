@@ -165,9 +165,18 @@ class UploadedFile:
 
 
 async def _to_thread(fn: Callable[..., T], *args: Any) -> T:
-    """``fn(*args)`` in a worker thread: fastmime's pool, or trio's under trio."""
-    result: T = await run_in_thread(fn, *args)
-    return result
+    """``fn(*args)`` in a worker thread: asyncio's default pool (as ``asyncio.to_thread``), trio's under trio.
+
+    Not fastmime.asgi's pool: file reads must not queue behind the parser's batches of other uploads.
+    """
+    import asyncio
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:  # trio
+        result: T = await run_in_thread(fn, *args)
+        return result
+    return await asyncio.to_thread(fn, *args)
 
 
 class Form:
