@@ -122,6 +122,17 @@ class Config:
     keep_gps: bool = field(default=False, metadata=_setting(
         "--keep-gps", "store originals with their GPS position (by default the GPS block is removed from every "
         "original before it is stored, losslessly)"))
+    unauthorized_budget_bytes: int = field(default=64 * MiB, metadata=_setting(
+        "--unauthorized-budget-bytes", "bytes of request bodies not yet authorized, all requests of a worker "
+        "together; beyond: 503"))
+    uploads_per_address: int = field(default=8, metadata=_setting(
+        "--uploads-per-address", "requests reading a body at once from one client address, per worker; beyond: 429"))
+    body_idle_timeout: float = field(default=30.0, metadata=_setting(
+        "--body-idle-timeout", "seconds without request body bytes before 408 (ASGI)"))
+    body_min_rate: float = field(default=1024.0, metadata=_setting(
+        "--body-min-rate", "bytes per second a request body must average after --body-rate-grace, else 408 (ASGI)"))
+    body_rate_grace: float = field(default=10.0, metadata=_setting(
+        "--body-rate-grace", "seconds before --body-min-rate applies"))
     log_level: str = field(default="info", metadata=_setting("--log-level", "debug, info, warning or error"))
     #: Argon2id cost of password hashes (argon2-cffi's defaults; tests lower them).
     password_time_cost: int = 3

@@ -74,6 +74,8 @@ class StreamedBody:
     finish: Callable[[], Reply]
     fail: Callable[[BaseException], Reply]
     cleanup: Callable[[], None]
+    #: Whether the request is known to be authorized yet (its bytes then stop counting as unauthorized).
+    authorized: Callable[[], bool] = lambda: False
 
 
 @dataclass

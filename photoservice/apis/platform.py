@@ -17,6 +17,7 @@ part starts, before it is spooled.
 from __future__ import annotations
 
 import logging
+from decimal import Decimal
 from typing import Any, Callable
 
 import fastmime
@@ -107,6 +108,7 @@ class PlatformApi:
             return SmallBody(max(self.config.max_field_bytes, 65536), lambda body: self._finish(
                 request, list(request.query) + parse_urlencoded(body, request.content_type), None))
         fields = TextFields(self.config.max_field_bytes)
+        authorized = [False]  # set when the arguments before the image already sign correctly
         pictures = Pictures("platform", image_limits(self.config), self.ctx.images,
                             strip_gps=not self.config.keep_gps)
 
@@ -114,7 +116,7 @@ class PlatformApi:
             if part.name == "data" or (part.name == "" and part.filename is not None):
                 if len(pictures):
                     raise Rejected(PlatformError(100, "more than one image part"))
-                self._early_checks(request, list(request.query) + fields.pairs())
+                authorized[0] = self._early_checks(request, list(request.query) + fields.pairs())
                 return pictures.handler(part)
             if part.filename is not None:
                 raise Rejected(PlatformError(100, f"unexpected file part {part.name[:40]!r}"))
@@ -130,19 +132,35 @@ class PlatformApi:
             return self._error_reply(request, pairs, self._stream_error(error))
 
         return StreamedBody(handler_for=handler_for, limits=body_limits(self.config), finish=finish, fail=fail,
-                            cleanup=pictures.close)
+                            cleanup=pictures.close, authorized=lambda: authorized[0])
 
-    def _early_checks(self, request: ApiRequest, pairs: list[tuple[str, str]]) -> None:
-        """The checks possible when the image part starts: refuse before spooling a doomed image."""
+    def _early_checks(self, request: ApiRequest, pairs: list[tuple[str, str]]) -> bool:
+        """The checks possible when the image part starts, in the order of the final ones, so that a doomed
+        image is refused before it is spooled; True when the arguments so far already authorize the request
+        (clients send them before the image), so that its bytes no longer count as unauthorized.
+
+        A signature that does not match the arguments so far proves nothing yet (more may follow the
+        image): the request then stays unauthorized until the body ends, and the final checks decide.
+        """
         args = dict(pairs)
+        if self.catalog.maintenance():
+            raise Rejected(PlatformError(2))
         if args.get("method") not in (None, UPLOAD):
             raise Rejected(PlatformError(100, f"method {args['method'][:40]!r} takes no image"))
-        if args.get("api_key"):
-            app = self.catalog.application(args["api_key"])
-            if app is None:
-                raise Rejected(PlatformError(101))
-            if not address_allowed(request.client, app.allowed_addresses):
-                raise Rejected(PlatformError(5))
+        if not args.get("api_key"):
+            return False
+        app = self.catalog.application(args["api_key"])
+        if app is None:
+            raise Rejected(PlatformError(101))
+        if not address_allowed(request.client, app.allowed_addresses):
+            raise Rejected(PlatformError(5))
+        if args.get("method") != UPLOAD or not check_signature(args, app.secret, args.get("sig", "")):
+            return False
+        try:
+            self._session(args, app, consume=False)
+        except PlatformError as err:
+            raise Rejected(err) from err
+        return True
 
     @staticmethod
     def _stream_error(error: BaseException) -> PlatformError:
@@ -213,7 +231,7 @@ class PlatformApi:
             return self._upload(request, args, app, session, pictures, fmt)
         return documents.method_response(method, self.methods[method](request, args, app, session), fmt)
 
-    def _session(self, args: Args, app: Application) -> Session:
+    def _session(self, args: Args, app: Application, consume: bool = True) -> Session:
         key = args.get("session_key", "")
         if not key:
             raise PlatformError(102, "missing session_key")
@@ -229,6 +247,10 @@ class PlatformApi:
             call_id = parse_call_id(raw)
         except BadCallId as exc:
             raise PlatformError(100, str(exc)) from exc
+        if not consume:  # a look, not a use: the call_id is consumed once the whole request has passed
+            if session.last_call_id is not None and not call_id > Decimal(session.last_call_id):
+                raise PlatformError(103)
+            return session
         try:
             self.catalog.advance_call_id(key, call_id)
         except CallIdNotIncreasing as exc:

@@ -310,7 +310,7 @@ class YahooApi:
             return documents.yahoo_error(err.status, err.messages, output)
 
         return StreamedBody(handler_for=handler_for, limits=body_limits(self.config), finish=finish, fail=fail,
-                            cleanup=pictures.close)
+                            cleanup=pictures.close, authorized=lambda: True)
 
     def _batch(self, params: dict[str, str]) -> tuple[str, int] | None:
         batid = params.get("batid") or params.get("batch_id") or ""

@@ -19,6 +19,7 @@ from ..apis.links import MediaSigner
 from ..config import Config
 from ..storage import Catalog, FileStore, open_storage
 from ..uploads import ImageWork, default_workers
+from .limits import AddressSlots, BodyGuard, RequestRefused, UnauthorizedBytes
 from .media import serve_media
 from .messages import Request, Response
 from .page import page_response, static_response
@@ -79,6 +80,8 @@ class Service:
         self.yahoo = YahooApi(context)
         self.platform = PlatformApi(context)
         self._allowed_hosts = _allowed_hosts(config)
+        self.unauthorized = UnauthorizedBytes(config.unauthorized_budget_bytes)
+        self.slots = AddressSlots(config.uploads_per_address)
         self._endpoints: dict[str, Callable[..., Any]] = {
             "yahoo.upload": self.yahoo.upload, "yahoo.login": self.yahoo.login,
             "yahoo.list_albums": self.yahoo.list_albums, "yahoo.list_photos": self.yahoo.list_photos,
@@ -135,6 +138,21 @@ class Service:
         if endpoint == "yahoo.unknown":
             return self._answer(self.yahoo.unknown(api_request, args["name"]))
         return self._answer(self._endpoints[endpoint](api_request))
+
+    def body_guard(self, plan: StreamedBody | SmallBody, timeouts: bool) -> BodyGuard:
+        """The guard of one request body (``timeouts``: the transport can wait with a time limit)."""
+        c = self.config
+        authorized = plan.authorized if isinstance(plan, StreamedBody) else (lambda: False)
+        return BodyGuard(self.unauthorized, authorized, c.body_idle_timeout if timeouts else float("inf"),
+                         c.body_min_rate if timeouts else 0.0, c.body_rate_grace)
+
+    @staticmethod
+    def refused(exc: RequestRefused) -> Response:
+        """The plain answer to a request refused by a guard; the connection is not reused."""
+        headers = [("connection", "close")]
+        if exc.retry_after is not None:
+            headers.append(("retry-after", str(exc.retry_after)))
+        return Response.text(exc.http_message + "\n", exc.http_status, headers)
 
     @staticmethod
     def _answer(outcome: Reply | StreamedBody | SmallBody) -> Plan:

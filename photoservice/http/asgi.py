@@ -19,6 +19,7 @@ import fastmime.asgi
 from ..apis import SmallBody, StreamedBody
 from ..config import Config
 from .app import Service
+from .limits import RequestRefused
 from .messages import Request, Response
 
 __all__ = ["ASGIApp", "create_app"]
@@ -69,6 +70,31 @@ class ASGIApp:
         plan = await asyncio.to_thread(self.service.begin, request)
         if isinstance(plan, Response):
             return plan
+        slots = self.service.slots
+        if not slots.take(request.client):
+            return self.service.refused(RequestRefused(429, "too many uploads at once from your address", 5))
+        guard = self.service.body_guard(plan, timeouts=True)
+
+        async def guarded() -> dict[str, Any]:
+            try:
+                message = await asyncio.wait_for(receive(), guard.wait_limit())
+            except asyncio.TimeoutError:
+                raise guard.timed_out() from None
+            if message.get("type") == "http.request":
+                guard.received(len(message.get("body", b"")))
+            return message
+
+        try:
+            return await self._read(plan, scope, guarded)
+        except RequestRefused as exc:
+            log.info("request.refused", extra={"status": exc.http_status, "reason": exc.http_message,
+                                               "client": request.client})
+            return self.service.refused(exc)
+        finally:
+            guard.close()
+            slots.give_back(request.client)
+
+    async def _read(self, plan: SmallBody | StreamedBody, scope: Scope, receive: Receive) -> Response:
         if isinstance(plan, SmallBody):
             try:
                 body = await _read_body(receive, plan.max_bytes)
@@ -79,7 +105,7 @@ class ASGIApp:
         try:
             try:
                 await fastmime.asgi.stream_request(scope, receive, plan.handler_for, limits=plan.limits)
-            except fastmime.ClientDisconnected:
+            except (fastmime.ClientDisconnected, RequestRefused):
                 raise
             except Exception as exc:  # noqa: BLE001 - the API answers it in its own error format
                 return Response.from_reply(await asyncio.to_thread(plan.fail, exc))

@@ -18,6 +18,7 @@ import fastmime.wsgi
 from ..apis import SmallBody, StreamedBody
 from ..config import Config
 from .app import Service
+from .limits import BodyGuard, RequestRefused
 from .messages import Request, Response
 
 __all__ = ["WSGIApp", "create_app"]
@@ -37,6 +38,19 @@ def _request(environ: dict[str, Any]) -> Request:
     return Request(method=environ.get("REQUEST_METHOD", "GET").upper(), path=path,
                    query_string=environ.get("QUERY_STRING", ""), headers=headers, client=environ.get("REMOTE_ADDR"),
                    scheme=environ.get("wsgi.url_scheme", "http"))
+
+
+class _Counted:
+    """``wsgi.input`` with every byte read shown to the request's guard."""
+
+    def __init__(self, stream: Any, guard: BodyGuard) -> None:
+        self._stream = stream
+        self._guard = guard
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._stream.read(size)
+        self._guard.received(len(data))
+        return data
 
 
 def _small_body(environ: dict[str, Any], max_bytes: int) -> bytes:
@@ -93,6 +107,21 @@ class WSGIApp:
         plan = self.service.begin(request)
         if isinstance(plan, Response):
             return plan
+        slots = self.service.slots
+        if not slots.take(request.client):
+            return self.service.refused(RequestRefused(429, "too many uploads at once from your address", 5))
+        guard = self.service.body_guard(plan, timeouts=False)  # the WSGI server times out slow bodies
+        try:
+            return self._read(plan, {**environ, "wsgi.input": _Counted(environ["wsgi.input"], guard)})
+        except RequestRefused as exc:
+            log.info("request.refused", extra={"status": exc.http_status, "reason": exc.http_message,
+                                               "client": request.client})
+            return self.service.refused(exc)
+        finally:
+            guard.close()
+            slots.give_back(request.client)
+
+    def _read(self, plan: SmallBody | StreamedBody, environ: dict[str, Any]) -> Response:
         if isinstance(plan, SmallBody):
             try:
                 body = _small_body(environ, plan.max_bytes)
@@ -103,7 +132,7 @@ class WSGIApp:
         try:
             try:
                 fastmime.wsgi.stream_request(environ, plan.handler_for, limits=plan.limits)
-            except (fastmime.ClientDisconnected, fastmime.LengthRequired):
+            except (fastmime.ClientDisconnected, fastmime.LengthRequired, RequestRefused):
                 raise
             except Exception as exc:  # noqa: BLE001 - the API answers it in its own error format
                 return Response.from_reply(plan.fail(exc))

@@ -25,7 +25,8 @@ from .client import PlatformClient, YahooClient, make_jpeg
 
 # Cheap password hashes (the tests sign in hundreds of times), no fsync, and the Host names the test clients send.
 TEST_SETTINGS = {"password_time_cost": 1, "password_memory_kib": 1024, "fsync": False,
-               "allowed_hosts": "testserver,wsgi.test,127.0.0.1,localhost"}
+               "allowed_hosts": "testserver,wsgi.test,127.0.0.1,localhost",
+               "uploads_per_address": 64}  # every test client comes from one address; test_limits lowers it
 
 SQLITE_FILE = "sqlite+file"
 POSTGRES_S3 = "postgresql+s3"
