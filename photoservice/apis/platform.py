@@ -143,6 +143,8 @@ class PlatformApi:
         image): the request then stays unauthorized until the body ends, and the final checks decide.
         """
         args = dict(pairs)
+        if any("\x00" in k or "\x00" in v for k, v in pairs):
+            return False  # refused with 100 once the body is read (see _args); never looked up
         if self.catalog.maintenance():
             raise Rejected(PlatformError(2))
         if args.get("method") not in (None, UPLOAD):
@@ -195,6 +197,8 @@ class PlatformApi:
         for k, v in pairs:
             if k in args:
                 raise PlatformError(100, f"argument {k[:40]!r} given twice")
+            if "\x00" in k or "\x00" in v:  # no client means it, and PostgreSQL cannot store it
+                raise PlatformError(100, f"argument {k.replace(chr(0), '')[:40]!r} contains a NUL character")
             args[k] = v
         return args
 

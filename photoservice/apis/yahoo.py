@@ -54,6 +54,13 @@ class YahooError(Exception):
         self.messages = list(messages)
 
 
+def _refuse_nul(params: dict[str, str]) -> None:
+    """Text with U+0000 is refused: no client means it, and PostgreSQL cannot store it."""
+    for name, value in params.items():
+        if "\x00" in name or "\x00" in value:
+            raise YahooError(400, f"Parameter {name.replace(chr(0), '')[:40]!r} contains a NUL character.")
+
+
 def _output(params: dict[str, str]) -> str:
     return "json" if params.get("output", "").lower() == "json" else "xml"
 
@@ -97,6 +104,7 @@ class YahooApi:
     def _guarded(self, params: dict[str, str], call: Callable[[str], Reply]) -> Reply:
         output = _output(params)
         try:
+            _refuse_nul(params)
             return call(output)
         except YahooError as err:
             return documents.yahoo_error(err.status, err.messages, output)
@@ -272,6 +280,7 @@ class YahooApi:
         params = request.params()
         output = _output(params)
         try:
+            _refuse_nul(params)
             app, creds = self._authenticate(request, params)
             album_id = self._album_id(params["aid"], creds) if params.get("aid") else None
             batch = self._batch(params)

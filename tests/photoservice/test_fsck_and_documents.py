@@ -65,8 +65,9 @@ def test_fsck_command_reports_old_orphans_and_exits_1(tmp_path: Any) -> None:
     assert run_cli("fsck", data=data).returncode == 0
 
 
-# Every C0 control character, DEL and U+FFFE/U+FFFF (lone surrogates: test_http_hygiene, through UTF-7 fields).
-HOSTILE = "".join(chr(c) for c in range(0x20)) + "\x7f\ufffe\uffff"
+# Every C0 control character but NUL (refused: see below), DEL and U+FFFE/U+FFFF (lone surrogates:
+# test_http_hygiene, through UTF-7 fields).
+HOSTILE = "".join(chr(c) for c in range(1, 0x20)) + "\x7f\ufffe\uffff"
 
 
 def _parses(resp: Any) -> Any:
@@ -104,3 +105,13 @@ def test_every_document_parses_whatever_was_stored(http: Any, world: dict, servi
                                          json.dumps(document).encode(),
                                          "headers": {"content-type": "json" if fmt == "JSON" else "xml"}})()) == 120
 
+
+
+def test_nul_is_refused_as_a_client_error(http: Any, world: dict) -> None:
+    y = signed_in(http, world)
+    made = http.post("/V3.0/createAlbum", params=y.query(name="a\x00b", output="json"), headers=y.headers())
+    assert made.status_code == 400 and "NUL" in made.text
+    assert send(http, y, [("p", "a.jpg", make_jpeg())], caption0="a\x00b").status_code == 400
+    c = login(http, world["app"])
+    body, headers = c.form("up.photos.createAlbum", name="a\x00b", format="JSON")
+    assert error_code(http.post("/restserver.php", content=body, headers=headers)) == 100
