@@ -24,7 +24,7 @@ from typing import Callable
 
 import fastmime
 import imgpipe
-from fastmime.handlers import DiscardHandler
+from fastmime.handlers import DiscardHandler, event_loop_safe
 
 from ..storage.files import FileStoreError
 from ..storage.records import (AlbumFull, AlbumNotFound, Application, BatchCountMismatch, BatchExceeded,
@@ -294,6 +294,7 @@ class YahooApi:
         pictures = Pictures("yahoo", image_limits(self.config), self.ctx.images, strip_gps=not self.config.keep_gps)
         pictures.gate.open()  # authorized already: each picture is processed as soon as its part ends
 
+        @event_loop_safe  # no I/O: checks the query's captions and makes a handler
         def handler_for(part: fastmime.Part) -> object:
             if not part.filename:  # no filename (or an empty file input): ignored, as the spec says
                 return DiscardHandler()
