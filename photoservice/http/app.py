@@ -9,7 +9,8 @@ happens in :meth:`Service.begin` and in the plans; the ASGI transport runs them 
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
@@ -139,16 +140,28 @@ class Service:
             return self._answer(self.yahoo.unknown(api_request, args["name"]))
         return self._answer(self._endpoints[endpoint](api_request))
 
-    def body_guard(self, plan: StreamedBody | SmallBody, timeouts: bool) -> BodyGuard:
-        """The guard of one request body (``timeouts``: the transport can wait with a time limit)."""
+    @contextmanager
+    def admit(self, request: Request, plan: StreamedBody | SmallBody, timeouts: bool) -> Iterator[BodyGuard]:
+        """Admit one request body: a slot of its address (:class:`RequestRefused` 429 when none is free),
+        and the guard that counts its unauthorized bytes and (``timeouts``: the transport can wait with a
+        time limit) watches its pace; both given back when the block ends."""
+        if not self.slots.take(request.client):
+            raise RequestRefused(429, "too many uploads at once from your address", 5)
         c = self.config
         authorized = plan.authorized if isinstance(plan, StreamedBody) else (lambda: False)
-        return BodyGuard(self.unauthorized, authorized, c.body_idle_timeout if timeouts else float("inf"),
-                         c.body_min_rate if timeouts else 0.0, c.body_rate_grace)
+        guard = BodyGuard(self.unauthorized, authorized, c.body_idle_timeout if timeouts else float("inf"),
+                          c.body_min_rate if timeouts else 0.0, c.body_rate_grace)
+        try:
+            yield guard
+        finally:
+            guard.close()
+            self.slots.give_back(request.client)
 
     @staticmethod
-    def refused(exc: RequestRefused) -> Response:
-        """The plain answer to a request refused by a guard; the connection is not reused."""
+    def refused(request: Request, exc: RequestRefused) -> Response:
+        """The plain answer to a request refused by a guard (logged); the connection is not reused."""
+        log.info("request.refused", extra={"status": exc.http_status, "reason": exc.http_message,
+                                           "client": request.client})
         headers = [("connection", "close")]
         if exc.retry_after is not None:
             headers.append(("retry-after", str(exc.retry_after)))

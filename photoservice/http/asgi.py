@@ -70,29 +70,19 @@ class ASGIApp:
         plan = await asyncio.to_thread(self.service.begin, request)
         if isinstance(plan, Response):
             return plan
-        slots = self.service.slots
-        if not slots.take(request.client):
-            return self.service.refused(RequestRefused(429, "too many uploads at once from your address", 5))
-        guard = self.service.body_guard(plan, timeouts=True)
-
-        async def guarded() -> dict[str, Any]:
-            try:
-                message = await asyncio.wait_for(receive(), guard.wait_limit())
-            except asyncio.TimeoutError:
-                raise guard.timed_out() from None
-            if message.get("type") == "http.request":
-                guard.received(len(message.get("body", b"")))
-            return message
-
         try:
-            return await self._read(plan, scope, guarded)
+            with self.service.admit(request, plan, timeouts=True) as guard:
+                async def guarded() -> dict[str, Any]:
+                    try:
+                        message = await asyncio.wait_for(receive(), guard.wait_limit())
+                    except asyncio.TimeoutError:
+                        raise guard.timed_out() from None
+                    if message.get("type") == "http.request":
+                        guard.received(len(message.get("body", b"")))
+                    return message
+                return await self._read(plan, scope, guarded)
         except RequestRefused as exc:
-            log.info("request.refused", extra={"status": exc.http_status, "reason": exc.http_message,
-                                               "client": request.client})
-            return self.service.refused(exc)
-        finally:
-            guard.close()
-            slots.give_back(request.client)
+            return self.service.refused(request, exc)
 
     async def _read(self, plan: SmallBody | StreamedBody, scope: Scope, receive: Receive) -> Response:
         if isinstance(plan, SmallBody):

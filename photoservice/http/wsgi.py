@@ -107,19 +107,11 @@ class WSGIApp:
         plan = self.service.begin(request)
         if isinstance(plan, Response):
             return plan
-        slots = self.service.slots
-        if not slots.take(request.client):
-            return self.service.refused(RequestRefused(429, "too many uploads at once from your address", 5))
-        guard = self.service.body_guard(plan, timeouts=False)  # the WSGI server times out slow bodies
         try:
-            return self._read(plan, {**environ, "wsgi.input": _Counted(environ["wsgi.input"], guard)})
+            with self.service.admit(request, plan, timeouts=False) as guard:  # the WSGI server times out bodies
+                return self._read(plan, {**environ, "wsgi.input": _Counted(environ["wsgi.input"], guard)})
         except RequestRefused as exc:
-            log.info("request.refused", extra={"status": exc.http_status, "reason": exc.http_message,
-                                               "client": request.client})
-            return self.service.refused(exc)
-        finally:
-            guard.close()
-            slots.give_back(request.client)
+            return self.service.refused(request, exc)
 
     def _read(self, plan: SmallBody | StreamedBody, environ: dict[str, Any]) -> Response:
         if isinstance(plan, SmallBody):
