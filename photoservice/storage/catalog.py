@@ -411,10 +411,10 @@ class Catalog:
         """A random 256-bit secret shared by every worker through the database, made on first use."""
         flag = f"secret:{name}"
         with self._read() as tx:
-            value = tx.flag(flag)
+            value = tx.flag(flag, lock=True)
         if value is None:
-            with self._write() as tx:  # the write lock: two workers starting at once agree on one secret
-                value = tx.flag(flag)
+            with self._write() as tx:  # the flag's lock: two workers starting at once agree on one secret
+                value = tx.flag(flag, lock=True)
                 if value is None:
                     value = secrets.token_hex(32)
                     tx.set_flag(flag, value)

@@ -185,8 +185,9 @@ class Transaction(ABC):
         """Hold the application's row: serializes the rule counted per application (daily uploads)."""
 
     @abstractmethod
-    def flag(self, name: str) -> str | None:
-        """A service-wide flag (e.g. maintenance), shared by every worker."""
+    def flag(self, name: str, *, lock: bool = False) -> str | None:
+        """A service-wide flag (e.g. maintenance), shared by every worker; ``lock``: held until commit, set
+        or not, so that a flag made on first use is made once."""
 
     @abstractmethod
     def set_flag(self, name: str, value: str | None) -> None:

@@ -27,6 +27,8 @@ _ALBUM_SELECT = "SELECT a.*, (SELECT COUNT(*) FROM photos p WHERE p.album_id = a
 # keep it in their rowid).
 _ORDER_ONLY = {"photos": "seq", "renditions": "seq"}
 _IN_CHUNK = 500
+# Namespaces of the names _hold_key locks (rows that may not exist yet).
+_FAILURES_LOCKS, _BATCH_LOCKS, _FLAG_LOCKS = 1, 2, 3
 
 
 def split_script(script: str) -> list[str]:
@@ -291,7 +293,7 @@ class SQLTransaction(Transaction):
     # ---------------------------------------------------------------- sign-in throttling
     def failures(self, key: str, *, lock: bool = False) -> tuple[int, float] | None:
         if lock:
-            self._hold_key(1, key)
+            self._hold_key(_FAILURES_LOCKS, key)
         row = self._one("SELECT count, last FROM sign_in_failures WHERE key = ?", (key,))
         return (int(row["count"]), float(row["last"])) if row else None
 
@@ -306,7 +308,7 @@ class SQLTransaction(Transaction):
     # ---------------------------------------------------------------- batches, locks, flags
     def batch(self, owner_id: int, batch_id: str, *, lock: bool = False) -> Batch | None:
         if lock:
-            self._hold_key(2, f"{owner_id}/{batch_id}")
+            self._hold_key(_BATCH_LOCKS, f"{owner_id}/{batch_id}")
         r = self._one("SELECT * FROM batches WHERE owner_id = ? AND batch_id = ?", (owner_id, batch_id))
         return Batch(r["owner_id"], r["batch_id"], r["batcount"], r["used"], r["first_used"]) if r else None
 
@@ -321,7 +323,9 @@ class SQLTransaction(Transaction):
     def lock_application(self, app_id: int) -> None:
         self._hold("applications", "id = ?", (app_id,))
 
-    def flag(self, name: str) -> str | None:
+    def flag(self, name: str, *, lock: bool = False) -> str | None:
+        if lock:
+            self._hold_key(_FLAG_LOCKS, name)
         row = self._one("SELECT value FROM flags WHERE name = ?", (name,))
         return row["value"] if row else None
 

@@ -123,6 +123,38 @@ def test_driver_errors_become_store_errors(postgres: PostgresCluster) -> None:
     nobody.close()
 
 
+def test_counts_and_secrets_made_on_first_use_hold_across_processes(postgres: PostgresCluster) -> None:
+    """Two catalogs on one database (two workers): 12 racing failed sign-ins are 12 failures, and a secret
+    made on first use by 8 racing callers is one secret."""
+    from photoservice.config import FakeClock
+    from photoservice.storage import Catalog
+    from photoservice.storage.passwords import PasswordParams, Passwords
+    from photoservice.storage.records import Quotas, SignInPolicy
+    url = postgres.new_schema()
+    fast = Passwords(PasswordParams(time_cost=1, memory_kib=1024, parallelism=1))
+    catalogs = [Catalog(PostgresBackend(url), FakeClock(), Quotas(), fast, SignInPolicy(free_failures=100))
+                for _ in range(2)]
+    catalogs[0].create_user("alice", "pw")
+    barrier = threading.Barrier(12)
+    secrets_seen: list[bytes] = []
+
+    def fail(i: int) -> None:
+        barrier.wait()
+        assert catalogs[i % 2].authenticate("alice", "wrong", client="192.0.2.7") is None
+        secrets_seen.append(catalogs[i % 2].shared_secret("media"))
+
+    threads = [threading.Thread(target=fail, args=(i,)) for i in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with catalogs[0].backend.transaction() as tx:
+        assert tx.failures("user:alice")[0] == 12 and tx.failures("addr:192.0.2.7")[0] == 12
+    assert len(secrets_seen) == 12 and len(set(secrets_seen)) == 1
+    for catalog in catalogs:
+        catalog.close()
+
+
 def test_passwords_never_shown() -> None:
     assert redacted_url("postgresql://app:s3cret@db:5432/photos") == "postgresql://app:***@db:5432/photos"
     assert redacted_url("sqlite:///tmp/x.sqlite3") == "sqlite:///tmp/x.sqlite3"

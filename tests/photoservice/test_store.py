@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import os
 import threading
+import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterator
@@ -264,6 +265,39 @@ def test_album_limit_holds_under_threads(database_url: str, clock: FakeClock) ->
     assert results.count("ok") == 10 and results.count("full") == 10
     assert store.album(album.id).size == 60
     store.close()
+
+
+@pytest.mark.parametrize("kind", ["flag", "failures", "batch"])
+def test_a_locked_read_of_a_missing_row_waits_for_its_holder(database_url: str, clock: FakeClock, kind: str) -> None:
+    """A row made on first use (a shared secret, a failure count, a batch) is made once: a second writer's
+    ``lock=True`` read waits until the first one commits, then sees its row (interface guarantee)."""
+    from photoservice.storage.records import Batch
+    first, second = open_catalog(database_url, clock, Quotas()), open_catalog(database_url, clock, Quotas())
+    owner = first.create_user("alice", "pw")
+    read = {"flag": lambda tx: tx.flag("secret:x", lock=True),
+            "failures": lambda tx: tx.failures("user:alice", lock=True),
+            "batch": lambda tx: tx.batch(owner.id, "b1", lock=True)}[kind]
+    write = {"flag": lambda tx: tx.set_flag("secret:x", "made"),
+             "failures": lambda tx: tx.set_failures("user:alice", 1, 1.0),
+             "batch": lambda tx: tx.put_batch(Batch(owner.id, "b1", 3, 1, 1.0))}[kind]
+    holding, seen = threading.Event(), []
+
+    def late() -> None:
+        holding.wait()
+        with second.backend.transaction(write=True) as tx:
+            seen.append(read(tx))
+
+    thread = threading.Thread(target=late)
+    thread.start()
+    with first.backend.transaction(write=True) as tx:
+        assert read(tx) is None
+        holding.set()
+        time.sleep(0.3)  # the other writer is waiting now (it would read None without the lock)
+        write(tx)
+    thread.join()
+    assert seen and seen[0] is not None
+    first.close()
+    second.close()
 
 
 def test_signature_matches_historical_recipe() -> None:
