@@ -10,9 +10,17 @@ It also prints what the service costs beyond the image work: the server's CPU ti
 /proc) per uploadPhotos upload of one photo per request, sent one after the other, against the CPU time of
 ``imgpipe.process_image`` alone on the same photos (the same renditions, in a fresh process).
 
+The service runs on the backends given (``--database``, ``--storage``, ``--s3-endpoint-url``, ``--workers``,
+as for ``photoservice serve``); ``--scale`` instead measures, in one run, SQLite + folder and PostgreSQL + S3
+(a throwaway PostgreSQL cluster and moto_server started here, the tests' helpers), each with 1 and 2
+workers, through uploadPhotos, beside the baseline: uploads/s, p50/p99, the peak RSS of the largest service
+process (a worker), and the CPU per upload of the service and of the PostgreSQL + moto_server processes.
+
     python benchmarks/service_load.py            # 200 x 12 MP
     python benchmarks/service_load.py --quick    # 24 x 2 MP, a smoke run
     python benchmarks/service_load.py --cpu-only # only the CPU comparison
+    python benchmarks/service_load.py --scale    # 60 x 12 MP per configuration
+    python benchmarks/service_load.py --database postgresql://... --storage s3://bucket/prefix --workers 4
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ import io
 import json
 import os
 import random
+import secrets
 import socket
 import statistics
 import subprocess
@@ -32,7 +41,9 @@ import textwrap
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import httpx
 from PIL import Image
@@ -172,10 +183,12 @@ def report(name: str, seconds: float, lat: list[float], failures: int, rss: floa
     return row
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux /proc), seconds."""
+def cpu_seconds(pid: int, reaped: bool = False) -> float:
+    """User + system CPU time of a process so far (Linux /proc), seconds; ``reaped``: with that of its
+    children that exited (a server's finished connection processes)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    ticks = int(fields[11]) + int(fields[12]) + ((int(fields[13]) + int(fields[14])) if reaped else 0)
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 PROCESS_ALONE = textwrap.dedent('''
@@ -262,6 +275,204 @@ def sign(args: dict[str, str], secret: str) -> str:
     return hashlib.md5(("".join(f"{k}={args[k]}" for k in sorted(args)) + secret).encode()).hexdigest()
 
 
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (``serve --workers N``: the supervisor and its worker processes)."""
+    found = [pid]
+    for tid in os.listdir(f"/proc/{pid}/task") if os.path.isdir(f"/proc/{pid}/task") else ():
+        try:
+            children = Path(f"/proc/{pid}/task/{tid}/children").read_text().split()
+        except OSError:
+            continue
+        for child in children:
+            found.extend(process_tree(int(child)))
+    return found
+
+
+def tree_cpu(roots: list[int]) -> float:
+    """CPU seconds of these processes and all their descendants, living or exited."""
+    total = 0.0
+    for root in roots:
+        for pid in process_tree(root):
+            try:
+                total += cpu_seconds(pid, reaped=True)
+            except OSError:
+                continue
+    return total
+
+
+@dataclass
+class Backends:
+    """Where ``photoservice serve`` keeps its data in one measurement."""
+
+    label: str
+    database: str | None = None
+    storage: str | None = None
+    s3_endpoint_url: str | None = None
+    workers: int = 1
+
+    def args(self) -> list[str]:
+        out = []
+        for option, value in (("--database", self.database), ("--storage", self.storage),
+                              ("--s3-endpoint-url", self.s3_endpoint_url)):
+            if value:
+                out += [option, value]
+        return out
+
+
+def measure_service(backends: Backends, images: list[bytes], n: int, clients: int, tmp: str, env: dict[str, str],
+                    apis: tuple[str, ...] = ("platform", "yahoo"),
+                    cpu_rounds: Callable[[int, Callable[[int, httpx.Client], bool]], None] | None = None,
+                    others: tuple[int, ...] = ()) -> list[dict]:
+    """Run ``photoservice serve`` on these backends under load; the report rows.
+
+    ``cpu_rounds(pid, yahoo_send)`` then runs while the server is still up; ``others``: processes whose CPU
+    time the run also reports (the database and storage servers)."""
+    data = Path(tmp) / f"svc-{backends.label.replace(' ', '-')}"
+    cli = [sys.executable, "-m", "photoservice"]
+
+    def admin(*a: str) -> dict:
+        out = subprocess.run([*cli, *a, "--data", str(data), *backends.args()], check=True, capture_output=True,
+                             text=True, env=env, cwd=ROOT).stdout
+        return json.loads(out.splitlines()[-1])
+    app = admin("create-app", f"bench-{secrets.token_hex(3)}", "--permission", "photo_upload")
+    user = f"bench-{secrets.token_hex(3)}"
+    admin("create-user", user, "--password", "bench")
+    community = f"bench-{secrets.token_hex(3)}"
+    admin("create-community", community)
+    port = free_port()
+    proc = subprocess.Popen([*cli, "serve", "--port", str(port), "--data", str(data), "--log-level", "warning",
+                             "--application-album-limit", str(10 * n), "--workers", str(backends.workers),
+                             *backends.args()], env=env, cwd=ROOT, stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    rows = []
+    try:
+        wait_up(base + "/health", proc)
+        login = {"method": "up.auth.login", "api_key": app["api_key"], "username": user, "password": "bench",
+                 "format": "JSON"}
+        login["sig"] = sign(login, app["secret"])
+        sessions = [httpx.post(base + "/restserver.php", data=login).json()["session_key"] for _ in range(clients)]
+        counters = [time.time()] * clients
+
+        def platform_send(i: int, http: httpx.Client) -> bool:
+            k = i % clients
+            counters[k] += 0.001
+            a = {"method": "up.photos.upload", "api_key": app["api_key"], "session_key": sessions[k],
+                 "call_id": f"{counters[k]:.6f}", "community": community, "caption": f"photo {i}", "format": "JSON"}
+            a["sig"] = sign(a, app["secret"])
+            resp = http.post(base + "/restserver.php", data=a,
+                             files={"data": ("photo.jpg", images[i % len(images)], "image/jpeg")})
+            return resp.status_code == 200 and "pid" in resp.json()
+
+        signed_in = httpx.post(base + "/V3.0/login", data={"appid": app["api_key"], "username": user,
+                                                           "password": "bench", "output": "json"})
+        y = {"WSSID": signed_in.json()["LoginResponse"]["WSSID"], "Cookie": signed_in.cookies["Y"]}
+
+        def yahoo_send(i: int, http: httpx.Client) -> bool:
+            resp = http.post(base + "/V3.0/uploadPhotos",
+                             params={"appid": app["api_key"], "WSSID": y["WSSID"], "caption0": f"photo {i}"},
+                             headers={"cookie": f"Y={y['Cookie']}"},
+                             files={"pic0": ("photo.jpg", images[i % len(images)], "image/jpeg")})
+            return resp.status_code == 200
+
+        workers_note = f", {backends.workers} workers" if backends.workers > 1 else ""
+        for api, send in (("platform", platform_send), ("yahoo", yahoo_send)):
+            if api not in apis:
+                continue
+            others_cpu0, own_cpu0 = tree_cpu(list(others)), tree_cpu([proc.pid])
+            secs, lat, fail = run_load(n, clients, send)
+            own_cpu = (tree_cpu([proc.pid]) - own_cpu0) / n * 1000
+            pids = process_tree(proc.pid)
+            # the heaviest process: a worker (the supervisor of --workers N only watches them)
+            rss = max(peak_rss_mb(pid) for pid in pids)
+            name = f"{backends.label}{workers_note} {'up.photos.upload' if api == 'platform' else 'uploadPhotos'}"
+            row = report(name, secs, lat, fail, rss, n)
+            row["service_cpu_per_upload_ms"] = own_cpu
+            note = f"{'':<44} CPU per upload: service {own_cpu:.0f} ms"
+            if others:
+                row["others_cpu_per_upload_ms"] = (tree_cpu(list(others)) - others_cpu0) / n * 1000
+                note += f", PostgreSQL + moto_server {row['others_cpu_per_upload_ms']:.0f} ms"
+            print(note, flush=True)
+            rows.append(row)
+        if cpu_rounds is not None:
+            cpu_rounds(proc.pid, yahoo_send)
+    finally:
+        stop(proc)
+    return rows
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def measure_baseline(images: list[bytes], n: int, clients: int, tmp: str, env: dict[str, str]) -> dict:
+    """Starlette + naive Pillow + LocalFileStore/SQLite under the same load."""
+    bdata = Path(tmp) / "baseline"
+    bdata.mkdir()
+    (Path(tmp) / "baseline_app.py").write_text(BASELINE)
+    port = free_port()
+    benv = dict(env, BASELINE_DATA=str(bdata), PYTHONPATH=tmp + os.pathsep + env["PYTHONPATH"])
+    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "baseline_app:app", "--port", str(port),
+                             "--log-level", "warning"], env=benv, cwd=tmp, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_up(base + "/", proc)
+
+        def baseline_send(i: int, http: httpx.Client) -> bool:
+            resp = http.post(base + "/upload", data={"caption": f"photo {i}"},
+                             files={"data": ("photo.jpg", images[i % len(images)], "image/jpeg")})
+            return resp.status_code == 200
+
+        secs, lat, fail = run_load(n, clients, baseline_send)
+        return report("baseline starlette+pillow", secs, lat, fail, peak_rss_mb(proc.pid), n)
+    finally:
+        stop(proc)
+
+
+def scale_runs(images: list[bytes], n: int, clients: int, tmp: str, env: dict[str, str]) -> list[dict]:
+    """sqlite+file and postgresql+s3, each with 1 and 2 workers (uploadPhotos), on servers started here."""
+    sys.path.insert(0, str(ROOT))
+    from tests.photoservice.backends import PostgresCluster, S3Endpoint, ServerUnavailable
+    rows = []
+    try:
+        cluster = PostgresCluster(os.environ.get("PHOTOSERVICE_TEST_POSTGRES_URL")).start()
+    except ServerUnavailable as exc:
+        raise SystemExit(f"--scale needs PostgreSQL: {exc}") from exc
+    endpoint = S3Endpoint()
+    try:
+        endpoint.start()
+        env = dict(env, **{k: os.environ[k] for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+                                                       "AWS_DEFAULT_REGION") if k in os.environ})
+        servers = [endpoint.pid] if endpoint.pid else []
+        if cluster.folder is not None:  # the postmaster (its connection processes are its children)
+            servers.append(int((cluster.folder / "data" / "postmaster.pid").read_text().split()[0]))
+        others = tuple(servers)
+        for workers in (1, 2):
+            for kind in ("sqlite+file", "postgresql+s3"):
+                if kind == "sqlite+file":
+                    backends = Backends(kind, workers=workers)
+                else:
+                    backends = Backends(kind, database=cluster.new_schema(), storage=endpoint.storage_url(),
+                                        s3_endpoint_url=endpoint.url, workers=workers)
+                got = measure_service(backends, images, n, clients, tmp, env, apis=("yahoo",),
+                                      others=others if kind != "sqlite+file" else ())
+                rows.extend(got)
+                if backends.storage:  # moto keeps objects in memory: empty the prefix before the next run
+                    client = endpoint.client()
+                    names = endpoint.objects(backends.storage)
+                    for start in range(0, len(names), 1000):
+                        client.delete_objects(Bucket=endpoint.bucket,
+                                              Delete={"Objects": [{"Key": k} for k in names[start:start + 1000]]})
+    finally:
+        endpoint.stop()
+        cluster.stop()
+    return rows
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="24 uploads of 2 MP images (smoke run)")
@@ -270,135 +481,68 @@ def main() -> int:
     ap.add_argument("--clients", type=int, default=4, help="concurrent clients (default 4)")
     ap.add_argument("--cpu-only", action="store_true", help="only the CPU per upload, service vs imgpipe alone")
     ap.add_argument("--cpu-uploads", type=int, default=None, help="uploads timed for CPU (default 40; quick 12)")
+    ap.add_argument("--database", default=None, metavar="URL", help="photoservice's database (default: SQLite)")
+    ap.add_argument("--storage", default=None, metavar="URL", help="photoservice's storage (default: a folder)")
+    ap.add_argument("--s3-endpoint-url", default=None, metavar="URL", help="S3-compatible server of --storage")
+    ap.add_argument("--workers", type=int, default=1, help="photoservice worker processes (default 1)")
+    ap.add_argument("--scale", action="store_true",
+                    help="sqlite+file and postgresql+s3 (a throwaway cluster and moto_server started here), each "
+                         "with 1 and 2 workers, uploadPhotos, beside the baseline")
     args = ap.parse_args()
-    n = args.uploads or (24 if args.quick else 200)
+    n = args.uploads or (24 if args.quick else (60 if args.scale else 200))
     mp = args.megapixels or (2.0 if args.quick else 12.0)
     print(f"generating images ({mp} MP) ...", flush=True)
     images = make_images(min(8, n), mp)
     print(f"{n} uploads per service, {args.clients} clients, JPEG sizes "
           f"{min(map(len, images)) // 1024}-{max(map(len, images)) // 1024} KiB", flush=True)
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        # --- photoservice serve
-        data = Path(tmp) / "svc"
-        cli = [sys.executable, "-m", "photoservice"]
-
-        def admin(*a: str) -> dict:
-            out = subprocess.run([*cli, *a, "--data", str(data)], check=True, capture_output=True, text=True,
-                                 env=env, cwd=ROOT).stdout
-            return json.loads(out.splitlines()[-1])
-        app = admin("create-app", "bench", "--permission", "photo_upload")
-        admin("create-user", "bench", "--password", "bench")
-        admin("create-community", "bench")
-        port = free_port()
-        proc = subprocess.Popen([*cli, "serve", "--port", str(port), "--data", str(data), "--log-level", "warning",
-                                 "--application-album-limit", str(10 * n)], env=env, cwd=ROOT,
-                                stderr=subprocess.DEVNULL)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            wait_up(base + "/health", proc)
-            login = {"method": "up.auth.login", "api_key": app["api_key"], "username": "bench", "password": "bench",
-                     "format": "JSON"}
-            login["sig"] = sign(login, app["secret"])
-            sessions = [httpx.post(base + "/restserver.php", data=login).json()["session_key"]
-                        for _ in range(args.clients)]
-            counters = [time.time()] * args.clients
-
-            def platform_send(i: int, http: httpx.Client) -> bool:
-                k = i % args.clients
-                counters[k] += 0.001
-                a = {"method": "up.photos.upload", "api_key": app["api_key"], "session_key": sessions[k],
-                     "call_id": f"{counters[k]:.6f}", "community": "bench", "caption": f"photo {i}", "format": "JSON"}
-                a["sig"] = sign(a, app["secret"])
-                resp = http.post(base + "/restserver.php", data=a,
-                                 files={"data": ("photo.jpg", images[i % len(images)], "image/jpeg")})
-                return resp.status_code == 200 and "pid" in resp.json()
-
-            if not args.cpu_only:
-                secs, lat, fail = run_load(n, args.clients, platform_send)
-                rows.append(report("photoservice up.photos.upload", secs, lat, fail, peak_rss_mb(proc.pid), n))
-
-            signed_in = httpx.post(base + "/V3.0/login", data={"appid": app["api_key"], "username": "bench",
-                                                               "password": "bench", "output": "json"})
-            y = {"WSSID": signed_in.json()["LoginResponse"]["WSSID"], "Cookie": signed_in.cookies["Y"]}
-
-            def yahoo_send(i: int, http: httpx.Client) -> bool:
-                resp = http.post(base + "/V3.0/uploadPhotos",
-                                 params={"appid": app["api_key"], "WSSID": y["WSSID"], "caption0": f"photo {i}"},
-                                 headers={"cookie": f"Y={y['Cookie']}"},
-                                 files={"pic0": ("photo.jpg", images[i % len(images)], "image/jpeg")})
-                return resp.status_code == 200
-
-            if not args.cpu_only:
-                secs, lat, fail = run_load(n, args.clients, yahoo_send)
-                rows.append(report("photoservice uploadPhotos", secs, lat, fail, peak_rss_mb(proc.pid), n))
-            # CPU per upload: one photo per request, one request at a time, after a warm-up, in rounds that
-            # alternate with imgpipe alone on the same photos (so that both see the same machine load).
+        if args.scale:
+            rows = scale_runs(images, n, args.clients, tmp, env)
+        else:
+            label = "photoservice" if not (args.database or args.storage) else "photoservice (given backends)"
+            backends = Backends(label, args.database, args.storage, args.s3_endpoint_url, args.workers)
             m = args.cpu_uploads or (12 if args.quick else 40)
             rounds, per_round = 5, max(2, m // 5)
-            alone = ProcessAlone(images, tmp, env)
-            service_cpus, alone_cpus = [], []
-            try:
-                with httpx.Client(timeout=300) as http:
-                    for i in range(len(images)):
-                        assert yahoo_send(i, http)
-                    for _ in range(rounds):
-                        cpu0 = cpu_seconds(proc.pid)
-                        for i in range(per_round):
+            service_cpus: list[float] = []
+            alone_cpus: list[float] = []
+
+            def cpu_rounds(pid: int, yahoo_send: Callable[[int, httpx.Client], bool]) -> None:
+                # CPU per upload: one photo per request, one request at a time, after a warm-up, in rounds
+                # that alternate with imgpipe alone on the same photos (both see the same machine load).
+                alone = ProcessAlone(images, tmp, env)
+                try:
+                    with httpx.Client(timeout=300) as http:
+                        for i in range(len(images)):
                             assert yahoo_send(i, http)
-                        service_cpus.append((cpu_seconds(proc.pid) - cpu0) / per_round)
-                        alone_cpus.append(alone.cpu_per_image(per_round))
-            finally:
-                alone.close()
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        service_cpu, alone_cpu = statistics.median(service_cpus), statistics.median(alone_cpus)
-        ratios = sorted(sv / al for sv, al in zip(service_cpus, alone_cpus))
-        receive_cpu = receive_only_cpu(images, per_round, rounds, tmp, env)
-        print(f"\nserver CPU per uploadPhotos upload (1 photo, {mp} MP, {rounds} rounds of {per_round}, medians):\n"
-              f"  photoservice                        {service_cpu * 1000:7.1f} ms\n"
-              f"  imgpipe.process_image alone         {alone_cpu * 1000:7.1f} ms  (alternating with the above)\n"
-              f"  uvicorn receiving the same requests {receive_cpu * 1000:7.1f} ms  (into an app that drops them)\n"
-              f"  the service adds {(statistics.median(ratios) - 1) * 100:+.0f}% to imgpipe alone (rounds: "
-              f"{', '.join(f'{(r - 1) * 100:+.0f}%' for r in ratios)}); beyond what the HTTP server costs to "
-              f"receive the bytes: {((service_cpu - receive_cpu) / alone_cpu - 1) * 100:+.0f}%", flush=True)
-        if args.cpu_only:
-            return 0
-        # --- baseline
-        bdata = Path(tmp) / "baseline"
-        bdata.mkdir()
-        (Path(tmp) / "baseline_app.py").write_text(BASELINE)
-        port = free_port()
-        benv = dict(env, BASELINE_DATA=str(bdata), PYTHONPATH=tmp + os.pathsep + env["PYTHONPATH"])
-        proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "baseline_app:app", "--port", str(port),
-                                 "--log-level", "warning"], env=benv, cwd=tmp, stderr=subprocess.DEVNULL)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            wait_up(base + "/", proc)
+                        for _ in range(rounds):
+                            cpu0 = tree_cpu([pid])
+                            for i in range(per_round):
+                                assert yahoo_send(i, http)
+                            service_cpus.append((tree_cpu([pid]) - cpu0) / per_round)
+                            alone_cpus.append(alone.cpu_per_image(per_round))
+                finally:
+                    alone.close()
 
-            def baseline_send(i: int, http: httpx.Client) -> bool:
-                resp = http.post(base + "/upload", data={"caption": f"photo {i}"},
-                                 files={"data": ("photo.jpg", images[i % len(images)], "image/jpeg")})
-                return resp.status_code == 200
-
-            secs, lat, fail = run_load(n, args.clients, baseline_send)
-            baseline = report("baseline starlette+pillow", secs, lat, fail, peak_rss_mb(proc.pid), n)
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            rows = measure_service(backends, images, n, args.clients, tmp, env,
+                                   apis=() if args.cpu_only else ("platform", "yahoo"), cpu_rounds=cpu_rounds)
+            service_cpu, alone_cpu = statistics.median(service_cpus), statistics.median(alone_cpus)
+            ratios = sorted(sv / al for sv, al in zip(service_cpus, alone_cpus))
+            receive_cpu = receive_only_cpu(images, per_round, rounds, tmp, env)
+            print(f"\nserver CPU per uploadPhotos upload (1 photo, {mp} MP, {rounds} rounds of {per_round}, "
+                  f"medians):\n"
+                  f"  photoservice                        {service_cpu * 1000:7.1f} ms\n"
+                  f"  imgpipe.process_image alone         {alone_cpu * 1000:7.1f} ms  (alternating with the above)\n"
+                  f"  uvicorn receiving the same requests {receive_cpu * 1000:7.1f} ms  (into an app that drops them)\n"
+                  f"  the service adds {(statistics.median(ratios) - 1) * 100:+.0f}% to imgpipe alone (rounds: "
+                  f"{', '.join(f'{(r - 1) * 100:+.0f}%' for r in ratios)}); beyond what the HTTP server costs to "
+                  f"receive the bytes: {((service_cpu - receive_cpu) / alone_cpu - 1) * 100:+.0f}%", flush=True)
+            if args.cpu_only:
+                return 0
+        baseline = measure_baseline(images, n, args.clients, tmp, env)
     print()
     for row in rows:
-        print(f"{row['name']:<28} throughput x{row['uploads_per_s'] / baseline['uploads_per_s']:.2f} of baseline, "
+        print(f"{row['name']:<44} throughput x{row['uploads_per_s'] / baseline['uploads_per_s']:.2f} of baseline, "
               f"peak RSS x{row['peak_rss_mb'] / baseline['peak_rss_mb']:.2f} of baseline")
     return 0
 

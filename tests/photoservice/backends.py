@@ -210,6 +210,11 @@ class S3Endpoint:
         self.client().create_bucket(Bucket=self.bucket)
         return self
 
+    @property
+    def pid(self) -> int | None:
+        """The process id of moto_server (None for an external endpoint)."""
+        return self._proc.pid if self._proc is not None else None
+
     def client(self) -> Any:
         import boto3
         import botocore.config
