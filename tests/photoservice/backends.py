@@ -186,8 +186,10 @@ class S3Endpoint:
 
     def start(self) -> "S3Endpoint":
         if not self.external:
-            program = shutil.which("moto_server") or str(Path(sys.executable).parent / "moto_server")
-            if not os.path.exists(program):
+            # the one installed beside this interpreter (the test extra's), else one on PATH
+            beside = Path(sys.executable).parent / "moto_server"
+            program = str(beside) if beside.exists() else (shutil.which("moto_server") or "")
+            if not program:
                 raise RuntimeError("moto_server is missing: pip install 'moto[server]' (the test extra has it)")
             port = free_port()
             self._log = tempfile.TemporaryFile()
