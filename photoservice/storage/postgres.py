@@ -22,6 +22,7 @@ workers starting at once on an empty database create it once.
 
 from __future__ import annotations
 
+import os
 import threading
 from contextlib import contextmanager
 from functools import lru_cache
@@ -92,6 +93,10 @@ _MIGRATION_LOCK = 0x70686F746F73  # "photos"
 _IDENTITY_IDS = ("applications", "users", "communities")
 
 
+# Pools a forked child inherited from its parent: referenced so that they are never finalized in the child.
+_inherited: list[Any] = []
+
+
 @lru_cache(maxsize=512)
 def _pg(sql: str) -> str:
     """The shared statements use ``?``; psycopg takes ``%s`` (no statement holds a literal ``?`` or ``%``)."""
@@ -147,6 +152,7 @@ class PostgresBackend(MetadataBackend):
         self.pool_size = pool_size
         self.timeout = timeout
         self._pool: ConnectionPool[psycopg.Connection[Row]] | None = None
+        self._pool_pid = 0
         self._pool_lock = threading.Lock()
 
     def _connect_options(self) -> dict[str, Any]:
@@ -159,9 +165,15 @@ class PostgresBackend(MetadataBackend):
 
     def _get_pool(self) -> ConnectionPool[psycopg.Connection[Row]]:
         pool = self._pool
-        if pool is None:
+        if pool is None or self._pool_pid != os.getpid():
             with self._pool_lock:
+                if self._pool is not None and self._pool_pid != os.getpid():
+                    # A forked child (gunicorn --preload): the parent's connections are not ours to use or
+                    # to close (closing would end them for the parent too); kept, never touched.
+                    _inherited.append(self._pool)
+                    self._pool = None
                 if self._pool is None:
+                    self._pool_pid = os.getpid()
                     # check: a connection is tested before it is handed out, so a restarted server costs
                     # no failed request; broken ones are replaced.
                     self._pool = ConnectionPool(self.url, min_size=1, max_size=self.pool_size, open=True,
@@ -224,7 +236,7 @@ class PostgresBackend(MetadataBackend):
     def close(self) -> None:
         with self._pool_lock:
             pool, self._pool = self._pool, None
-        if pool is not None:
+        if pool is not None and self._pool_pid == os.getpid():
             pool.close()
 
     def __repr__(self) -> str:

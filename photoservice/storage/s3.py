@@ -15,6 +15,7 @@ multipart upload is aborted, and one that a crash interrupted is listed by :meth
 from __future__ import annotations
 
 import io
+import os
 import secrets
 import threading
 from contextlib import contextmanager
@@ -103,13 +104,21 @@ class S3FileStore(FileStore):
             self.prefix += "/"
         self.endpoint_url = endpoint_url
         self.part_size = part_size
-        if client is None:
-            config = botocore.config.Config(
-                max_pool_connections=max_connections, connect_timeout=10, read_timeout=60,
-                retries={"mode": "standard", "max_attempts": 5},
-                s3={"addressing_style": "path"} if endpoint_url else None)
-            client = _new_client(endpoint_url, config)
-        self.client = client
+        self._config = botocore.config.Config(
+            max_pool_connections=max_connections, connect_timeout=10, read_timeout=60,
+            retries={"mode": "standard", "max_attempts": 5},
+            s3={"addressing_style": "path"} if endpoint_url else None)
+        self._client = client if client is not None else _new_client(endpoint_url, self._config)
+        self._client_pid = os.getpid()
+
+    @property
+    def client(self) -> Any:
+        """The boto3 S3 client of this process (a forked child makes its own: HTTP connections are not
+        shared between processes)."""
+        if self._client_pid != os.getpid():
+            self._client = _new_client(self.endpoint_url, self._config)
+            self._client_pid = os.getpid()
+        return self._client
 
     def _object(self, key: str) -> str:
         return self.prefix + check_key(key)
