@@ -26,7 +26,11 @@ PYTHON="${PYTHON:-python3}"
 # CI must fail when the Cython extension does not build, instead of silently testing the pure path twice.
 FASTMIME_REQUIRE_EXTENSION=1 .venv/bin/python -m pip install -q -e ".[test]"
 .venv/bin/python -c "import fastmime, sys; print('fastmime implementation:', fastmime.IMPLEMENTATION); sys.exit(fastmime.IMPLEMENTATION != 'cython')"
-.venv/bin/python -m pytest "$@"
+# The suite is CPU-bound and the machines have 2 cores: pytest-xdist runs it in one process per core
+# (PYTEST_WORKERS=0 runs it in this process). Tests that start servers use free ports and temporary
+# folders; each process starts its own PostgreSQL and moto_server when it needs them; loadgroup keeps the
+# tests of one xdist_group (several instances of one service) in one process.
+.venv/bin/python -m pytest -n "${PYTEST_WORKERS:-auto}" --dist loadgroup "$@"
 
 # pillow-simd must work as a drop-in for Pillow (a project requirement); only a real build proves it.
 if [ "${IMGPIPE_SKIP_PILLOW_SIMD:-}" != 1 ]; then

@@ -158,8 +158,7 @@ class PostgresBackend(MetadataBackend):
     def _connect_options(self) -> dict[str, Any]:
         # Appended to the URL's own server options (e.g. a search_path), which a keyword would replace.
         given = psycopg.conninfo.conninfo_to_dict(self.url).get("options") or ""
-        ours = (f"-c lock_timeout={int(self.timeout * 1000)}"
-                f" -c idle_in_transaction_session_timeout={int(self.timeout * 4000)}")
+        ours = f"-c lock_timeout={int(self.timeout * 1000)}"
         return {"row_factory": dict_row, "connect_timeout": max(1, int(self.timeout)),
                 "application_name": "photoservice", "options": f"{given} {ours}".strip()}
 

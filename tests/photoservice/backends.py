@@ -209,7 +209,12 @@ class S3Endpoint:
                 os.environ[name] = value
             else:
                 os.environ.pop(name, None)
-        self.client().create_bucket(Bucket=self.bucket)
+        client = self.client()
+        region = client.meta.region_name
+        if region and region != "us-east-1":  # AWS wants the region named outside us-east-1
+            client.create_bucket(Bucket=self.bucket, CreateBucketConfiguration={"LocationConstraint": region})
+        else:
+            client.create_bucket(Bucket=self.bucket)
         return self
 
     @property

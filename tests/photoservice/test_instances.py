@@ -33,6 +33,8 @@ from .client import PlatformClient, YahooClient, error_code, make_jpeg, multipar
 from .conftest import TEST_SETTINGS
 
 ROOT = Path(__file__).resolve().parents[2]
+# One test process starts the instances for every test of this module (pytest-xdist --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("photoservice-instances")
 
 
 @dataclass
