@@ -178,7 +178,7 @@ def report(name: str, seconds: float, lat: list[float], failures: int, rss: floa
     p99 = lat[min(len(lat) - 1, int(round(0.99 * (len(lat) - 1))))]
     row = {"name": name, "uploads_per_s": n / seconds, "p50_ms": p50 * 1000, "p99_ms": p99 * 1000,
            "peak_rss_mb": rss, "failures": failures}
-    print(f"{name:<28} {row['uploads_per_s']:8.2f}/s  p50 {row['p50_ms']:8.1f} ms  p99 {row['p99_ms']:8.1f} ms"
+    print(f"{name:<44} {row['uploads_per_s']:8.2f}/s  p50 {row['p50_ms']:8.1f} ms  p99 {row['p99_ms']:8.1f} ms"
           f"  peak RSS {rss:8.1f} MiB  failures {failures}")
     return row
 
