@@ -32,7 +32,6 @@ import json
 import os
 import random
 import secrets
-import socket
 import statistics
 import subprocess
 import sys
@@ -49,6 +48,8 @@ import httpx
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from tests.photoservice.backends import free_port, stop_process  # noqa: E402 - the tests' server helpers
 
 BASELINE = textwrap.dedent('''
     """Baseline: Starlette request.form() + naive Pillow + the same storage."""
@@ -117,12 +118,6 @@ def make_images(count: int, megapixels: float) -> list[bytes]:
         im.save(buf, "JPEG", quality=90, exif=exif.tobytes())
         out.append(buf.getvalue())
     return out
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_up(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
@@ -396,17 +391,8 @@ def measure_service(backends: Backends, images: list[bytes], n: int, clients: in
         if cpu_rounds is not None:
             cpu_rounds(proc.pid, yahoo_send)
     finally:
-        stop(proc)
+        stop_process(proc, timeout=30)
     return rows
-
-
-def stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 def measure_baseline(images: list[bytes], n: int, clients: int, tmp: str, env: dict[str, str]) -> dict:
@@ -430,12 +416,11 @@ def measure_baseline(images: list[bytes], n: int, clients: int, tmp: str, env: d
         secs, lat, fail = run_load(n, clients, baseline_send)
         return report("baseline starlette+pillow", secs, lat, fail, peak_rss_mb(proc.pid), n)
     finally:
-        stop(proc)
+        stop_process(proc, timeout=30)
 
 
 def scale_runs(images: list[bytes], n: int, clients: int, tmp: str, env: dict[str, str]) -> list[dict]:
     """sqlite+file and postgresql+s3, each with 1 and 2 workers (uploadPhotos), on servers started here."""
-    sys.path.insert(0, str(ROOT))
     from tests.photoservice.backends import PostgresCluster, S3Endpoint, ServerUnavailable
     rows = []
     try:

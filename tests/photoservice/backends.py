@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-__all__ = ["PostgresCluster", "S3Endpoint", "free_port", "postgres_bin", "ServerUnavailable"]
+__all__ = ["PostgresCluster", "S3Endpoint", "free_port", "postgres_bin", "stop_process", "ServerUnavailable"]
 
 class ServerUnavailable(RuntimeError):
     """A server's program is not installed (the message names the Debian package)."""
@@ -38,6 +38,17 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def stop_process(proc: subprocess.Popen[Any], timeout: float = 20) -> None:
+    """Ask a server process to stop (SIGTERM), and kill it if it has not within ``timeout`` seconds."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def postgres_bin() -> Path | None:
@@ -258,12 +269,7 @@ class S3Endpoint:
             except Exception:  # noqa: BLE001 - cleanup of an external bucket is best effort
                 pass
         if self._proc is not None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
+            stop_process(self._proc, timeout=10)
             self._proc = None
         if self._log is not None:
             self._log.close()

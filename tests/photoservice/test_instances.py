@@ -28,7 +28,7 @@ from photoservice.storage import Catalog, open_storage
 from photoservice.storage.files import new_file_key, new_stem
 from photoservice.storage.records import NewPhoto, RenditionRecord
 
-from .backends import PostgresCluster, S3Endpoint, free_port
+from .backends import PostgresCluster, S3Endpoint, free_port, stop_process
 from .client import PlatformClient, YahooClient, error_code, make_jpeg, multipart
 from .conftest import TEST_SETTINGS
 
@@ -76,16 +76,6 @@ def wait_healthy(proc: subprocess.Popen[bytes], base: str, timeout: float = 90) 
     raise AssertionError(f"the instance at {base} did not answer within {timeout:g} s")
 
 
-def stop_instance(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 @pytest.fixture(scope="module")
 def shared(postgres: PostgresCluster, s3: S3Endpoint) -> Shared:
     return Shared(postgres.new_schema(), s3.storage_url(), s3)
@@ -102,7 +92,7 @@ def instances(shared: Shared, tmp_path_factory: Any) -> Iterator[list[str]]:
         yield [base for _, base in started]
     finally:
         for proc, _ in started:
-            stop_instance(proc)
+            stop_process(proc)
 
 
 def platform_login(base: str, app: Any, username: str = "alice", password: str = "pw") -> PlatformClient:
@@ -263,7 +253,7 @@ def test_kill_9_mid_upload_leaves_nothing_visible_and_fsck_cleans_up_after_the_g
         thread.join(timeout=60)
         assert answer and isinstance(answer[0], httpx.HTTPError)  # the client saw the connection drop
     finally:
-        stop_instance(proc)
+        stop_process(proc)
     assert catalog.photos(user.id) == []
     cli = [sys.executable, "-m", "photoservice", "fsck", *shared.args()]
     young = subprocess.run(cli, capture_output=True, text=True, timeout=120, cwd=ROOT)
