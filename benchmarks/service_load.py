@@ -317,7 +317,7 @@ class Backends:
 def measure_service(backends: Backends, images: list[bytes], n: int, clients: int, tmp: str, env: dict[str, str],
                     apis: tuple[str, ...] = ("platform", "yahoo"),
                     cpu_rounds: Callable[[int, Callable[[int, httpx.Client], bool]], None] | None = None,
-                    others: tuple[int, ...] = ()) -> list[dict]:
+                    others: dict[str, int] | None = None) -> list[dict]:
     """Run ``photoservice serve`` on these backends under load; the report rows.
 
     ``cpu_rounds(pid, yahoo_send)`` then runs while the server is still up; ``others``: processes whose CPU
@@ -340,6 +340,7 @@ def measure_service(backends: Backends, images: list[bytes], n: int, clients: in
                              *backends.args()], env=env, cwd=ROOT, stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     rows = []
+    others = others or {}
     try:
         wait_up(base + "/health", proc)
         login = {"method": "up.auth.login", "api_key": app["api_key"], "username": user, "password": "bench",
@@ -373,7 +374,7 @@ def measure_service(backends: Backends, images: list[bytes], n: int, clients: in
         for api, send in (("platform", platform_send), ("yahoo", yahoo_send)):
             if api not in apis:
                 continue
-            others_cpu0, own_cpu0 = tree_cpu(list(others)), tree_cpu([proc.pid])
+            others_cpu0, own_cpu0 = {name: tree_cpu([pid]) for name, pid in others.items()}, tree_cpu([proc.pid])
             secs, lat, fail = run_load(n, clients, send)
             own_cpu = (tree_cpu([proc.pid]) - own_cpu0) / n * 1000
             pids = process_tree(proc.pid)
@@ -383,9 +384,9 @@ def measure_service(backends: Backends, images: list[bytes], n: int, clients: in
             row = report(name, secs, lat, fail, rss, n)
             row["service_cpu_per_upload_ms"] = own_cpu
             note = f"{'':<44} CPU per upload: service {own_cpu:.0f} ms"
-            if others:
-                row["others_cpu_per_upload_ms"] = (tree_cpu(list(others)) - others_cpu0) / n * 1000
-                note += f", PostgreSQL + moto_server {row['others_cpu_per_upload_ms']:.0f} ms"
+            for other, pid in others.items():
+                row[f"{other}_cpu_per_upload_ms"] = spent = (tree_cpu([pid]) - others_cpu0[other]) / n * 1000
+                note += f", {other} {spent:.0f} ms"
             print(note, flush=True)
             rows.append(row)
         if cpu_rounds is not None:
@@ -432,10 +433,9 @@ def scale_runs(images: list[bytes], n: int, clients: int, tmp: str, env: dict[st
         endpoint.start()
         env = dict(env, **{k: os.environ[k] for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
                                                        "AWS_DEFAULT_REGION") if k in os.environ})
-        servers = [endpoint.pid] if endpoint.pid else []
+        others = {"moto_server": endpoint.pid} if endpoint.pid else {}
         if cluster.folder is not None:  # the postmaster (its connection processes are its children)
-            servers.append(int((cluster.folder / "data" / "postmaster.pid").read_text().split()[0]))
-        others = tuple(servers)
+            others["PostgreSQL"] = int((cluster.folder / "data" / "postmaster.pid").read_text().split()[0])
         for workers in (1, 2):
             for kind in ("sqlite+file", "postgresql+s3"):
                 if kind == "sqlite+file":
@@ -444,7 +444,7 @@ def scale_runs(images: list[bytes], n: int, clients: int, tmp: str, env: dict[st
                     backends = Backends(kind, database=cluster.new_schema(), storage=endpoint.storage_url(),
                                         s3_endpoint_url=endpoint.url, workers=workers)
                 got = measure_service(backends, images, n, clients, tmp, env, apis=("yahoo",),
-                                      others=others if kind != "sqlite+file" else ())
+                                      others=others if kind != "sqlite+file" else None)
                 rows.extend(got)
                 if backends.storage:  # moto keeps objects in memory: empty the prefix before the next run
                     client = endpoint.client()
