@@ -353,7 +353,7 @@ def test_phone_width_keyboard_and_drop(server: tuple[str, Any], browser: Any, tm
     from selenium.webdriver.common.keys import Keys
 
     base, service = server
-    alice = service.catalog.create_user("alice", "wonderland")
+    alice = service.catalog.create_user("alice", "wonderland", premium=True)  # premium: the original is listed
     page = Page(browser, base, tmp_path)
     viewport(browser, PHONE)
     browser.get(base + "/")
@@ -404,6 +404,11 @@ def test_phone_width_keyboard_and_drop(server: tuple[str, Any], browser: Any, tm
     page.until(lambda: page.images_loaded("#viewer-image"))
     first = page.text("#viewer-caption")
     assert page.text("#viewer-position") == "1 of 3"
+    assert re.fullmatch(r"Open the original \(1200 × 900, \d+ KB\)", page.text("#viewer-full"))
+    original = page.js("""return fetch(arguments[0]).then(async r => [r.status, r.headers.get('content-type'),
+                                                                        (await r.arrayBuffer()).byteLength])""",
+                       page("#viewer-full").get_attribute("href"))
+    assert original[0] == 200 and original[1] == "image/jpeg" and original[2] > 1000
     page.screenshot("viewer-360")
     page.d.switch_to.active_element.send_keys(Keys.ARROW_RIGHT)
     page.until(lambda: page.text("#viewer-position") == "2 of 3")
