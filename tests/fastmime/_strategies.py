@@ -20,8 +20,9 @@ test_differential.py for the list of differences).
 every run (memoryview chunks, nothing after on_end / on_abort, on_abort exactly once for a started part
 that did not end normally, the same exception again from a failed parser).
 
-Hypothesis runs derandomized with no database (:func:`property_settings`); to hunt for bugs locally,
-``FASTMIME_HYPOTHESIS_SCALE=20 FASTMIME_HYPOTHESIS_RANDOM=1 pytest tests/fastmime/test_properties.py``.
+Hypothesis follows the suite's profile (tests/_hypothesis.py: fixed examples, no database under ``ci``);
+to hunt for bugs locally, ``HYPOTHESIS_PROFILE=deep pytest tests/fastmime/test_properties.py`` (or, for these
+tests alone, ``FASTMIME_HYPOTHESIS_SCALE=20 FASTMIME_HYPOTHESIS_RANDOM=1``).
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ import fastmime
 import fastmime.pure
 from fastmime import MultipartError
 
+from .._hypothesis import examples
+
 # -- implementations ---------------------------------------------------------------------------------
 
 IMPLEMENTATIONS = {"python": fastmime.pure.MultipartParser}
@@ -52,16 +55,17 @@ else:
 
 # -- hypothesis settings -------------------------------------------------------------------------------
 
-#: Multiplies every max_examples (to hunt for bugs locally: FASTMIME_HYPOTHESIS_SCALE=20).
+#: Multiplies every max_examples on top of the profile's factor (FASTMIME_HYPOTHESIS_SCALE=20).
 _SCALE = float(os.environ.get("FASTMIME_HYPOTHESIS_SCALE", "1"))
-#: FASTMIME_HYPOTHESIS_RANDOM=1 draws new examples on each run instead of the derandomized fixed set.
+#: FASTMIME_HYPOTHESIS_RANDOM=1 draws new examples on each run, as HYPOTHESIS_PROFILE=deep does.
 _RANDOM = os.environ.get("FASTMIME_HYPOTHESIS_RANDOM", "") not in ("", "0")
 
 
 def property_settings(max_examples: int) -> settings:
-    """Derandomized, no example database, no deadline: CI sees the same examples on every run."""
-    return settings(max_examples=max(1, int(max_examples * _SCALE)), deadline=None, derandomize=not _RANDOM,
-                    database=None, print_blob=_RANDOM,
+    """The profile's settings (tests/_hypothesis.py: fixed examples, no database, no deadline under ``ci``)
+    with ``max_examples`` scaled by it, and the health checks these generators trip on purpose suppressed."""
+    extra = {"derandomize": False, "print_blob": True} if _RANDOM else {}
+    return settings(max_examples=max(1, int(examples(max_examples) * _SCALE)), **extra,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                            HealthCheck.large_base_example, HealthCheck.filter_too_much])
 

@@ -113,8 +113,10 @@ def test_part_repr_and_media_type():
 
 from hypothesis import given, settings, strategies as st  # noqa: E402
 
+from .._hypothesis import examples
 
-@settings(max_examples=300, deadline=None, derandomize=True)
+
+@settings(max_examples=examples(300))
 @given(st.text(alphabet='ab"\\;= \tf', max_size=12), st.text(alphabet='ab"\\;= \tf', max_size=12),
        st.sampled_from(['form-data; name="{}"', 'form-data; name="{}"; filename="{}"', 'form-data; name={}',
                         'form-data; name="{}"; filename="{}"; x="y"', 'form-data; name="{}";filename="{}"']))
@@ -128,7 +130,7 @@ def test_browser_shortcut_agrees_with_the_general_parser(name, filename, shape):
         assert quick == parser._parse_disposition(value, 0)
 
 
-@settings(max_examples=400, deadline=None, derandomize=True)
+@settings(max_examples=examples(400))
 @given(st.binary(max_size=200).map(lambda b: b.replace(b"x", b"\n--bd")), st.sampled_from([b"\n--bd", b"\r\n--bd"]),
        st.integers(0, 50), st.integers(0, 250))
 def test_interpreted_delimiter_search_is_find(data, needle, start, end):

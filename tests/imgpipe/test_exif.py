@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
+
+from .._hypothesis import examples
 from hypothesis import strategies as st
 from PIL import Image
 
@@ -705,7 +707,7 @@ def test_many_segments_terminate() -> None:
     assert read_exif(data).is_empty  # gave up after the segment cap, quickly
 
 
-@settings(max_examples=300, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300))
 @given(st.data())
 def test_fuzz_mutated_exif_never_raises(data: st.DataObject) -> None:
     base = bytearray(jpeg_with_exif_bytes(sample_sd400_tiff(big_endian=data.draw(st.booleans()))))
@@ -725,7 +727,7 @@ def test_fuzz_mutated_exif_never_raises(data: st.DataObject) -> None:
         assert v is None or (v > 0 and math.isfinite(v))
 
 
-@settings(max_examples=200, derandomize=True, deadline=None)
+@settings(max_examples=examples(200))
 @given(st.binary(max_size=600), st.sampled_from([b"\xff\xd8\xff", b"II*\x00", b"MM\x00*", b"Exif\x00\x00II*\x00"]))
 def test_fuzz_random_bytes_never_raise(tail: bytes, head: bytes) -> None:
     assert isinstance(read_exif(head + tail), Exif)

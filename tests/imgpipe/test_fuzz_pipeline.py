@@ -13,6 +13,8 @@ import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+
+from .._hypothesis import examples
 from hypothesis import strategies as st
 from PIL import Image
 
@@ -85,7 +87,7 @@ def _check(result: imgpipe.ProcessedImage, data: bytes) -> None:
 
 
 @pytest.mark.parametrize("kind", sorted(SEEDS))
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=examples(300), suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(data=st.data())
 def test_damaged_image_gives_result_or_image_error(kind: str, data: st.DataObject) -> None:
     broken = data.draw(damaged(SEEDS[kind]))

@@ -9,6 +9,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given, settings
+
+from .._hypothesis import examples
 from hypothesis import strategies as st
 
 from imgpipe._exif import Exif, read_exif
@@ -317,7 +319,7 @@ def test_attribute_whitespace_survives() -> None:
     assert photo.get(f"{NS}owner") == "a\tb\nc\rd"
 
 
-@settings(max_examples=200, derandomize=True, deadline=None)
+@settings(max_examples=examples(200))
 @given(st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=0x10FFFF), max_size=40))
 def test_any_text_gives_well_formed_xml(text: str) -> None:
     p = Photo(id=text, hr_width=1, hr_height=1, owner=text, caption=text, description=text, tags=[text])

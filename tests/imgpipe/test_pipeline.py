@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
+
+from .._hypothesis import examples
 from hypothesis import strategies as st
 from PIL import Image, ImageChops, ImageCms, ImageOps
 
@@ -122,7 +124,7 @@ def test_never_upscaled() -> None:
     assert result.rendition("screen").encoded  # a bounded rendition is always re-encoded
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300))
 @given(
     st.integers(1, 20_000),
     st.integers(1, 20_000),

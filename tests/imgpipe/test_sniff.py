@@ -6,6 +6,8 @@ import struct
 
 import pytest
 from hypothesis import given, settings
+
+from .._hypothesis import examples
 from hypothesis import strategies as st
 from PIL import ExifTags, Image
 
@@ -59,7 +61,7 @@ def test_scan_jpeg_errors() -> None:
     assert sos > sof
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200))
 @given(st.binary(max_size=200))
 def test_sniff_and_headers_never_crash(junk: bytes) -> None:
     for prefix in (b"", b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF89a", b"RIFF\x00\x00\x00\x00WEBP"):
@@ -140,7 +142,7 @@ def test_orientation_and_pixel_size() -> None:
     assert ex.get_ifd(0x8769)[0xA002] == 3000 and ex.get_ifd(0x8769)[0xA003] == 4000
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300))
 @given(st.binary(min_size=0, max_size=300), st.sampled_from([b"II*\x00\x08\x00\x00\x00", b"MM\x00*\x00\x00\x00\x08"]))
 def test_edit_tiff_never_crashes_or_resizes(junk: bytes, header: bytes) -> None:
     block = bytearray(header + junk)
