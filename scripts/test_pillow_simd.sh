@@ -27,39 +27,67 @@ if command -v dpkg >/dev/null 2>&1; then
 fi
 
 PYTHON="${PYTHON:-python3}"
-[ -x .venv-simd/bin/python ] || "$PYTHON" -m venv .venv-simd
+if [ ! -x .venv-simd/bin/python ]; then
+    "$PYTHON" -m venv .venv-simd
+    .venv-simd/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
+fi
 PY=.venv-simd/bin/python
-"$PY" -m pip install -q --upgrade pip
+PIP=("$PY" -m pip install -q --disable-pip-version-check)
+SIMD_VERSION="12.1.1.post0"  # pinned to the release checked here: a new upload cannot break CI unannounced
 
 # AVX2 is what pillow-simd is for, but a binary built with it dies (SIGILL) on a CPU without it.
 simd_cc="${CC:-cc}"
 if grep -qw avx2 /proc/cpuinfo 2>/dev/null; then simd_cc="$simd_cc -mavx2"; fi
-# --no-cache-dir: a cached wheel may have been built with other flags. Already installed (a reused
-# .venv-simd): pip keeps it and builds nothing.
-# Pinned to the release checked here, so that a new upload to PyPI cannot break CI unannounced.
-if ! CC="$simd_cc" "$PY" -m pip install -q --no-cache-dir "pillow-simd==12.1.1.post0"; then
-    echo "error: pillow-simd did not build (CC=\"$simd_cc\"); its headers come from: $HEADER_PACKAGES" >&2
-    exit 1
+# The wheel is built once per compiler flags, Python and header versions, kept in a cache of its own (pip's
+# wheel cache would hand out a wheel built with other flags), and installed from there on later runs.
+headers="$(dpkg-query -W -f='${Package}=${Version} ' $HEADER_PACKAGES 2>/dev/null || true)"
+key="$(printf '%s|%s|%s|%s' "$SIMD_VERSION" "$simd_cc" "$("$PY" -c 'import sys; print(sys.version)')" "$headers" \
+       | sha256sum | cut -c1-16)"
+wheels="${XDG_CACHE_HOME:-$HOME/.cache}/fastmime-imgpipe/pillow-simd/$key"
+built="reused"
+if [ "$("$PY" -c 'import importlib.metadata as m; print(m.version("pillow-simd"))' 2>/dev/null)" != "$SIMD_VERSION" ]; then
+    if ! ls "$wheels"/pillow_simd-*.whl > /dev/null 2>&1; then
+        mkdir -p "$wheels"
+        if ! CC="$simd_cc" "$PY" -m pip wheel -q --disable-pip-version-check --no-deps --no-cache-dir \
+                -w "$wheels" "pillow-simd==$SIMD_VERSION"; then
+            echo "error: pillow-simd did not build (CC=\"$simd_cc\"); its headers come from: $HEADER_PACKAGES" >&2
+            exit 1
+        fi
+        built="built"
+    fi
+    "${PIP[@]}" --no-deps "$wheels"/pillow_simd-*.whl
+else
+    built="installed already"
 fi
 
 # --no-deps: the project depends on pillow, which pip would install over pillow-simd's PIL. Hence also
 # the build requirements by hand, and only the test requirements that do not pull Pillow in
-# (pytest-benchmark because pyproject's pytest addopts use its --benchmark-disable).
-"$PY" -m pip install -q "setuptools>=77" wheel "Cython>=3.0"
-"$PY" -m pip install -q --no-deps --no-build-isolation -e .
-"$PY" -m pip install -q "pytest>=8" "pytest-benchmark>=4" "hypothesis>=6"
+# (pytest-benchmark because pyproject's pytest addopts use its --benchmark-disable; pytest-xdist to run the
+# tests in two processes). Done again only when the project's metadata or the parser's source changed.
+stamp=.venv-simd/.test-installed
+project="$(cat pyproject.toml setup.py fastmime/_parser.py fastmime/_parser.pxd | sha256sum | cut -d' ' -f1)"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$project" ]; then
+    rm -f "$stamp"
+    "${PIP[@]}" "setuptools>=77" wheel "Cython>=3.0"
+    "${PIP[@]}" --no-deps --no-build-isolation -e .
+    "${PIP[@]}" "pytest>=8" "pytest-benchmark>=4" "pytest-xdist>=3.5" "hypothesis>=6"
+    echo "$project" > "$stamp"
+fi
 
 # Pillow's versions have no ".post"; pillow-simd's do (12.1.1.post0). Anything else means PIL is Pillow.
-"$PY" - <<'EOF'
+version="$("$PY" - <<'PYEOF'
 import sys
 import PIL, PIL.features
 import fastmime, imgpipe
-print(f"pillow-simd check: PIL {PIL.__version__} (webp {PIL.features.check('webp')}, "
-      f"lcms {PIL.features.check('littlecms2')}), imgpipe COLOR_MANAGEMENT {imgpipe.COLOR_MANAGEMENT}, "
-      f"fastmime {fastmime.IMPLEMENTATION}, Python {sys.version.split()[0]}")
+print(f"PIL {PIL.__version__} (webp {PIL.features.check('webp')}, lcms {PIL.features.check('littlecms2')}), "
+      f"imgpipe COLOR_MANAGEMENT {imgpipe.COLOR_MANAGEMENT}, fastmime {fastmime.IMPLEMENTATION}, "
+      f"Python {sys.version.split()[0]}")
 if "post" not in PIL.__version__:
     sys.exit(f"error: PIL {PIL.__version__} in .venv-simd is Pillow, not pillow-simd")
-EOF
+PYEOF
+)"
+echo "pillow-simd $built: $version"
 
-"$PY" -m pytest tests/imgpipe -q -p no:cacheprovider "$@"
-echo "pillow-simd check passed in ${SECONDS}s (CC=\"$simd_cc\")"
+"$PY" -m pytest tests/imgpipe -q -p no:cacheprovider -n "${PYTEST_WORKERS:-auto}" "$@" | tee .venv-simd/last-run.log
+result="$(grep -E '^[0-9]+ passed' .venv-simd/last-run.log | tail -n 1)"
+echo "pillow-simd check: $result; wheel $built (CC=\"$simd_cc\")"

@@ -349,6 +349,7 @@ def test_the_page_as_people_use_it(server: tuple[str, Any], browser: Any, tmp_pa
     assert not page.visible("#app")
 
 
+@pytest.mark.backends("sqlite+file")  # the page's layout and keys; the storage pairs are the first test's
 def test_phone_width_keyboard_and_drop(server: tuple[str, Any], browser: Any, tmp_path: Path) -> None:
     from selenium.webdriver.common.keys import Keys
 

@@ -550,8 +550,9 @@
   function queueItem(item) {
     const n = state.queue.length;
     const field = (label, key, tag) => {
+      // uploadPhotos takes these in the query string: kept short enough for any server's request line
       const input = el(tag || "input", {type: tag ? null : "text", id: `${key}-${n}`, class: key,
-                                        maxlength: key === "caption" ? 2000 : 10000});
+                                        maxlength: {caption: 200, description: 1000, tags: 300}[key]});
       input.value = item[key];
       input.addEventListener("input", () => { item[key] = input.value; });
       if (tag) input.rows = 1;
