@@ -102,10 +102,11 @@ WORKERS="${PYTEST_WORKERS:-auto}"
 echo "[$STEP/$STEPS] pytest ($([ "$WORKERS" = 0 ] && echo "one process" || echo "$WORKERS processes"), Hypothesis profile ${HYPOTHESIS_PROFILE:-ci}):"
 started=$SECONDS
 status=0
+# --durations: the slowest tests are named in every run, so that a test that grew slow is seen at once.
 if [ "$WORKERS" = 0 ]; then
-    .venv/bin/python -m pytest -p no:cacheprovider "$@" || status=$?
+    .venv/bin/python -m pytest -p no:cacheprovider --durations=10 "$@" || status=$?
 else
-    .venv/bin/python -m pytest -p no:cacheprovider -n "$WORKERS" --dist loadgroup "$@" || status=$?
+    .venv/bin/python -m pytest -p no:cacheprovider --durations=10 -n "$WORKERS" --dist loadgroup "$@" || status=$?
 fi
 echo "[$STEP/$STEPS] pytest: $([ $status = 0 ] && echo passed || echo "FAILED (exit $status)") ($((SECONDS - started)) s)"
 [ $status = 0 ] || exit $status
