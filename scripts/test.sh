@@ -22,6 +22,7 @@ SUMMARY="$LOGS/summary"
 
 # step "what" command...: one line "[n/N] what ... <summary> (N s)"; the command's output goes to a log,
 # shown with the failure when it fails. A step writes its summary (a few words) to $SUMMARY.
+# `set -e` does not apply inside a function run as an `if` condition: each step says `|| return` itself.
 step() {
     local what="$1"; shift
     local started=$SECONDS log="$LOGS/step$((STEP + 1)).log"
@@ -56,8 +57,9 @@ debian_packages() {
     if [ -z "$missing" ]; then
         echo "all present" > "$SUMMARY"
     elif command -v apt-get > /dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-        apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends -o Dpkg::Use-Pty=0 $missing
+        apt-get update -qq || return
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends -o Dpkg::Use-Pty=0 $missing \
+            || return
         echo "installed$missing" > "$SUMMARY"
     else
         echo "missing$missing (not root: the tests that need them skip)" > "$SUMMARY"
@@ -72,15 +74,16 @@ python_env() {
     local stamp=.venv/.test-installed key
     key="$(install_key)"
     if [ ! -x .venv/bin/python ]; then
-        "$PYTHON" -m venv .venv
-        .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
+        "$PYTHON" -m venv .venv || return
+        .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip || return
     fi
     if [ "$(cat "$stamp" 2> /dev/null)" = "$key" ]; then
         printf 'up to date, ' > "$SUMMARY"
     else
         rm -f "$stamp"
         # CI must fail when the Cython extension does not build, instead of testing the pure path twice.
-        FASTMIME_REQUIRE_EXTENSION=1 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test]"
+        FASTMIME_REQUIRE_EXTENSION=1 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test]" \
+            || return
         echo "$key" > "$stamp"
         # .[test] holds .[service]: scripts/serve.sh needs no install of its own after this one.
         cat pyproject.toml setup.py | sha256sum | cut -d' ' -f1 > .venv/.photoservice-installed
@@ -114,7 +117,7 @@ echo "[$STEP/$STEPS] pytest: $([ $status = 0 ] && echo passed || echo "FAILED (e
 # -------------------------------------------------------------------------------- 4. pillow-simd
 # pillow-simd must work as a drop-in for Pillow (a project requirement); only a real build proves it.
 pillow_simd() {
-    bash scripts/test_pillow_simd.sh
+    bash scripts/test_pillow_simd.sh || return
     tail -n 1 "$LOGS/step$STEP.log" | sed 's/^pillow-simd check: //' > "$SUMMARY"
 }
 if [ "${IMGPIPE_SKIP_PILLOW_SIMD:-}" != 1 ]; then
