@@ -335,6 +335,15 @@ def test_the_page_as_people_use_it(server: tuple[str, Any], browser: Any, tmp_pa
     page.until(lambda: not page.js("return document.getElementById('viewer').open"))
     browser.get(f"{base}/#album={aid}")
     page.until(lambda: page.text("#album-title") == "Holidays" and len(page.all("#gallery .tile")) == 3)
+    # links to what is not there (or not hers) say so, and show everything instead
+    page.js("location.hash = 'album=4503599627370497'")
+    page.until(lambda: page.visible("#grid-status") and page.text("#album-title") == "All photos")
+    assert page.text("#grid-status") == "That album does not exist, or it is not yours. Here are all your photos."
+    page.js("location.hash = 'photo=4503599627370497'")
+    page.until(lambda: page.text("#grid-status") == "That photo does not exist, or it is not yours.")
+    assert not page.js("return document.getElementById('viewer').open")
+    page(f"#album-list a[data-album='{aid}']").click()
+    page.until(lambda: page.text("#album-title") == "Holidays" and not page.visible("#grid-status"))
 
     # sign out: the credentials stop working server-side; a reload stays signed out
     wssid = json.loads(page.js("return localStorage.getItem('photoservice.session')"))["wssid"]

@@ -302,15 +302,16 @@
   // ------------------------------------------------------------------------------------------ grid
   function showGridError(err) {
     if (err && err.status === 401) return;  // sessionEnded() has taken over
-    $("grid-status").hidden = false;
     $("grid-status").textContent = err ? err.message : "";
+    $("grid-status").hidden = !err;
   }
   async function showAlbum(id) {
     const seq = ++state.routeSeq;
+    let notice = null;  // said once the photos are in; an older message goes when another album is shown
     if (id !== "all" && !state.albums.some((a) => a.id === id)) {
       await loadAlbums();
       if (!state.albums.some((a) => a.id === id)) {
-        showGridError(new ApiError(400, "That album does not exist, or it is not yours. Here are all your photos."));
+        notice = new ApiError(400, "That album does not exist, or it is not yours. Here are all your photos.");
         id = "all";
       }
     }
@@ -320,7 +321,7 @@
       const data = await api("listPhotos", id === "all" ? {} : {aid: id});
       if (seq !== state.routeSeq) return;
       state.photos = data.PhotoList.Photo.slice().reverse();
-      $("grid-status").hidden = !$("grid-status").textContent || seq !== state.routeSeq;
+      showGridError(notice);
       renderAlbums();
       renderGrid();
     } catch (err) {
