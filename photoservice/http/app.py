@@ -49,6 +49,9 @@ _ROUTES = Map([
     Rule("/index.html", endpoint="page", methods=["GET"]),
     Rule("/static/<name>", endpoint="static", methods=["GET"]),
 ], strict_slashes=False, merge_slashes=False)
+# The methods of each V3.0 call, for the 405 of a known call asked with another method.
+_V3_METHODS = {rule.rule.rsplit("/", 1)[1]: sorted(rule.methods or ()) for rule in _ROUTES.iter_rules()
+               if rule.rule.startswith("/V3.0/") and "<" not in rule.rule}
 
 
 def _allowed_hosts(config: Config) -> frozenset[str] | None:
@@ -137,6 +140,9 @@ class Service:
             return static_response(request, args["name"])
         api_request = request.api_request(self.base_url(request))
         if endpoint == "yahoo.unknown":
+            allowed = _V3_METHODS.get(args["name"])
+            if allowed is not None:  # a known call with another method: the catch-all rule matched it
+                return Response.text("method not allowed\n", 405, [("allow", ", ".join(allowed))])
             return self._answer(self.yahoo.unknown(api_request, args["name"]))
         return self._answer(self._endpoints[endpoint](api_request))
 

@@ -209,3 +209,10 @@ def test_large_images_wait_for_each_other_within_the_pixel_budget(make_service: 
     assert codes == [200, 200, 200]
     assert len(peak) == 3 and max(peak) == 1_000_000  # never two at once
     assert budget.in_use == 0
+
+
+def test_a_known_call_with_another_method_is_405(http: Any) -> None:
+    for path, allowed in (("/V3.0/logout", "POST"), ("/V3.0/uploadPhotos", "POST"), ("/V3.0/listPhotos", "GET")):
+        resp = http.request("PUT" if allowed == "GET" else "GET", path)
+        assert resp.status_code == 405 and allowed in resp.headers["allow"], path
+    assert http.get("/V3.0/noSuchCall").status_code == 404
