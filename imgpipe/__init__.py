@@ -71,3 +71,21 @@ __all__ = [
     "PhotoList",
     "PhotoImage",
 ]
+
+
+__version__: str
+"""The installed version of the ``fastmime`` distribution, which holds fastmime, imgpipe and photoservice."""
+
+
+def __getattr__(name: str) -> str:
+    # The version is written once, in pyproject.toml; the installed distribution's metadata carries it.
+    # Read on first use only: importing importlib.metadata costs more than the rest of this import.
+    if name != "__version__":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        value = version("fastmime")
+    except PackageNotFoundError:  # a source tree on sys.path that was never installed
+        value = "0+unknown"
+    globals()["__version__"] = value
+    return value

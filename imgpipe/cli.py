@@ -45,7 +45,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
+    from . import __version__  # read from the installed metadata: only when the command line runs
+
     parser = argparse.ArgumentParser(prog="imgpipe", description="Photo renditions and EXIF, from the imgpipe library.")
+    parser.add_argument("--version", action="version", version=f"imgpipe {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser(
         "process",

@@ -12,9 +12,7 @@ from __future__ import annotations
 from .config import Config, FakeClock
 from .http import ASGIApp, Service, WSGIApp
 
-__all__ = ["Config", "FakeClock", "Service", "ASGIApp", "WSGIApp", "create_app", "create_wsgi_app", "__version__"]
-
-__version__ = "0.1.0"
+__all__ = ["Config", "FakeClock", "Service", "ASGIApp", "WSGIApp", "create_app", "create_wsgi_app"]
 
 
 def create_app(config: Config | None = None) -> ASGIApp:
@@ -25,3 +23,15 @@ def create_app(config: Config | None = None) -> ASGIApp:
 def create_wsgi_app(config: Config | None = None) -> WSGIApp:
     """The WSGI application, configured from ``PHOTOSERVICE_*`` variables unless ``config`` is given."""
     return WSGIApp(Service(config or Config.from_env()))
+
+
+__version__: str
+"""The installed version of the ``fastmime`` distribution, which holds fastmime, imgpipe and photoservice."""
+
+
+def __getattr__(name: str) -> str:
+    # One distribution, one version: fastmime's, read from the installed metadata on first use.
+    if name != "__version__":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from fastmime import __version__ as version
+    return version

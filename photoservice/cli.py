@@ -100,6 +100,7 @@ def _check_listening(config: Config) -> None:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.version_option(package_name="fastmime", prog_name="photoservice", message="%(prog)s %(version)s")
 def cli() -> None:
     """The photoservice reference upload service (uploadPhotos + up.photos.upload)."""
 
