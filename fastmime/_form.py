@@ -187,6 +187,7 @@ class Form:
         self.files = files
 
     def close(self) -> None:
+        """Release every file (temporary files on disk are removed); ``with`` does it on exit."""
         for _, upload in self.files.multi_items():
             upload.close()
 

@@ -53,11 +53,19 @@ def event_loop_safe(obj: _T) -> _T:
 class PartHandler(Protocol):
     """What a handler returned by ``handler_for(part)`` must offer."""
 
-    def on_data(self, chunk: memoryview) -> None: ...
+    def on_data(self, chunk: memoryview) -> None:
+        """The next piece of the part's body: a view valid only during the call (copy what you keep).
+        Raising refuses the part: the parser stops and this handler gets ``on_abort`` with the exception."""
+        ...
 
-    def on_end(self) -> None: ...
+    def on_end(self) -> None:
+        """The part's body is complete."""
+        ...
 
-    def on_abort(self, error: BaseException) -> None: ...
+    def on_abort(self, error: BaseException) -> None:
+        """The part will not end normally (malformed body, a limit, a client gone, ``abort()``): release
+        what was kept. Called exactly once, instead of ``on_end``."""
+        ...
 
 
 class ValueTooLarge(LimitExceeded):
@@ -77,14 +85,17 @@ class ValueHandler:
         self.error: BaseException | None = None
 
     def on_data(self, chunk: memoryview) -> None:
+        """Append the piece; :class:`ValueTooLarge` past ``max_size``."""
         if self.max_size is not None and len(self._buffer) + len(chunk) > self.max_size:
             raise ValueTooLarge(f"the value is larger than {self.max_size} bytes")
         self._buffer += chunk
 
     def on_end(self) -> None:
+        """Mark the value complete (``done``)."""
         self.done = True
 
     def on_abort(self, error: BaseException) -> None:
+        """Keep the ``error`` and drop what was received."""
         self.error = error
         self._buffer = bytearray()
 
@@ -95,6 +106,7 @@ class ValueHandler:
 
     @property
     def size(self) -> int:
+        """The number of bytes received."""
         return len(self._buffer)
 
     def text(self, charset: str = "utf-8", errors: str = "replace") -> str:
@@ -116,14 +128,17 @@ class SpooledFileHandler:
         self.error: BaseException | None = None
 
     def on_data(self, chunk: memoryview) -> None:
+        """Write the piece to the spooled file."""
         self.file.write(chunk)
         self.size += len(chunk)
 
     def on_end(self) -> None:
+        """Rewind the file for reading and mark it complete (``done``)."""
         self.file.seek(0)
         self.done = True
 
     def on_abort(self, error: BaseException) -> None:
+        """Keep the ``error`` and close the file, which removes it."""
         self.error = error
         self.file.close()
 
@@ -138,6 +153,7 @@ class SpooledFileHandler:
         return self.in_memory
 
     def close(self) -> None:
+        """Close the file (a temporary file on disk is removed)."""
         self.file.close()
 
 
@@ -153,12 +169,15 @@ class DiscardHandler:
         self.error: BaseException | None = None
 
     def on_data(self, chunk: memoryview) -> None:
+        """Count the piece's bytes."""
         self.size += len(chunk)
 
     def on_end(self) -> None:
+        """Mark the part complete (``done``)."""
         self.done = True
 
     def on_abort(self, error: BaseException) -> None:
+        """Keep the ``error``."""
         self.error = error
 
 
@@ -177,6 +196,7 @@ class HashingHandler:
         self.error: BaseException | None = None
 
     def on_data(self, chunk: memoryview) -> None:
+        """Hash the piece, then pass it to ``inner``."""
         for update in self._updates:
             update(chunk)
         self.size += len(chunk)
@@ -184,11 +204,13 @@ class HashingHandler:
             self.inner.on_data(chunk)
 
     def on_end(self) -> None:
+        """Mark the part complete (``done``) and end ``inner``."""
         self.done = True
         if self.inner is not None:
             self.inner.on_end()
 
     def on_abort(self, error: BaseException) -> None:
+        """Keep the ``error`` and abort ``inner``."""
         self.error = error
         if self.inner is not None:
             self.inner.on_abort(error)
@@ -199,12 +221,15 @@ class HashingHandler:
         return self.inner is None or is_event_loop_safe(self.inner)
 
     def hexdigest(self, algorithm: str) -> str:
+        """The digest in hex for one of the ``algorithms`` (of the bytes so far, before the end)."""
         return self._hashes[algorithm].hexdigest()
 
     @property
     def sha256(self) -> str:
+        """The SHA-256 digest in hex."""
         return self.hexdigest("sha256")
 
     @property
     def md5(self) -> str:
+        """The MD5 digest in hex."""
         return self.hexdigest("md5")

@@ -229,6 +229,8 @@ class FastmimeMiddleware:
         return self.get_response(request)
 
     def process_view(self, request: HttpRequest, view: Any, args: Any, kwargs: Any) -> Any:
+        """Django's view hook: parse a POST body before the view (unless it is ``csrf_exempt``), so that a
+        fastmime error becomes its HTTP response here."""
         if request.method != "POST" or getattr(view, "csrf_exempt", False):
             return None  # a csrf_exempt view may stream the body itself
         try:
@@ -241,6 +243,7 @@ class FastmimeMiddleware:
         return None
 
     def process_exception(self, request: HttpRequest, exc: Exception) -> Any:
+        """Django's exception hook: a fastmime error raised by the view becomes its HTTP response."""
         return error_response(exc)
 
     @staticmethod
