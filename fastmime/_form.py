@@ -249,7 +249,8 @@ def _charset_param(content_type: str | bytes | None) -> str | None:
 
     if not content_type:
         return None
-    return parse_options_header(content_type)[1].get("charset")
+    charset: str | None = parse_options_header(content_type)[1].get("charset")
+    return charset
 
 
 def urlencoded_form(parser: UrlencodedParser, content_type: str | bytes | None) -> Form:

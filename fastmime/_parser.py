@@ -25,8 +25,12 @@ to the handler at the next feed. Memory therefore stays bounded whatever the bod
 
 from __future__ import annotations
 
-from typing import NoReturn
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import unquote_to_bytes
+
+if TYPE_CHECKING:
+    from typing_extensions import Buffer  # collections.abc.Buffer from Python 3.12
 
 try:
     import cython
@@ -84,7 +88,7 @@ _NO_VIEW = memoryview(b"")
 def _find(data: bytes, needle: bytes, start: int, end: int) -> int:
     """``data.find(needle, start, end)`` for ``0 <= start <= end <= len(data)``."""
     if _COMPILED:
-        return _c_find(data, needle, start, end)  # type: ignore[name-defined]  # C twin, compiled only
+        return _c_find(data, needle, start, end)  # type: ignore[name-defined,no-any-return]  # C twin, compiled only
     return data.find(needle, start, end)
 
 
@@ -113,7 +117,7 @@ def _held_back_start(buf: bytes, needle: bytes, start: int, end: int) -> int:
     final ``len(needle) - 1`` bytes can begin a partial needle.
     """
     if _COMPILED:
-        return _c_held_back_start(buf, needle, start, end)  # type: ignore[name-defined]  # C twin, compiled only
+        return _c_held_back_start(buf, needle, start, end)  # type: ignore[name-defined,no-any-return]  # C twin, compiled only
     lo = end - len(needle) + 1
     if lo < start:
         lo = start
@@ -126,11 +130,11 @@ def _held_back_start(buf: bytes, needle: bytes, start: int, end: int) -> int:
 def _starts_with(data: bytes, prefix: bytes, pos: int) -> bool:
     """``data.startswith(prefix, pos)``."""
     if _COMPILED:
-        return _c_starts_with(data, prefix, pos)  # type: ignore[name-defined]  # C twin, compiled only
+        return _c_starts_with(data, prefix, pos)  # type: ignore[name-defined,no-any-return]  # C twin, compiled only
     return data.startswith(prefix, pos)
 
 
-def _split_header_block(block: bytes, eol: bytes) -> list | None:
+def _split_header_block(block: bytes, eol: bytes) -> list[tuple[str, str]] | None:
     """The header lines of a non-empty block as ``(name, value)`` str pairs, or ``None`` if any is bad.
 
     A line is ``name ":" value``: the name a non-empty RFC 7230 token, no control character but HTAB
@@ -138,7 +142,7 @@ def _split_header_block(block: bytes, eol: bytes) -> list | None:
     that fails, Latin-1. ``None`` says only that the block is bad; the caller finds out why.
     """
     if _COMPILED:
-        return _c_split_header_block(block, eol)  # type: ignore[name-defined]  # C twin, compiled only
+        return _c_split_header_block(block, eol)  # type: ignore[name-defined,no-any-return]  # C twin, compiled only
     try:
         lines = block.decode("utf-8").split("\r\n" if eol == b"\r\n" else "\n")
     except UnicodeDecodeError:
@@ -307,7 +311,7 @@ _BROWSER_PREFIX = 'form-data; name="'
 _BROWSER_FILENAME = '"; filename="'
 
 
-def _browser_disposition(value: str) -> tuple | None:
+def _browser_disposition(value: str) -> tuple[str, str | None] | None:
     """(name, filename) when the value has exactly the shape browsers and curl send, else None.
 
     ``form-data; name="x"`` or ``form-data; name="x"; filename="y"`` with no backslash: the general
@@ -424,7 +428,8 @@ class MultipartParser:
     raises the abort error.
     """
 
-    def __init__(self, boundary: bytes | str, handler_for, limits: Limits | None = None) -> None:
+    def __init__(self, boundary: bytes | str, handler_for: Callable[[Part], Any],
+                 limits: Limits | None = None) -> None:
         if limits is None:
             limits = DEFAULT_LIMITS
         elif not isinstance(limits, Limits):
@@ -480,7 +485,7 @@ class MultipartParser:
         """True once :meth:`close` has returned normally."""
         return self._state == _CLOSED
 
-    def feed(self, data) -> None:
+    def feed(self, data: Buffer) -> None:
         """Parse the next piece of the body: any bytes-like object of any length, 0 bytes included.
 
         ``bytes`` are parsed without copying; other bytes-like objects are copied once.
@@ -548,13 +553,13 @@ class MultipartParser:
             self._raise_failure()
         raise MultipartError("the parser is closed: feed() and close() may not be called again")
 
-    def _part_index(self):
+    def _part_index(self) -> int | None:
         return None if self._part is None else self._part.index
 
-    def _part_name(self):
+    def _part_name(self) -> str | None:
         return None if self._part is None else self._part.name
 
-    def _fail(self, error) -> None:
+    def _fail(self, error: BaseException) -> None:
         if self._state == _FAILED:
             return
         self._state = _FAILED
@@ -846,7 +851,7 @@ class MultipartParser:
         self._on_data = handler.on_data
         return pos
 
-    def _parse_disposition(self, disposition: str, index: int) -> tuple:
+    def _parse_disposition(self, disposition: str, index: int) -> tuple[str, str | None]:
         """(name, filename) from any Content-Disposition value; the general, slower way."""
         kind, params = _parse_params(disposition)
         if kind != "form-data":

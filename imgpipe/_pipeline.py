@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any, BinaryIO, Final, Iterable, Mapping, Sequence, Union
 
+import PIL
 from PIL import Image, UnidentifiedImageError
 from PIL import features as _features
 
@@ -147,7 +148,7 @@ class RenditionSpec:
             raise ValueError(f"RenditionSpec.format must be one of {sorted(_OUTPUT_FORMATS)}, not {self.format!r}")
         if self.format not in OUTPUT_FORMATS:
             raise ValueError(
-                f"RenditionSpec.format {self.format!r}: this Pillow ({Image.__version__}) cannot encode it"
+                f"RenditionSpec.format {self.format!r}: this Pillow ({PIL.__version__}) cannot encode it"
                 " (it was built without libavif; current Pillow wheels include it)"
             )
         if not isinstance(self.quality, int) or not 1 <= self.quality <= 100:
@@ -425,7 +426,7 @@ def _file_origin(f: IO[bytes], limits: ImageLimits) -> Origin:
         spool.close()
         raise
     spool.flush()
-    return Origin.from_file(spool, close=spool.close)  # type: ignore[arg-type]
+    return Origin.from_file(spool, close=spool.close)
 
 
 def _head(origin: Origin, need: int = _HEAD) -> bytes:

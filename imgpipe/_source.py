@@ -133,8 +133,8 @@ class Origin:
             fd = f.fileno()
             raw = _Reader(self.size, lambda off, buf: os.preadv(fd, [buf], off) if _HAS_PREAD
                           else _seek_readinto(f, off, buf), patches, f.close)
-            return io.BufferedReader(raw, 256 * 1024)  # type: ignore[return-value]
-        return io.BufferedReader(_Reader(self.size, self._read_into, patches, None), 256 * 1024)  # type: ignore[return-value]
+            return io.BufferedReader(raw, 256 * 1024)
+        return io.BufferedReader(_Reader(self.size, self._read_into, patches, None), 256 * 1024)
 
     def close(self) -> None:
         """Release what the origin owns (the handler's spool); later :meth:`open` calls fail."""

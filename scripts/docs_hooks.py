@@ -48,7 +48,7 @@ def rendered_identifiers() -> list[str]:
     """The identifiers the reference pages render (their ``::: identifier`` lines)."""
     found = []
     for page in sorted(REFERENCE.glob("*.md")):
-        found += re.findall(r"^:::\s+([\w.]+)", page.read_text(encoding="utf-8"), flags=re.M)
+        found += re.findall(r"^:::\s+([\w.]+)", page.read_text(encoding="utf-8"), flags=re.MULTILINE)
     return found
 
 
@@ -83,8 +83,11 @@ def undocumented(identifiers: list[str]) -> list[str]:
             continue
         if not (obj.docstring and obj.docstring.value.strip()):
             missing.append(f"{identifier} (module)")
-        names = ([str(name) if isinstance(name, str) else name.name for name in obj.exports]
-                 if obj.exports is not None else [name for name in obj.members if not name.startswith("_")])
+        names = (
+            [str(name) if isinstance(name, str) else name.name for name in obj.exports]
+            if obj.exports is not None
+            else [name for name in obj.members if not name.startswith("_")]
+        )
         for name in names:
             member = obj.members[name]
             if member.is_alias and member.target_path.split(".", 1)[0] not in PACKAGES:

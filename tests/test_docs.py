@@ -25,13 +25,15 @@ def test_api_pages_show_what_the_service_answers() -> None:
     pytest.importorskip("httpx")
     api_examples = _api_examples()
     answered = api_examples.exchanges()
-    assert sorted(answered) == sorted(path.name for path in EXAMPLES.glob("*.http")), \
+    assert sorted(answered) == sorted(path.name for path in EXAMPLES.glob("*.http")), (
         "run scripts/api_examples.py to record the examples again"
+    )
     for name, text in answered.items():
         shown = (EXAMPLES / name).read_text(encoding="utf-8")
         assert api_examples.normalized(shown) == api_examples.normalized(text), (
             f"docs/photoservice/examples/{name} is not what the service answers now: "
-            "run scripts/api_examples.py and review the difference")
+            "run scripts/api_examples.py and review the difference"
+        )
 
 
 def test_every_example_is_on_its_api_page() -> None:

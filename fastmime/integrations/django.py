@@ -58,7 +58,7 @@ __all__ = ["FastmimeMiddleware", "FastmimeUploadHandler", "stream_request", "par
 def _source(request: HttpRequest) -> tuple[Any, bool]:
     """``(read, terminated)`` for the request's body, or :class:`BodyConsumed`."""
     if hasattr(request, "_body"):  # request.body was read: the bytes are in memory already
-        return io.BytesIO(request._body).read, True  # type: ignore[attr-defined]
+        return io.BytesIO(request._body).read, True
     if getattr(request, "_read_started", False):
         raise BodyConsumed("the request body was already read (request.POST, .FILES, .read()); "
                            "call fastmime first, and make the view csrf_exempt")
@@ -66,7 +66,7 @@ def _source(request: HttpRequest) -> tuple[Any, bool]:
     meta = request.META
     if environ is not None and not meta.get("CONTENT_LENGTH") and environ.get("wsgi.input_terminated"):
         # WSGIRequest bounds its stream by Content-Length (0 when absent): read the terminated input.
-        request._read_started = True  # type: ignore[attr-defined]
+        request._read_started = True
         return environ["wsgi.input"].read, True
     # ASGIRequest's stream is a spooled file holding the whole body: its EOF is the end.
     terminated = type(request).__name__ == "ASGIRequest"
@@ -125,7 +125,7 @@ def error_response(exc: BaseException) -> HttpResponse | None:
 def _limits() -> Limits:
     from django.conf import settings
 
-    configured = getattr(settings, "FASTMIME_LIMITS", None)
+    configured: Limits | None = getattr(settings, "FASTMIME_LIMITS", None)
     if configured is not None:
         return configured
     defaults = Limits()
@@ -162,7 +162,7 @@ def _upload_handler_class() -> type:
     from django.conf import settings
     from django.core.files.uploadhandler import FileUploadHandler
 
-    class Handler(FileUploadHandler):
+    class Handler(FileUploadHandler):  # type: ignore[misc]  # Django ships no types: its classes are Any
         """Replaces Django's multipart parser through the ``handle_raw_input`` hook."""
 
         def handle_raw_input(self, input_data: Any, META: Any, content_length: int, boundary: Any,
@@ -197,7 +197,8 @@ __getattr__ = _lazy_attribute(globals(), "FastmimeUploadHandler", _upload_handle
 
 
 def _is_multipart(request: HttpRequest) -> bool:
-    return request.META.get("CONTENT_TYPE", "").split(";", 1)[0].strip().lower() == "multipart/form-data"
+    content_type: str = request.META.get("CONTENT_TYPE", "")
+    return content_type.split(";", 1)[0].strip().lower() == "multipart/form-data"
 
 
 def _load_chunked(request: HttpRequest) -> None:
@@ -205,7 +206,7 @@ def _load_chunked(request: HttpRequest) -> None:
     with parse_form(request, limits=_limits()) as form:
         post, files = _to_django(form)
         form.files = type(form.files)()  # the files now belong to the request, which closes them
-    request._post, request._files = post, files  # type: ignore[attr-defined]
+    request._post, request._files = post, files
 
 
 class FastmimeMiddleware:
@@ -225,7 +226,7 @@ class FastmimeMiddleware:
             if _is_multipart(request) and self._chunked(request):
                 # Django takes a body without Content-Length for an empty one and never calls the
                 # upload handlers: parse it ourselves, but only when POST or FILES is asked for.
-                request._load_post_and_files = lambda: _load_chunked(request)  # type: ignore[method-assign]
+                request._load_post_and_files = lambda: _load_chunked(request)
         return self.get_response(request)
 
     def process_view(self, request: HttpRequest, view: Any, args: Any, kwargs: Any) -> Any:

@@ -96,7 +96,7 @@ class FormBody(Generic[M]):
                 continue  # missing: pydantic says so, or takes the default
             data[key] = values if _is_sequence(field.annotation) else values[0]
         try:
-            return model.model_validate(data)  # type: ignore[return-value]
+            return model.model_validate(data)
         except ValidationError as exc:
             errors = [{**error, "loc": ("body", *error["loc"])} for error in exc.errors(include_url=False,
                                                                                        include_input=False,

@@ -54,7 +54,7 @@ def _current(request: Request | None) -> Request:
         return request
     from flask import request as current
 
-    return current._get_current_object()  # type: ignore[attr-defined]
+    return current._get_current_object()  # type: ignore[attr-defined,no-any-return]
 
 
 def _check(request: Request, limits: Limits | None) -> Limits | None:

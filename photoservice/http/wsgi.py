@@ -48,7 +48,7 @@ class _Counted:
         self._guard = guard
 
     def read(self, size: int = -1) -> bytes:
-        data = self._stream.read(size)
+        data: bytes = self._stream.read(size)
         self._guard.received(len(data))
         return data
 

@@ -227,7 +227,7 @@ class PostgresBackend(MetadataBackend):
                 return before
             for script in _MIGRATIONS[before:]:
                 for statement in split_script(script):
-                    conn.execute(statement)  # type: ignore[arg-type]
+                    conn.execute(statement)
             conn.execute("DELETE FROM schema_version")
             conn.execute("INSERT INTO schema_version (version) VALUES (%s)", (len(_MIGRATIONS),))
         return before
