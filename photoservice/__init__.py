@@ -9,8 +9,14 @@ below them all. Run it with ``photoservice serve``, or serve :func:`create_app` 
 
 from __future__ import annotations
 
-from .config import Config, FakeClock
-from .http import ASGIApp, Service, WSGIApp
+try:
+    from .config import Config, FakeClock
+    from .http import ASGIApp, Service, WSGIApp
+except ModuleNotFoundError as missing:  # `pip install fastmime` without the service extra
+    if missing.name is None or missing.name.split(".")[0] in ("fastmime", "imgpipe", "photoservice"):
+        raise
+    raise ModuleNotFoundError(f"photoservice needs the packages of the 'service' extra, and {missing.name} is not "
+                              "installed: pip install 'fastmime[service]'", name=missing.name) from missing
 
 __all__ = ["Config", "FakeClock", "Service", "ASGIApp", "WSGIApp", "create_app", "create_wsgi_app"]
 

@@ -15,7 +15,7 @@ Run by scripts/test.sh (one step); by hand: ``.venv/bin/python scripts/check_dis
    the parser, the pipeline and the service's app work.
 5. The sdist, without extras, into a fresh environment with no C compiler: the install succeeds and warns
    that it installs the pure-Python parser, ``IMPLEMENTATION == "python"``, importing fastmime warns the same,
-   and no server package was installed.
+   no server package was installed, and the ``photoservice`` command says which extra it needs.
 
 The installs use pip's cache, so only the first run on a machine downloads anything. Prints one line per
 check with its duration; exits non-zero on the first failure, with the output that shows why.
@@ -277,6 +277,17 @@ def _install_sdist_without_compiler(work: Path, sdist: Path) -> None:
         said = _run([env_dir / "bin" / "imgpipe", "--version"], env=env, cwd=work).strip()
         if said != f"imgpipe {VERSION}":
             raise CheckFailed(f"imgpipe --version said {said!r}")
+    with _check("photoservice without the service extra says which extra it needs"):
+        result = subprocess.run(
+            [env_dir / "bin" / "photoservice", "--version"],
+            env=env,
+            cwd=work,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        if result.returncode == 0 or "pip install 'fastmime[service]'" not in result.stderr:
+            raise CheckFailed(f"photoservice without its extra: exit {result.returncode}\n{result.stderr}")
 
 
 if __name__ == "__main__":
