@@ -1,13 +1,13 @@
 """Builds the Cython extension fastmime._cparser from fastmime/_parser.py (+ _parser.pxd).
 
-The compiled module is the same source as the pure-Python one: it is copied under the extension's name
-into build/ and compiled there. Cython runs inside build_ext, only when a build asks for the extension: the
-metadata hooks (pip and build run setup.py three or four times per install) need no translation. Without Cython or a C compiler the install still succeeds and fastmime
-runs its pure-Python path, unless FASTMIME_REQUIRE_EXTENSION=1, which makes a failed build an error (CI sets
-it). A warning says so twice: in the build's output (which pip shows only with -v), and, because most people
-never see that, every time fastmime is imported: the build leaves fastmime/EXTENSION_NOT_BUILT.txt with the
-reason, and fastmime/__init__.py warns when it finds it. FASTMIME_PURE=1 chooses the pure path: no
-extension, no warning.
+The compiled module is the same source as the pure-Python one: it is copied under the extension's name into
+build/ and compiled there. Cython runs inside build_ext, only when a build asks for the extension: the
+metadata hooks (pip and build run setup.py three or four times per install) need no translation. Without
+Cython or a C compiler the install still succeeds and fastmime runs its pure-Python path, unless
+FASTMIME_REQUIRE_EXTENSION=1, which makes a failed build an error (CI sets it). A warning says so twice: in
+the build's output (which pip shows only with -v), and, because most people never see that, every time
+fastmime is imported: the build leaves fastmime/EXTENSION_NOT_BUILT.txt with the reason, and
+fastmime/__init__.py warns when it finds it. FASTMIME_PURE=1 chooses the pure path: no extension, no warning.
 """
 
 import os
@@ -26,9 +26,11 @@ GENERATED = os.path.join("build", "cython", "fastmime")
 
 
 def _warn(message):
-    sys.stderr.write(f"\nfastmime: WARNING: {message}\nfastmime: installing the pure-Python implementation "
-                     "only (slower; fastmime warns about it at import). Install a C compiler (gcc) and "
-                     "reinstall for the compiled parser.\n\n")
+    sys.stderr.write(
+        f"\nfastmime: WARNING: {message}\nfastmime: installing the pure-Python implementation "
+        "only (slower; fastmime warns about it at import). Install a C compiler (gcc) and "
+        "reinstall for the compiled parser.\n\n"
+    )
 
 
 def _record(package_dir, reason):
@@ -61,18 +63,24 @@ def _cythonize(extensions):
     os.makedirs(GENERATED, exist_ok=True)
     open(os.path.join(GENERATED, "__init__.py"), "a").close()
     for suffix in (".py", ".pxd"):
-        shutil.copyfile(os.path.join("fastmime", "_parser" + suffix),
-                        os.path.join(GENERATED, "_cparser" + suffix))
+        shutil.copyfile(os.path.join("fastmime", "_parser" + suffix), os.path.join(GENERATED, "_cparser" + suffix))
     try:
         # freethreading_compatible: the module has no mutable global state (its globals are constants
         # set at import) and a parser's state is touched only by the thread feeding it (the adapters
         # never feed one parser from two threads at once), so it does not need the GIL; on a
         # free-threaded CPython (3.13t) importing it then keeps the GIL off.
-        return cythonize(extensions, language_level=3, quiet=True,
-                         compiler_directives={"cdivision": True, "binding": False,
-                                              "annotation_typing": False,
-                                              "freethreading_compatible": True}), None
-    except Exception as error:  # noqa: BLE001 - a failed translation means "no extension"
+        return cythonize(
+            extensions,
+            language_level=3,
+            quiet=True,
+            compiler_directives={
+                "cdivision": True,
+                "binding": False,
+                "annotation_typing": False,
+                "freethreading_compatible": True,
+            },
+        ), None
+    except Exception as error:
         if REQUIRE:
             raise
         return [], f"Cython could not translate the parser: {error}"
@@ -93,7 +101,7 @@ class OptionalBuildExt(build_ext):
             ext.sources = sources[ext.name]
         try:
             super().run()
-        except Exception as error:  # noqa: BLE001 - any build failure means "no extension"
+        except Exception as error:
             if REQUIRE:
                 raise
             _warn(f"the C extension could not be built ({error}).")
@@ -103,7 +111,7 @@ class OptionalBuildExt(build_ext):
     def build_extension(self, ext):
         try:
             super().build_extension(ext)
-        except Exception as error:  # noqa: BLE001
+        except Exception as error:
             if REQUIRE:
                 raise
             _warn(f"the C extension {ext.name} could not be built ({error}).")

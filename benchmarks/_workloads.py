@@ -18,9 +18,9 @@ import random
 import string
 import sys
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 # Benchmark the working tree's fastmime (not some other installed copy) when run from a checkout.
 _ROOT = str(Path(__file__).resolve().parent.parent)
@@ -37,10 +37,10 @@ MiB = 1024 * KiB
 #: big: the single file of (a)-(c); fields: count for (d); file3: each file of (e);
 #: adv: content size of the adversarial (f)-(i); pre: preamble and epilogue size of (j).
 PROFILES: dict[str, dict[str, int]] = {
-    "full": dict(big=64 * MiB, fields=10_000, file3=3 * MiB, adv=16 * MiB, pre=8 * MiB),
-    "quick": dict(big=8 * MiB, fields=2_000, file3=1 * MiB, adv=2 * MiB, pre=1 * MiB),
-    "check": dict(big=3 * MiB, fields=1_000, file3=256 * KiB, adv=512 * KiB, pre=256 * KiB),
-    "test": dict(big=2 * MiB, fields=500, file3=128 * KiB, adv=256 * KiB, pre=128 * KiB),
+    "full": {"big": 64 * MiB, "fields": 10_000, "file3": 3 * MiB, "adv": 16 * MiB, "pre": 8 * MiB},
+    "quick": {"big": 8 * MiB, "fields": 2_000, "file3": 1 * MiB, "adv": 2 * MiB, "pre": 1 * MiB},
+    "check": {"big": 3 * MiB, "fields": 1_000, "file3": 256 * KiB, "adv": 512 * KiB, "pre": 256 * KiB},
+    "test": {"big": 2 * MiB, "fields": 500, "file3": 128 * KiB, "adv": 256 * KiB, "pre": 128 * KiB},
 }
 
 #: key -> (short title, chunk size)
@@ -89,7 +89,7 @@ def random_bytes(n: int, offset: int = 0) -> bytes:
     if n + offset > len(pool):  # pragma: no cover - pool too small for a custom profile
         _pool.cache_clear()
         pool = _pool(n + offset)
-    return pool[offset:offset + n]
+    return pool[offset : offset + n]
 
 
 def browser_boundary(rng: random.Random) -> bytes:
@@ -133,7 +133,7 @@ def encode_body(boundary: bytes, parts: list[PartSpec], preamble: bytes = b"", e
 
 
 def split_chunks(body: bytes, size: int) -> list[bytes]:
-    return [body[i:i + size] for i in range(0, len(body), size)]
+    return [body[i : i + size] for i in range(0, len(body), size)]
 
 
 @dataclass
@@ -155,53 +155,87 @@ class Workload:
         return "multipart/form-data; boundary=" + self.boundary.decode("ascii")
 
     def label(self) -> str:
-        return f"({self.key}) {self.title}: {self.content_desc}, body {fmt_size(self.body_len)}, " \
-               f"{len(self.chunks)} chunks of {fmt_size(self.chunk_size)}"
+        return (
+            f"({self.key}) {self.title}: {self.content_desc}, body {fmt_size(self.body_len)}, "
+            f"{len(self.chunks)} chunks of {fmt_size(self.chunk_size)}"
+        )
 
 
 def _parts_for(key: str, sizes: dict[str, int], boundary: bytes) -> tuple[list[PartSpec], bytes, bytes, str]:
     """(parts, preamble, epilogue, description) of one workload."""
     big, nfields, file3, adv, pre = (sizes[k] for k in ("big", "fields", "file3", "adv", "pre"))
     if key in "abc":
-        return ([PartSpec("upload", random_bytes(big), "IMG_0001.JPG", "image/jpeg")], b"", b"",
-                f"1 file of {fmt_size(big)} random bytes")
+        return (
+            [PartSpec("upload", random_bytes(big), "IMG_0001.JPG", "image/jpeg")],
+            b"",
+            b"",
+            f"1 file of {fmt_size(big)} random bytes",
+        )
     if key == "d":
         parts = [PartSpec(f"field{i}", f"value {i:07d} abcdefg".encode("ascii")) for i in range(nfields)]
         return parts, b"", b"", f"{nfields} fields of {len(parts[0].data)} bytes"
     if key == "e":
+
         def f(i: int) -> PartSpec:
-            return PartSpec(f"photo{i}", random_bytes(file3, offset=(i + 1) * 4 * MiB), f"photo {i}.jpg",
-                            "image/jpeg")
-        parts = [PartSpec("title", b"Holiday 2024"), PartSpec("album", b"12345"), f(0),
-                 PartSpec("description", "Tr\u00e8s belles photos, \u65e5\u672c".encode("utf-8")), f(1),
-                 PartSpec("tags", b"sea,sun,beach"), PartSpec("token", b"d41d8cd98f00b204e9800998ecf8427e"), f(2)]
+            return PartSpec(f"photo{i}", random_bytes(file3, offset=(i + 1) * 4 * MiB), f"photo {i}.jpg", "image/jpeg")
+
+        parts = [
+            PartSpec("title", b"Holiday 2024"),
+            PartSpec("album", b"12345"),
+            f(0),
+            PartSpec("description", "Tr\u00e8s belles photos, \u65e5\u672c".encode("utf-8")),
+            f(1),
+            PartSpec("tags", b"sea,sun,beach"),
+            PartSpec("token", b"d41d8cd98f00b204e9800998ecf8427e"),
+            f(2),
+        ]
         return parts, b"", b"", f"5 fields + 3 files of {fmt_size(file3)}"
     if key == "f":
         unit = b"\r\n--" + boundary[:-1]  # the delimiter minus its last byte
         content = unit * (adv // len(unit))
-        return ([PartSpec("nearmiss", content, "nearmiss.bin", "application/octet-stream")], b"", b"",
-                f"file of {fmt_size(len(content))}: CRLF--boundary[:-1] repeated")
+        return (
+            [PartSpec("nearmiss", content, "nearmiss.bin", "application/octet-stream")],
+            b"",
+            b"",
+            f"file of {fmt_size(len(content))}: CRLF--boundary[:-1] repeated",
+        )
     if key == "g":
         content = b"\r\n" * (adv // 2)
-        return ([PartSpec("crlf", content, "crlf.bin", "application/octet-stream")], b"", b"",
-                f"file of {fmt_size(len(content))} CRLF")
+        return (
+            [PartSpec("crlf", content, "crlf.bin", "application/octet-stream")],
+            b"",
+            b"",
+            f"file of {fmt_size(len(content))} CRLF",
+        )
     if key == "h":
         # '--boundary' (and '--boundary--') preceded by bytes that are never CR or LF, so no parser, lenient
         # about bare LF/CR line ends or not, may see a delimiter in it.
         unit = b"--" + boundary + b"--" + b" --" + boundary + b"x"
         content = b"x" + unit * (adv // len(unit))
-        return ([PartSpec("dashes", content, "dashes.bin", "application/octet-stream")], b"", b"",
-                f"file of {fmt_size(len(content))}: '--boundary' without CRLF repeated")
+        return (
+            [PartSpec("dashes", content, "dashes.bin", "application/octet-stream")],
+            b"",
+            b"",
+            f"file of {fmt_size(len(content))}: '--boundary' without CRLF repeated",
+        )
     if key == "i":
         no_crlf = random_bytes(adv, offset=8 * MiB).translate(bytes.maketrans(b"\r\n", b"ab"))
         content = b"\r" + no_crlf
-        return ([PartSpec("onecr", content, "onecr.bin", "application/octet-stream")], b"", b"",
-                f"file of {fmt_size(adv)}+1: CR then no CR/LF")
+        return (
+            [PartSpec("onecr", content, "onecr.bin", "application/octet-stream")],
+            b"",
+            b"",
+            f"file of {fmt_size(adv)}+1: CR then no CR/LF",
+        )
     if key == "j":
         preamble = b"\r\n" * (pre // 2)
         epilogue = random_bytes(pre, offset=24 * MiB)
-        return ([PartSpec("comment", b"the only field in this body")], preamble, epilogue,
-                f"{fmt_size(pre)} CRLF preamble, 1 field, {fmt_size(pre)} random epilogue")
+        return (
+            [PartSpec("comment", b"the only field in this body")],
+            preamble,
+            epilogue,
+            f"{fmt_size(pre)} CRLF preamble, 1 field, {fmt_size(pre)} random epilogue",
+        )
     raise KeyError(key)
 
 
@@ -215,8 +249,9 @@ def build(key: str, profile: str = "full") -> Workload:
     body = encode_body(boundary, parts, preamble, epilogue)
     chunks = split_chunks(body, chunk_size)
     names = list(dict.fromkeys(p.name for p in parts))
-    return Workload(key, title, profile, boundary, chunk_size, chunks, [p.record() for p in parts], len(body),
-                    desc, names)
+    return Workload(
+        key, title, profile, boundary, chunk_size, chunks, [p.record() for p in parts], len(body), desc, names
+    )
 
 
 def build_low_memory(key: str, profile: str = "full", blocks: int | None = None) -> Workload:
@@ -244,15 +279,26 @@ def build_low_memory(key: str, profile: str = "full", blocks: int | None = None)
         pre_block = b"\r\n" * (chunk_size // 2)
         epi_block = os.urandom(chunk_size)
         n = blocks or sizes["pre"] // chunk_size
-        middle = (b"--" + boundary + b"\r\n" + PartSpec("comment", value).headers() + value
-                  + b"\r\n--" + boundary + b"--\r\n")
+        middle = (
+            b"--" + boundary + b"\r\n" + PartSpec("comment", value).headers() + value + b"\r\n--" + boundary + b"--\r\n"
+        )
         chunks = [pre_block] * n + [middle] + [epi_block] * n
         expected = [("comment", None, len(value), value)]
         desc = f"{fmt_size(n * chunk_size)} CRLF preamble, 1 field, {fmt_size(n * chunk_size)} epilogue (reused blocks)"
     else:
         raise KeyError(key)
-    return Workload(key, title, profile, boundary, chunk_size, chunks, expected, sum(map(len, chunks)), desc,
-                    [r[0] for r in expected])
+    return Workload(
+        key,
+        title,
+        profile,
+        boundary,
+        chunk_size,
+        chunks,
+        expected,
+        sum(map(len, chunks)),
+        desc,
+        [r[0] for r in expected],
+    )
 
 
 def compare(expected: list[tuple], got: list[tuple]) -> str | None:
@@ -271,7 +317,8 @@ def compare(expected: list[tuple], got: list[tuple]) -> str | None:
         if e != g:
             return f"part {i}: expected {show(e)}, got {show(g) if len(g) == 4 else repr(g)[:120]}"
     return f"expected {len(expected)} parts, got {len(got)}" + (
-        f" (first extra: {show(got[len(expected)])})" if len(got) > len(expected) else "")
+        f" (first extra: {show(got[len(expected)])})" if len(got) > len(expected) else ""
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -286,6 +333,7 @@ class NotApplicable(Exception):
 
 
 # ---- fastmime (both implementations share one sink) ----------------------------------------------
+
 
 class _FmFile:
     __slots__ = ("out", "name", "filename", "size", "crc")
@@ -329,7 +377,7 @@ class _FmField:
 
 def fastmime_generous_limits(limits_cls):
     """Limits that let every workload through (64 MiB file, 10,000 parts, big preamble/epilogue)."""
-    wanted = dict(max_parts=1_000_000, max_file_size=1 << 40, max_body_size=1 << 40, max_field_size=1 << 30)
+    wanted = {"max_parts": 1_000_000, "max_file_size": 1 << 40, "max_body_size": 1 << 40, "max_field_size": 1 << 30}
     fields = getattr(limits_cls, "__dataclass_fields__", None)
     if fields is not None:
         wanted = {k: v for k, v in wanted.items() if k in fields}
@@ -351,10 +399,12 @@ def make_fastmime_runner(parser_cls, limits) -> Callable[[Workload], list]:
             feed(chunk)
         parser.close()
         return out
+
     return run
 
 
 # ---- defnull's multipart (PushMultipartParser, sans-IO) ------------------------------------------
+
 
 def make_multipart_runner() -> Callable[[Workload], list]:
     from multipart import MultipartSegment, PushMultipartParser
@@ -393,10 +443,12 @@ def make_multipart_runner() -> Callable[[Workload], list]:
                         buf.append(bytes(event))
         parser.close()  # raises if the stream was incomplete
         return out
+
     return run
 
 
 # ---- python-multipart (callbacks) -----------------------------------------------------------------
+
 
 def make_python_multipart_runner() -> Callable[[Workload], list]:
     from python_multipart import MultipartParser
@@ -404,8 +456,17 @@ def make_python_multipart_runner() -> Callable[[Workload], list]:
 
     def run(wl: Workload) -> list:
         out: list = []
-        st = {"hf": [], "hv": [], "headers": [], "name": None, "filename": None, "is_file": False,
-              "size": 0, "crc": 0, "buf": []}
+        st = {
+            "hf": [],
+            "hv": [],
+            "headers": [],
+            "name": None,
+            "filename": None,
+            "is_file": False,
+            "size": 0,
+            "crc": 0,
+            "buf": [],
+        }
 
         def on_part_begin() -> None:
             st["headers"] = []
@@ -451,20 +512,27 @@ def make_python_multipart_runner() -> Callable[[Workload], list]:
                 value = b"".join(st["buf"])
                 out.append((st["name"], None, len(value), value))
 
-        callbacks = {"on_part_begin": on_part_begin, "on_header_field": on_header_field,
-                     "on_header_value": on_header_value, "on_header_end": on_header_end,
-                     "on_headers_finished": on_headers_finished, "on_part_data": on_field_data,
-                     "on_part_end": on_part_end}
+        callbacks = {
+            "on_part_begin": on_part_begin,
+            "on_header_field": on_header_field,
+            "on_header_value": on_header_value,
+            "on_header_end": on_header_end,
+            "on_headers_finished": on_headers_finished,
+            "on_part_data": on_field_data,
+            "on_part_end": on_part_end,
+        }
         parser = MultipartParser(wl.boundary, callbacks)
         write = parser.write
         for chunk in wl.chunks:
             write(chunk)
         parser.finalize()  # note: python-multipart does not check that the stream was complete
         return out
+
     return run
 
 
 # ---- streaming-form-data (targets registered per expected name) -----------------------------------
+
 
 def make_streaming_form_data_runner() -> Callable[[Workload], list]:
     from streaming_form_data import StreamingFormDataParser
@@ -512,10 +580,12 @@ def make_streaming_form_data_runner() -> Callable[[Workload], list]:
             data_received(chunk)
         # streaming-form-data has no close()/end-of-input check.
         return out
+
     return run
 
 
 # ---- werkzeug sans-IO MultipartDecoder -----------------------------------------------------------
+
 
 def make_werkzeug_runner() -> Callable[[Workload], list]:
     from werkzeug.sansio.multipart import NEED_DATA, Data, Epilogue, Field, File, MultipartDecoder, Preamble
@@ -570,10 +640,12 @@ def make_werkzeug_runner() -> Callable[[Workload], list]:
         if not drain():  # pragma: no cover - next_event raises first
             raise ValueError("werkzeug did not reach the epilogue")
         return out
+
     return run
 
 
 # ---- registry ---------------------------------------------------------------------------------------
+
 
 @dataclass
 class ParserEntry:
@@ -618,20 +690,41 @@ def parser_entries() -> list[ParserEntry]:
         if why_l:
             entries.append(ParserEntry("fastmime-cython", "fastmime (cython)", False, None, why_l))
         elif impl != "cython":
-            entries.append(ParserEntry("fastmime-cython", "fastmime (cython)", False, None,
-                                       f"fastmime.IMPLEMENTATION == {impl!r} (extension not built)"))
+            entries.append(
+                ParserEntry(
+                    "fastmime-cython",
+                    "fastmime (cython)",
+                    False,
+                    None,
+                    f"fastmime.IMPLEMENTATION == {impl!r} (extension not built)",
+                )
+            )
         else:
-            entries.append(ParserEntry("fastmime-cython", "fastmime (cython)", False,
-                                       make_fastmime_runner(fm.MultipartParser, limits)))
+            entries.append(
+                ParserEntry(
+                    "fastmime-cython", "fastmime (cython)", False, make_fastmime_runner(fm.MultipartParser, limits)
+                )
+            )
         try:
             import fastmime.pure as fm_pure
+
             pure_cls = fm_pure.MultipartParser
         except Exception as exc:
-            entries.append(ParserEntry("fastmime-pure", "fastmime (pure)", False, None,
-                                       f"fastmime.pure: {type(exc).__name__}: {exc}"))
+            entries.append(
+                ParserEntry(
+                    "fastmime-pure", "fastmime (pure)", False, None, f"fastmime.pure: {type(exc).__name__}: {exc}"
+                )
+            )
         else:
-            entries.append(ParserEntry("fastmime-pure", "fastmime (pure)", False,
-                                       None if why_l else make_fastmime_runner(pure_cls, limits), why_l))
+            entries.append(
+                ParserEntry(
+                    "fastmime-pure",
+                    "fastmime (pure)",
+                    False,
+                    None if why_l else make_fastmime_runner(pure_cls, limits),
+                    why_l,
+                )
+            )
     for key, label, factory in (
         ("multipart", "multipart (defnull)", make_multipart_runner),
         ("python-multipart", "python-multipart", make_python_multipart_runner),
@@ -643,5 +736,4 @@ def parser_entries() -> list[ParserEntry]:
     return entries
 
 
-PARSER_KEYS = ("fastmime-cython", "fastmime-pure", "multipart", "python-multipart", "streaming-form-data",
-               "werkzeug")
+PARSER_KEYS = ("fastmime-cython", "fastmime-pure", "multipart", "python-multipart", "streaming-form-data", "werkzeug")

@@ -29,16 +29,17 @@ import struct
 import sys
 import tempfile
 import timeit
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import exifread  # noqa: E402
-import PIL  # noqa: E402
-from PIL import Image, TiffImagePlugin  # noqa: E402
+import exifread
+import PIL
+from PIL import Image, TiffImagePlugin
 
-from imgpipe import read_exif  # noqa: E402
+from imgpipe import read_exif
 
 logging.getLogger("exifread").setLevel(logging.ERROR)
 
@@ -206,14 +207,14 @@ def main() -> None:
             exifread_missed = any(n.startswith("exifread") for n in file_notes)
             rows = {
                 "path": (
-                    lambda: read_exif(path),
-                    lambda: run_exifread_path(path),
-                    lambda: run_pillow_path(path),
+                    lambda path=path: read_exif(path),
+                    lambda path=path: run_exifread_path(path),
+                    lambda path=path: run_pillow_path(path),
                 ),
                 "bytes": (
-                    lambda: read_exif(data),
-                    lambda: exifread.process_file(io.BytesIO(data), details=False),
-                    lambda: run_pillow_bytes(data),
+                    lambda data=data: read_exif(data),
+                    lambda data=data: exifread.process_file(io.BytesIO(data), details=False),
+                    lambda data=data: run_pillow_bytes(data),
                 ),
             }
             for src, (ours, er, pil) in rows.items():
@@ -223,8 +224,7 @@ def main() -> None:
                 size = f"{label} ({len(data) / 1e6:.1f}MB)" if src == "path" else ""
                 er_ratio = "missed" if exifread_missed else f"{t_er / t_ours:.1f}x"
                 print(
-                    f"{size:26} {src:5} {t_ours:11.1f} {t_er:12.1f} {t_pil:10.1f}"
-                    f" {er_ratio:>11} {t_pil / t_ours:8.1f}x"
+                    f"{size:26} {src:5} {t_ours:11.1f} {t_er:12.1f} {t_pil:10.1f} {er_ratio:>11} {t_pil / t_ours:8.1f}x"
                 )
     for note in notes:
         print("note:", note)

@@ -43,14 +43,15 @@ from importlib import metadata
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _workloads as W  # noqa: E402
+import _workloads as W
 
 #: (parser key, workload key) -> why that peer's output is wrong there. Shown as WRONG* with the reason;
 #: ``--check-only`` does not fail on them. Only peers: fastmime never gets a pass.
 KNOWN_PEER_BUGS: dict[tuple[str, str], str] = {
     ("streaming-form-data", "j"): (
         "streaming-form-data 2.1.0 drops/corrupts the last part (never finish()ed) when bytes follow the "
-        "close delimiter in the same chunk, i.e. any epilogue, even a bare CRLF"),
+        "close delimiter in the same chunk, i.e. any epilogue, even a bare CRLF"
+    ),
 }
 
 #: Peers whose notable behaviour on a workload is worth a line under its table.
@@ -58,16 +59,19 @@ PEER_NOTES: dict[tuple[str, str], str] = {
     ("streaming-form-data", "d"): (
         "streaming-form-data needs every name registered up front (done inside the timed region) and finds "
         "a part's target by a linear scan of the registered names, in register() and per part: O(n^2) "
-        "for n distinct names"),
+        "for n distinct names"
+    ),
     ("streaming-form-data", "j"): (
         "streaming-form-data also keeps a CRLF preamble in its leftover buffer and re-copies it on every chunk: "
-        "memory O(preamble), time O(preamble^2) (2/4/8 MiB: ~20/80/380 ms)"),
+        "memory O(preamble), time O(preamble^2) (2/4/8 MiB: ~20/80/380 ms)"
+    ),
     ("werkzeug", "j"): (
         "werkzeug keeps the whole preamble (until the first boundary) and the whole epilogue (until end of "
-        "input) in memory, to hand them over as Preamble/Epilogue events"),
+        "input) in memory, to hand them over as Preamble/Epilogue events"
+    ),
     ("python-multipart", "j"): (
-        "python-multipart skips CR/LF runs in the preamble with find(b'-') and stops reading at the close "
-        "delimiter"),
+        "python-multipart skips CR/LF runs in the preamble with find(b'-') and stops reading at the close delimiter"
+    ),
 }
 
 #: Shown under the memory table for the rows measured.
@@ -149,8 +153,9 @@ def floor_seconds(wl: W.Workload, loops: int) -> float:
     return (CLOCK() - t0) / loops
 
 
-def bench_workload(wl: W.Workload, entries: list[W.ParserEntry], repeats: int, budget: float,
-                   min_sample: float, timeout: float, log) -> tuple[list[Result], dict]:
+def bench_workload(
+    wl: W.Workload, entries: list[W.ParserEntry], repeats: int, budget: float, min_sample: float, timeout: float, log
+) -> tuple[list[Result], dict]:
     results: list[Result] = []
     runnable: list[tuple[W.ParserEntry, Result]] = []
     for e in entries:
@@ -224,8 +229,11 @@ def bench_workload(wl: W.Workload, entries: list[W.ParserEntry], repeats: int, b
             if r.mbps_median:
                 r.ratio_best_peer = r.mbps_median / best.mbps_median
     floor = {"mbps_median": wl.body_len / 1e6 / statistics.median(floor_samples) if floor_samples else None}
-    return results, {"best_peer": best.parser if best else None, "best_peer_label": best.label if best else None,
-                     "floor": floor}
+    return results, {
+        "best_peer": best.parser if best else None,
+        "best_peer_label": best.label if best else None,
+        "floor": floor,
+    }
 
 
 def _fmt(x: float | None, spec: str = "9.1f") -> str:
@@ -248,19 +256,25 @@ def print_table(wl: W.Workload, results: list[Result], extra: dict, repeats: int
         elif r.status in (STATUS_ERROR, STATUS_WRONG, STATUS_TIMEOUT, STATUS_NA):
             status = f"{r.status}: {r.detail}"
         if r.samples and len(r.samples) < repeats:
-            notes.append(f"{r.label}: only {len(r.samples)} of {repeats} repeats "
-                         f"({r.check_seconds:.2f} s per parse; time budget per parser and workload)")
+            notes.append(
+                f"{r.label}: only {len(r.samples)} of {repeats} repeats "
+                f"({r.check_seconds:.2f} s per parse; time budget per parser and workload)"
+            )
         ms = statistics.median(r.samples) * 1e3 if r.samples else None
-        p(f"  {r.label:<22} {_fmt(r.mbps_median)} {_fmt(r.mbps_min)} {_fmt(r.mbps_max)} {_fmt(ms, '9.2f')} "
-          f"{samples:>8} {ratio:>12}  {status}")
+        p(
+            f"  {r.label:<22} {_fmt(r.mbps_median)} {_fmt(r.mbps_min)} {_fmt(r.mbps_max)} {_fmt(ms, '9.2f')} "
+            f"{samples:>8} {ratio:>12}  {status}"
+        )
         if r.known_bug:
             notes.append(f"{r.label}: {r.known_bug}; got: {r.detail}")
         if (r.parser, wl.key) in PEER_NOTES and r.status != STATUS_NA:
             notes.append(f"{r.label}: {PEER_NOTES[(r.parser, wl.key)]}")
     fl = extra["floor"]["mbps_median"]
     fl_ms = wl.body_len / 1e6 / fl * 1e3 if fl else None
-    p(f"  {'[floor: crc32 only]':<22} {_fmt(fl)} {'':>9} {'':>9} {_fmt(fl_ms, '9.2f')} {'':>8} {'':>12}  "
-      f"(zlib.crc32 over the raw chunks: the sink's work, no parsing)")
+    p(
+        f"  {'[floor: crc32 only]':<22} {_fmt(fl)} {'':>9} {'':>9} {_fmt(fl_ms, '9.2f')} {'':>8} {'':>12}  "
+        f"(zlib.crc32 over the raw chunks: the sink's work, no parsing)"
+    )
     for n in notes:
         p(f"  note: {n}")
     summary = summary_line(wl, results, extra)
@@ -298,6 +312,7 @@ def summary_line(wl: W.Workload, results: list[Result], extra: dict) -> str:
 # --------------------------------------------------------------------------------------------------
 # Memory: a fresh subprocess per (workload, parser)
 # --------------------------------------------------------------------------------------------------
+
 
 def _current_rss() -> int:
     with open("/proc/self/statm") as f:
@@ -351,9 +366,16 @@ def memory_child(key: str, parser_key: str, profile: str) -> dict:
     tracemalloc.stop()
     diff = diff or W.compare(wl.expected, got)
     return {
-        "status": STATUS_OK if diff is None else STATUS_WRONG, "detail": diff or "",
-        "chunk_size": wl.chunk_size, "body_len": wl.body_len, "hwm_reset": reset,
-        "rss_start": rss0, "maxrss_before": max0, "maxrss_after": max1, "hwm_before": hwm0, "hwm_after": hwm1,
+        "status": STATUS_OK if diff is None else STATUS_WRONG,
+        "detail": diff or "",
+        "chunk_size": wl.chunk_size,
+        "body_len": wl.body_len,
+        "hwm_reset": reset,
+        "rss_start": rss0,
+        "maxrss_before": max0,
+        "maxrss_after": max1,
+        "hwm_before": hwm0,
+        "hwm_after": hwm1,
         # ru_maxrss is a high-water mark that cannot be reset: its delta is the growth of the run's peak
         # beyond everything before it (warm-up, imports), a lower bound when the run stays under that.
         "maxrss_delta": max1 - max0,
@@ -370,8 +392,19 @@ def run_memory(keys: list[str], parser_keys: list[str], profile: str, log) -> li
         for pk in parser_keys:
             # Through a small /bin/sh that forks (not execs) the child: ru_maxrss keeps the peak of the image a
             # process exec()s from, and a child forked straight from this big process would inherit our peak.
-            cmd = ["/bin/sh", "-c", '"$@"; exit $?', "sh", sys.executable, str(Path(__file__).resolve()),
-                   "--memory-child", key, pk, "--profile", profile]
+            cmd = [
+                "/bin/sh",
+                "-c",
+                '"$@"; exit $?',
+                "sh",
+                sys.executable,
+                str(Path(__file__).resolve()),
+                "--memory-child",
+                key,
+                pk,
+                "--profile",
+                profile,
+            ]
             t0 = time.perf_counter()
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
             row = {"workload": key, "parser": pk, "seconds": round(time.perf_counter() - t0, 2)}
@@ -395,21 +428,27 @@ def print_memory(rows: list[dict], labels: dict[str, str], out) -> None:
     p("  maxrss = ru_maxrss(RUSAGE_SELF) after - before (growth beyond the process's earlier peak)")
     p("  py   = tracemalloc peak - current, Python allocations during a second parse")
     p("  'beyond chunk' = HWM/py growth minus one 64 KiB chunk; target for fastmime: < 2 MiB")
-    p(f"  {'wl':<3} {'parser':<22} {'body':>8} {'HWM':>10} {'maxrss':>10} {'py peak':>10} {'HWM-chunk':>10} "
-      f"{'py-chunk':>10}  {'<2MiB':6}  status")
+    p(
+        f"  {'wl':<3} {'parser':<22} {'body':>8} {'HWM':>10} {'maxrss':>10} {'py peak':>10} {'HWM-chunk':>10} "
+        f"{'py-chunk':>10}  {'<2MiB':6}  status"
+    )
     for r in rows:
         label = labels.get(r["parser"], r["parser"])
         if r.get("status") not in (STATUS_OK, STATUS_WRONG) or "traced_peak_growth" not in r:
-            p(f"  {r['workload']:<3} {label:<22} {'':>8} {'':>10} {'':>10} {'':>10} {'':>10} {'':>10}  {'':6}  "
-              f"{r.get('status')}: {r.get('detail', '')}")
+            p(
+                f"  {r['workload']:<3} {label:<22} {'':>8} {'':>10} {'':>10} {'':>10} {'':>10} {'':>10}  {'':6}  "
+                f"{r.get('status')}: {r.get('detail', '')}"
+            )
             continue
         c = r["chunk_size"]
         h, m, t = r["hwm_growth"], r["maxrss_delta"], r["traced_peak_growth"]
         worst = max(x for x in (h, m, t) if x is not None) - c
         ok = ("yes" if worst < 2 * W.MiB else "NO") if r["parser"].startswith("fastmime") else "(peer)"
         status = r["status"] + (f": {r['detail']}" if r.get("detail") else "")
-        p(f"  {r['workload']:<3} {label:<22} {W.fmt_size(r['body_len']):>8} {_kib(h):>10} {_kib(m):>10} "
-          f"{_kib(t):>10} {_kib(None if h is None else h - c):>10} {_kib(t - c):>10}  {ok:6}  {status}")
+        p(
+            f"  {r['workload']:<3} {label:<22} {W.fmt_size(r['body_len']):>8} {_kib(h):>10} {_kib(m):>10} "
+            f"{_kib(t):>10} {_kib(None if h is None else h - c):>10} {_kib(t - c):>10}  {ok:6}  {status}"
+        )
     for r in rows:
         note = MEMORY_NOTES.get((r["parser"], r["workload"]))
         if note:
@@ -423,6 +462,7 @@ def _kib(n: int | None) -> str:
 
 # --------------------------------------------------------------------------------------------------
 
+
 def environment(profile: str, repeats: int) -> dict:
     versions = {}
     for dist in ("multipart", "python-multipart", "streaming-form-data", "Werkzeug"):
@@ -432,14 +472,22 @@ def environment(profile: str, repeats: int) -> dict:
             versions[dist] = None
     fm, why = W.fastmime_info()
     info = {
-        "python": sys.version.split()[0], "implementation": platform.python_implementation(),
-        "platform": platform.platform(), "cpus": os.cpu_count(), "profile": profile, "repeats": repeats,
-        "peers": versions, "time": time.strftime("%Y-%m-%d %H:%M:%S"), "loadavg_start": os.getloadavg(),
+        "python": sys.version.split()[0],
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "profile": profile,
+        "repeats": repeats,
+        "peers": versions,
+        "time": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "loadavg_start": os.getloadavg(),
     }
     if fm is not None:
-        info["fastmime"] = {"file": getattr(fm, "__file__", None),
-                            "IMPLEMENTATION": getattr(fm, "IMPLEMENTATION", None),
-                            "version": getattr(fm, "__version__", None)}
+        info["fastmime"] = {
+            "file": getattr(fm, "__file__", None),
+            "IMPLEMENTATION": getattr(fm, "IMPLEMENTATION", None),
+            "version": getattr(fm, "__version__", None),
+        }
         try:
             info["fastmime"]["limits"] = repr(W.fastmime_generous_limits(fm.Limits))
         except Exception as exc:
@@ -459,8 +507,10 @@ def check_only(entries: list[W.ParserEntry], keys: list[str], timeout: float) ->
     import dataclasses
 
     failures = []
-    print(f"check-only: profile 'check', {len(keys)} workloads x {len(entries)} parsers; fastmime also with "
-          f"{'/'.join(map(str, RECHUNK_SIZES))}-byte chunks")
+    print(
+        f"check-only: profile 'check', {len(keys)} workloads x {len(entries)} parsers; fastmime also with "
+        f"{'/'.join(map(str, RECHUNK_SIZES))}-byte chunks"
+    )
     for e in entries:
         if e.run is None:
             print(f"  SKIP {e.label}: {e.unavailable}")
@@ -470,7 +520,7 @@ def check_only(entries: list[W.ParserEntry], keys: list[str], timeout: float) ->
         for e in entries:
             if e.run is None:
                 continue
-            status, detail, _, dt = run_checked(e, wl, timeout)
+            status, detail, _, _dt = run_checked(e, wl, timeout)
             known = status == STATUS_WRONG and (e.key, key) in KNOWN_PEER_BUGS
             cells.append(f"{e.key}={status}{'*' if known else ''}")
             if status in (STATUS_WRONG, STATUS_ERROR, STATUS_TIMEOUT) and not known:
@@ -497,23 +547,37 @@ def check_only(entries: list[W.ParserEntry], keys: list[str], timeout: float) ->
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--repeats", type=int, default=None, help="timed repeats per parser (default 5; 2 with --quick)")
     ap.add_argument("--quick", action="store_true", help="small bodies, 2 repeats (CI smoke)")
     ap.add_argument("--only", default="", help="workloads, e.g. a,b,j (default: all of a-j)")
     ap.add_argument("--parsers", default="", help="comma list of: " + ",".join(W.PARSER_KEYS))
     ap.add_argument("--json", metavar="PATH", help="also write all results as JSON")
-    ap.add_argument("--check-only", action="store_true",
-                    help="run every workload once at small size; exit 1 on any WRONG/ERROR")
+    ap.add_argument(
+        "--check-only", action="store_true", help="run every workload once at small size; exit 1 on any WRONG/ERROR"
+    )
     ap.add_argument("--no-memory", action="store_true", help="skip the memory measurement of (a) and (j)")
-    ap.add_argument("--budget", type=float, default=8.0,
-                    help="max seconds of timed parsing per parser and workload; slow parsers get fewer repeats")
-    ap.add_argument("--min-sample", type=float, default=0.2,
-                    help="a timed repeat runs enough parses to last at least this long (s); it keeps their median")
+    ap.add_argument(
+        "--budget",
+        type=float,
+        default=8.0,
+        help="max seconds of timed parsing per parser and workload; slow parsers get fewer repeats",
+    )
+    ap.add_argument(
+        "--min-sample",
+        type=float,
+        default=0.2,
+        help="a timed repeat runs enough parses to last at least this long (s); it keeps their median",
+    )
     ap.add_argument("--timeout", type=float, default=120.0, help="give up on one parse after this many s")
-    ap.add_argument("--clock", choices=sorted(CLOCKS), default="cpu",
-                    help="cpu: process CPU time (default; robust on a shared machine); wall: perf_counter")
+    ap.add_argument(
+        "--clock",
+        choices=sorted(CLOCKS),
+        default="cpu",
+        help="cpu: process CPU time (default; robust on a shared machine); wall: perf_counter",
+    )
     ap.add_argument("--profile", choices=sorted(W.PROFILES), default=None, help=argparse.SUPPRESS)
     ap.add_argument("--memory-child", nargs=2, metavar=("WORKLOAD", "PARSER"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -546,20 +610,26 @@ def main(argv: list[str] | None = None) -> int:
     log = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
     env = environment(profile, repeats)
     started = time.perf_counter()
-    print(f"fastmime parser comparison: profile {profile}, {repeats} repeats, Python {env['python']} on "
-          f"{env['platform']}, {env['cpus']} CPUs")
+    print(
+        f"fastmime parser comparison: profile {profile}, {repeats} repeats, Python {env['python']} on "
+        f"{env['platform']}, {env['cpus']} CPUs"
+    )
     print("peers: " + ", ".join(f"{k} {v}" for k, v in env["peers"].items()))
     fmi = env["fastmime"]
     if "unavailable" in fmi:
         print(f"fastmime: not importable ({fmi['unavailable']})")
     else:
         print(f"fastmime: IMPLEMENTATION={fmi['IMPLEMENTATION']!r} from {fmi['file']}; limits {fmi['limits']}")
-    print(f"clock: {args.clock} ({'process CPU time' if args.clock == 'cpu' else 'wall time'}); "
-          f"load average at start: {os.getloadavg()[0]:.2f}")
-    print(f"MB/s = 10^6 body bytes per second, median over the repeats; a repeat = median of 'loops' parses\n"
-          f"(>= {args.min_sample:g} s in all), the parses of all parsers interleaved A,B,C,A,B,C,...; samples = "
-          f"repeats x loops;\n'vs best peer' = median / best peer's median (* = best peer); a parser gets at most "
-          f"{args.budget:g} s of timed parsing\nper workload (slow ones get fewer repeats, noted under the table).")
+    print(
+        f"clock: {args.clock} ({'process CPU time' if args.clock == 'cpu' else 'wall time'}); "
+        f"load average at start: {os.getloadavg()[0]:.2f}"
+    )
+    print(
+        f"MB/s = 10^6 body bytes per second, median over the repeats; a repeat = median of 'loops' parses\n"
+        f"(>= {args.min_sample:g} s in all), the parses of all parsers interleaved A,B,C,A,B,C,...; samples = "
+        f"repeats x loops;\n'vs best peer' = median / best peer's median (* = best peer); a parser gets at most "
+        f"{args.budget:g} s of timed parsing\nper workload (slow ones get fewer repeats, noted under the table)."
+    )
     print()
 
     report = {"environment": env, "workloads": {}, "memory": []}
@@ -571,10 +641,16 @@ def main(argv: list[str] | None = None) -> int:
         notes = print_table(wl, results, extra, repeats, out)
         out.flush()
         report["workloads"][key] = {
-            "title": wl.title, "description": wl.content_desc, "body_len": wl.body_len,
-            "chunk_size": wl.chunk_size, "chunks": len(wl.chunks), "best_peer": extra["best_peer"],
-            "floor_mbps": extra["floor"]["mbps_median"], "summary": summary_line(wl, results, extra),
-            "notes": notes, "results": [asdict(r) for r in results],
+            "title": wl.title,
+            "description": wl.content_desc,
+            "body_len": wl.body_len,
+            "chunk_size": wl.chunk_size,
+            "chunks": len(wl.chunks),
+            "best_peer": extra["best_peer"],
+            "floor_mbps": extra["floor"]["mbps_median"],
+            "summary": summary_line(wl, results, extra),
+            "notes": notes,
+            "results": [asdict(r) for r in results],
         }
         del wl
         gc.collect()

@@ -32,10 +32,11 @@ images/s are medians over ``--repeats``; contenders run round-robin inside each 
 noise hits everyone alike. Per-image times are medians of the 1-thread runs.
 
 ``--order`` sets the order of the list, the same for everybody: ``shuffled`` (default, a fixed seed),
-``ascending`` or ``descending`` pixel count. Contenders that decode at full size (naive Pillow) allocate 48-96 MB per image, and their speed depends on whether that
-memory is new to the process (page faults) or reused, which depends on what ran before: naive Pillow
-measured 5.1 to 6.5 images/s with the same images in different orders and next to different
-contenders. Compare contenders within one run, and repeat with other orders before trusting a ratio.
+``ascending`` or ``descending`` pixel count. Contenders that decode at full size (naive Pillow) allocate 48-96
+MB per image, and their speed depends on whether that memory is new to the process (page faults) or reused,
+which depends on what ran before: naive Pillow measured 5.1 to 6.5 images/s with the same images in different
+orders and next to different contenders. Compare contenders within one run, and repeat with other orders
+before trusting a ratio.
 
 Quality: MAD = mean absolute difference (0..255, averaged over RGB) between each contender's screen
 image and a colour-managed reference: a full-resolution decode, its embedded ICC profile (RGB or CMYK)
@@ -66,15 +67,15 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from PIL import Image, ImageChops, ImageCms, ImageDraw, ImageFilter, ImageOps, ImageStat
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import imgpipe  # noqa: E402
+import imgpipe
 
 GEN_VERSION = 2
 R = Image.Resampling
@@ -134,15 +135,22 @@ def camera_exif(orientation: int, seed: int) -> Image.Exif:
     return exif
 
 
-def _colorants_d50(primaries: tuple[tuple[float, float], ...], white: tuple[float, float]) -> tuple[tuple[float, float, float], ...]:
+def _colorants_d50(
+    primaries: tuple[tuple[float, float], ...], white: tuple[float, float]
+) -> tuple[tuple[float, float, float], ...]:
     """ICC rXYZ/gXYZ/bXYZ (D50, Bradford-adapted) of an RGB space given by its xy primaries and white."""
+
     def xyz(x: float, y: float) -> list[float]:
         return [x / y, 1.0, (1 - x - y) / y]
 
     def solve(m: list[list[float]], v: list[float]) -> list[float]:  # Cramer's rule, 3x3
         def det(a: list[list[float]]) -> float:
-            return (a[0][0] * (a[1][1] * a[2][2] - a[1][2] * a[2][1]) - a[0][1] * (a[1][0] * a[2][2] - a[1][2] * a[2][0])
-                    + a[0][2] * (a[1][0] * a[2][1] - a[1][1] * a[2][0]))
+            return (
+                a[0][0] * (a[1][1] * a[2][2] - a[1][2] * a[2][1])
+                - a[0][1] * (a[1][0] * a[2][2] - a[1][2] * a[2][0])
+                + a[0][2] * (a[1][0] * a[2][1] - a[1][1] * a[2][0])
+            )
+
         d = det(m)
         return [det([[v[r] if c == k else m[r][c] for c in range(3)] for r in range(3)]) / d for k in range(3)]
 
@@ -152,7 +160,11 @@ def _colorants_d50(primaries: tuple[tuple[float, float], ...], white: tuple[floa
     scale = solve(m, w)
     cols = [[v * scale[c] for v in cols[c]] for c in range(3)]
     bradford = [[0.8951, 0.2664, -0.1614], [-0.7502, 1.7135, 0.0367], [0.0389, -0.0685, 1.0296]]
-    inverse = [[0.9869929, -0.1470543, 0.1599627], [0.4323053, 0.5183603, 0.0492912], [-0.0085287, 0.0400428, 0.9684867]]
+    inverse = [
+        [0.9869929, -0.1470543, 0.1599627],
+        [0.4323053, 0.5183603, 0.0492912],
+        [-0.0085287, 0.0400428, 0.9684867],
+    ]
 
     def mul(a: list[list[float]], v: list[float]) -> list[float]:
         return [sum(a[r][k] * v[k] for k in range(3)) for r in range(3)]
@@ -162,8 +174,16 @@ def _colorants_d50(primaries: tuple[tuple[float, float], ...], white: tuple[floa
 
 
 # Apple's "Generic RGB" (the Apple RGB primaries, D65, gamma 1.8) and a camera's Adobe RGB (1998).
-GENERIC_RGB = ("Generic RGB-like", _colorants_d50(((0.625, 0.340), (0.280, 0.595), (0.155, 0.070)), (0.3127, 0.3290)), 1.8)
-CAMERA_RGB = ("Camera Adobe RGB-like", _colorants_d50(((0.64, 0.33), (0.21, 0.71), (0.15, 0.06)), (0.3127, 0.3290)), 563 / 256)
+GENERIC_RGB = (
+    "Generic RGB-like",
+    _colorants_d50(((0.625, 0.340), (0.280, 0.595), (0.155, 0.070)), (0.3127, 0.3290)),
+    1.8,
+)
+CAMERA_RGB = (
+    "Camera Adobe RGB-like",
+    _colorants_d50(((0.64, 0.33), (0.21, 0.71), (0.15, 0.06)), (0.3127, 0.3290)),
+    563 / 256,
+)
 # A SWOP-like press profile: Ghostscript's default CMYK profile (Debian: apt-get install libgs-common).
 SWOP_PROFILE = Path("/usr/share/color/icc/ghostscript/default_cmyk.icc")
 
@@ -181,10 +201,35 @@ def _corpus() -> tuple[Sample, ...]:
     """A corpus built like issue 12's 150 real photos, scaled to 30: half under 1 MP, a third 1-8 MP, a
     fifth 8-22 MP; one in five rotated with every orientation 2-8; one in ten with a non-sRGB profile
     (Generic RGB, camera RGB, one CMYK with a SWOP-like profile); two progressive."""
-    small = [(640, 480), (800, 600), (1024, 768), (960, 720), (1152, 864), (720, 960), (800, 533), (1000, 750),
-             (1080, 810), (600, 800), (1024, 683), (900, 675), (1200, 800), (768, 1024), (1100, 825)]
-    medium = [(1600, 1200), (2048, 1536), (2592, 1944), (3264, 2448), (1920, 1280), (2448, 3264), (2816, 2112),
-              (3000, 2000), (2272, 1704), (1500, 2000)]
+    small = [
+        (640, 480),
+        (800, 600),
+        (1024, 768),
+        (960, 720),
+        (1152, 864),
+        (720, 960),
+        (800, 533),
+        (1000, 750),
+        (1080, 810),
+        (600, 800),
+        (1024, 683),
+        (900, 675),
+        (1200, 800),
+        (768, 1024),
+        (1100, 825),
+    ]
+    medium = [
+        (1600, 1200),
+        (2048, 1536),
+        (2592, 1944),
+        (3264, 2448),
+        (1920, 1280),
+        (2448, 3264),
+        (2816, 2112),
+        (3000, 2000),
+        (2272, 1704),
+        (1500, 2000),
+    ]
     large = [(4032, 3024), (4608, 3456), (5472, 3648), (6000, 3600), (3024, 4032)]
     sizes = small + medium + large
     orientation = {1: 6, 4: 8, 9: 3, 15: 2, 18: 5, 21: 7, 25: 4, 27: 6}  # all of 2-8, 8 of 30 rotated or flipped
@@ -194,11 +239,20 @@ def _corpus() -> tuple[Sample, ...]:
     for i, size in enumerate(sizes):
         mp = size[0] * size[1] / 1e6
         cls = "S" if mp < 1 else "M" if mp < 8 else "L"
-        tag = "".join(f"-{x}" for x in (
-            f"o{orientation[i]}" if i in orientation else "", profile.get(i, ""), "prog" if i in progressive else ""
-        ) if x)
-        out.append(Sample(f"{cls}{i:02d}-{size[0]}x{size[1]}{tag}", size, orientation.get(i, 1), i in progressive,
-                          profile.get(i)))
+        tag = "".join(
+            f"-{x}"
+            for x in (
+                f"o{orientation[i]}" if i in orientation else "",
+                profile.get(i, ""),
+                "prog" if i in progressive else "",
+            )
+            if x
+        )
+        out.append(
+            Sample(
+                f"{cls}{i:02d}-{size[0]}x{size[1]}{tag}", size, orientation.get(i, 1), i in progressive, profile.get(i)
+            )
+        )
     return tuple(out)
 
 
@@ -228,14 +282,16 @@ def make_samples(cache: Path, names: tuple[str, ...] | None) -> dict[str, bytes]
             icc = _profile_bytes(s.profile) if s.profile else None
             if s.profile == "swop":
                 if icc is not None:  # separate as a press would: sRGB -> the SWOP-like profile
-                    im = ImageCms.profileToProfile(im, ImageCms.createProfile("sRGB"), ImageCms.ImageCmsProfile(
-                        io.BytesIO(icc)), outputMode="CMYK")
+                    im = ImageCms.profileToProfile(
+                        im, ImageCms.createProfile("sRGB"), ImageCms.ImageCmsProfile(io.BytesIO(icc)), outputMode="CMYK"
+                    )
                 else:
                     print(f"  no {SWOP_PROFILE} (apt-get install libgs-common): {s.name} is CMYK without a profile")
                     im = im.convert("CMYK")
             buf = io.BytesIO()
-            im.save(buf, "JPEG", quality=92, progressive=s.progressive, exif=camera_exif(s.orientation, i),
-                    icc_profile=icc)
+            im.save(
+                buf, "JPEG", quality=92, progressive=s.progressive, exif=camera_exif(s.orientation, i), icc_profile=icc
+            )
             tmp = path.with_suffix(".tmp")
             tmp.write_bytes(buf.getvalue())
             tmp.replace(path)
@@ -339,8 +395,13 @@ class References:
                 icc = im.info.get("icc_profile")
                 img = ImageOps.exif_transpose(im)
             if icc:
-                img = ImageCms.profileToProfile(img, ImageCms.ImageCmsProfile(io.BytesIO(icc)), _SRGB,
-                                                renderingIntent=ImageCms.Intent.PERCEPTUAL, outputMode="RGB")
+                img = ImageCms.profileToProfile(
+                    img,
+                    ImageCms.ImageCmsProfile(io.BytesIO(icc)),
+                    _SRGB,
+                    renderingIntent=ImageCms.Intent.PERCEPTUAL,
+                    outputMode="RGB",
+                )
             if img.mode != "RGB":
                 img = img.convert("RGB")
             self._full = {name: img}  # keep one: 24 MP references are large
@@ -390,11 +451,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only-photos", action="store_true", help="skip the generated images")
     ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / f"imgpipe-bench-v{GEN_VERSION}")
     ap.add_argument("--contenders", default=None, help="comma-separated subset of contender names")
-    ap.add_argument("--order", choices=("shuffled", "ascending", "descending"), default="shuffled",
-                    help="order of the images in each run (default: shuffled with a fixed seed); see above")
-    ap.add_argument("--pillow-blocks", type=int, default=0,
-                    help="Image.core.set_blocks_max(N) for everybody: keep N freed 16 MB blocks instead of "
-                         "returning them to the OS (fewer page faults for full-resolution work); default 0 = Pillow's default")
+    ap.add_argument(
+        "--order",
+        choices=("shuffled", "ascending", "descending"),
+        default="shuffled",
+        help="order of the images in each run (default: shuffled with a fixed seed); see above",
+    )
+    ap.add_argument(
+        "--pillow-blocks",
+        type=int,
+        default=0,
+        help="Image.core.set_blocks_max(N) for everybody: keep N freed 16 MB blocks instead of "
+        "returning them to the OS (fewer page faults for full-resolution work); default 0 = Pillow's default",
+    )
     ap.add_argument("--no-formats", action="store_true", help="skip the screen JPEG/WebP/AVIF comparison")
     args = ap.parse_args(argv)
     if args.pillow_blocks:
@@ -402,8 +471,10 @@ def main(argv: list[str] | None = None) -> int:
     repeats = args.repeats or (2 if args.quick else 5)
     threads = [int(t) for t in args.threads.split(",")]
 
-    print(f"Python {platform.python_version()}, Pillow {Image.__version__}, {os.cpu_count()} CPUs, {platform.machine()}, "
-          f"Pillow blocks_max {Image.core.get_blocks_max()}, load average {os.getloadavg()[0]:.2f}")
+    print(
+        f"Python {platform.python_version()}, Pillow {Image.__version__}, {os.cpu_count()} CPUs, {platform.machine()}, "
+        f"Pillow blocks_max {Image.core.get_blocks_max()}, load average {os.getloadavg()[0]:.2f}"
+    )
     images: dict[str, bytes] = {}
     if not args.only_photos:
         print(f"test images (cache: {args.cache})")
@@ -448,7 +519,10 @@ def main(argv: list[str] | None = None) -> int:
         random.Random(0).shuffle(order)
     work = [(n, images[n]) for n in order] * 2
     pools = {t: (ThreadPoolExecutor(t) if t > 1 else None) for t in threads}
-    print(f"timing: {len(work)} images per run ({args.order}: {', '.join(order)}), {repeats} repeats, threads {threads} ...")
+    print(
+        f"timing: {len(work)} images per run ({args.order}: {', '.join(order)}), {repeats} repeats, "
+        f"threads {threads} ..."
+    )
     t_start = time.perf_counter()
     for _ in range(repeats):
         for name, fn in contenders.items():
@@ -467,7 +541,8 @@ def main(argv: list[str] | None = None) -> int:
     # CPU-time throughput of the 1-thread runs: robust to other processes sharing the machine.
     cpu_rate = {
         n: len(names) / sum(statistics.median(r.cpu[i]) for i in names)
-        for n, r in results.items() if not r.error and r.cpu
+        for n, r in results.items()
+        if not r.error and r.cpu
     }
     print(f"\nload average now {os.getloadavg()[0]:.2f} (wall-clock figures are only meaningful near 0)")
     head = f"{'contender':<14}" + "".join(f"{f'{t} thr img/s':>13}" for t in threads)
@@ -505,25 +580,37 @@ def main(argv: list[str] | None = None) -> int:
         for name, r in results.items():
             if r.error or not r.per_image:
                 continue
-            cells = [len([n for n in names if n[0] == c]) / sum(statistics.median(r.per_image[n]) for n in names
-                                                               if n[0] == c) for c in present]
+            cells = [
+                len([n for n in names if n[0] == c])
+                / sum(statistics.median(r.per_image[n]) for n in names if n[0] == c)
+                for c in present
+            ]
             print(f"{name:<14}" + "".join(f"{v:>16.1f}" for v in cells))
 
     vips_names = [n for n in med if n.startswith("pyvips") and not results[n].error]
     if "imgpipe" in med and "naive-pillow" in med:
         best = max(vips_names, key=lambda n: med[n][threads[0]]) if vips_names else None
         print("\nissue 12's targets (1 thread unless said):")
-        print(f"  imgpipe / naive Pillow       {med['imgpipe'][threads[0]] / med['naive-pillow'][threads[0]]:.2f}x"
-              "   (goal >= 2x)")
+        print(
+            f"  imgpipe / naive Pillow       {med['imgpipe'][threads[0]] / med['naive-pillow'][threads[0]]:.2f}x"
+            "   (goal >= 2x)"
+        )
         if best:
-            print(f"  imgpipe / best pyvips ({best}) {med['imgpipe'][threads[0]] / med[best][threads[0]]:.2f}x"
-                  "   (goal >= 1.3x)")
+            print(
+                f"  imgpipe / best pyvips ({best}) {med['imgpipe'][threads[0]] / med[best][threads[0]]:.2f}x"
+                "   (goal >= 1.3x)"
+            )
         if len(threads) > 1:
-            for n in ("imgpipe", "naive-pillow", *( [best] if best else [])):
-                print(f"  {n:<14} {threads[-1]} threads / 1: {med[n][threads[-1]] / med[n][threads[0]]:.2f}x"
-                      + ("   (goal >= 1.8x)" if n == "imgpipe" else ""))
-        mads = {n: statistics.fmean(results[n].mad.values()) for n in ("imgpipe", "naive-pillow", *vips_names)
-                if results[n].mad}
+            for n in ("imgpipe", "naive-pillow", *([best] if best else [])):
+                print(
+                    f"  {n:<14} {threads[-1]} threads / 1: {med[n][threads[-1]] / med[n][threads[0]]:.2f}x"
+                    + ("   (goal >= 1.8x)" if n == "imgpipe" else "")
+                )
+        mads = {
+            n: statistics.fmean(results[n].mad.values())
+            for n in ("imgpipe", "naive-pillow", *vips_names)
+            if results[n].mad
+        }
         print("  screen MAD vs colour-managed reference: " + ", ".join(f"{n} {v:.3f}" for n, v in mads.items()))
 
     if "imgpipe" in med:
@@ -570,14 +657,18 @@ def screen_formats(images: dict[str, bytes], refs: References) -> None:
             sizes[(fmt, quality)].append(len(out))
             mads[(fmt, quality)].append(refs.mad(name, out))
     skipped = [f for f, _ in FORMATS if f not in imgpipe.OUTPUT_FORMATS]
-    print(f"\nscreen rendition formats ({len(images)} images; same pixels; MAD vs colour-managed reference)"
-          + (f"; skipped (this Pillow cannot encode): {', '.join(sorted(set(skipped)))}" if skipped else ""))
+    print(
+        f"\nscreen rendition formats ({len(images)} images; same pixels; MAD vs colour-managed reference)"
+        + (f"; skipped (this Pillow cannot encode): {', '.join(sorted(set(skipped)))}" if skipped else "")
+    )
     print(f"{'format':<12}{'mean bytes':>12}{'vs JPEG':>9}{'mean MAD':>10}{'encode ms':>11}")
     base = statistics.fmean(sizes[("jpeg", 85)])
     for key in formats:
         mean = statistics.fmean(sizes[key])
-        print(f"{key[0] + ' q' + str(key[1]):<12}{mean:>12.0f}{mean / base:>8.2f}x{statistics.fmean(mads[key]):>10.3f}"
-              f"{statistics.median(times[key]) * 1000:>11.1f}")
+        print(
+            f"{key[0] + ' q' + str(key[1]):<12}{mean:>12.0f}{mean / base:>8.2f}x{statistics.fmean(mads[key]):>10.3f}"
+            f"{statistics.median(times[key]) * 1000:>11.1f}"
+        )
 
 
 if __name__ == "__main__":

@@ -91,13 +91,14 @@ UNCHECKED = {"floor"}
 
 
 def _server_app() -> Any:
-    import fastmime
-    import fastmime.asgi
-    from fastmime.handlers import HashingHandler, ValueHandler, event_loop_safe
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import JSONResponse
     from starlette.routing import Route
+
+    import fastmime
+    import fastmime.asgi
+    from fastmime.handlers import HashingHandler, ValueHandler, event_loop_safe
 
     limits = fastmime.Limits(max_file_size=1 << 40, max_body_size=1 << 40)
 
@@ -110,8 +111,13 @@ def _server_app() -> Any:
 
     async def _json(send: Any, payload: Any, status: int = 200) -> None:
         body = json.dumps(payload).encode()
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
     def _streaming(hashing: Any, value: Any) -> Any:
@@ -125,8 +131,14 @@ def _server_app() -> Any:
                 return handler
 
             await fastmime.asgi.stream_request(scope, receive, handler_for, limits=limits)
-            await _json(send, {"files": [h.sha256 for p, h in parts if p.is_file],
-                               "fields": sum(1 for p, _ in parts if not p.is_file)})
+            await _json(
+                send,
+                {
+                    "files": [h.sha256 for p, h in parts if p.is_file],
+                    "fields": sum(1 for p, _ in parts if not p.is_file),
+                },
+            )
+
         return app
 
     async def floor(scope: Any, receive: Any, send: Any) -> None:
@@ -160,8 +172,12 @@ def _server_app() -> Any:
             return JSONResponse({"files": hashes, "fields": fields})
 
     starlette = Starlette(routes=[Route("/starlette", starlette_form, methods=["POST"])])
-    routes = {"/floor": floor, "/fastmime": _streaming(HashingHandler, ValueHandler),
-              "/fastmime-thread": _streaming(ThreadHashing, ThreadValue), "/fastmime-form": fastmime_form}
+    routes = {
+        "/floor": floor,
+        "/fastmime": _streaming(HashingHandler, ValueHandler),
+        "/fastmime-thread": _streaming(ThreadHashing, ThreadValue),
+        "/fastmime-form": fastmime_form,
+    }
 
     async def app(scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http" and scope["path"] in routes:
@@ -177,10 +193,11 @@ def _server_app() -> Any:
 
 
 def _wsgi_server_app() -> Any:
+    from werkzeug.wrappers import Request
+
     import fastmime
     import fastmime.wsgi
     from fastmime.handlers import HashingHandler, ValueHandler
-    from werkzeug.wrappers import Request
 
     limits = fastmime.Limits(max_file_size=1 << 40, max_body_size=1 << 40)
 
@@ -213,20 +230,30 @@ def _wsgi_server_app() -> Any:
 
     def fastmime_form(environ: Any) -> Any:
         with fastmime.wsgi.parse_form(environ, limits=limits) as form:
-            return {"files": [_hash_file(upload.file) for _, upload in form.files.multi_items()],
-                    "fields": len(form.fields.multi_items())}
+            return {
+                "files": [_hash_file(upload.file) for _, upload in form.files.multi_items()],
+                "fields": len(form.fields.multi_items()),
+            }
 
     def werkzeug_form(environ: Any) -> Any:
         request = Request(environ)
         request.max_form_parts = 100_000
         try:
-            return {"files": [_hash_file(upload.stream) for _, upload in request.files.items(multi=True)],
-                    "fields": len(list(request.form.items(multi=True)))}
+            return {
+                "files": [_hash_file(upload.stream) for _, upload in request.files.items(multi=True)],
+                "fields": len(list(request.form.items(multi=True))),
+            }
         finally:
             request.close()
 
-    routes = {"/floor": floor, "/fastmime": streaming, "/fastmime-form": fastmime_form, "/werkzeug": werkzeug_form,
-              "/ping": lambda environ: "pong", "/pid": lambda environ: os.getpid()}
+    routes = {
+        "/floor": floor,
+        "/fastmime": streaming,
+        "/fastmime-form": fastmime_form,
+        "/werkzeug": werkzeug_form,
+        "/ping": lambda environ: "pong",
+        "/pid": lambda environ: os.getpid(),
+    }
 
     def app(environ: Any, start_response: Any) -> Any:
         route = routes.get(environ.get("PATH_INFO", ""))
@@ -288,8 +315,16 @@ class Workload:
 
 def photos_workload(count: int) -> Workload:
     photo = _pattern(1, 3 * MiB)
-    body = (_part_header("title") + b"holiday\r\n" + _part_header("tags") + b"sea beach\r\n"
-            + _part_header("photo", "IMG_0001.jpg", "image/jpeg") + photo + b"\r\n" + CLOSE)
+    body = (
+        _part_header("title")
+        + b"holiday\r\n"
+        + _part_header("tags")
+        + b"sea beach\r\n"
+        + _part_header("photo", "IMG_0001.jpg", "image/jpeg")
+        + photo
+        + b"\r\n"
+        + CLOSE
+    )
     return Workload("photos", count, 8, len(body), [hashlib.sha256(photo).hexdigest()], 2, lambda: body)
 
 
@@ -310,7 +345,7 @@ def big_workload(size: int) -> Workload:
         yield head
         for _ in range(size // MiB):
             for i in range(0, MiB, 256 * 1024):
-                yield block[i:i + 256 * 1024]
+                yield block[i : i + 256 * 1024]
         yield tail
 
     return Workload("big", 1, 1, len(head) + size + len(tail), [digest.hexdigest()], 0, stream)
@@ -481,8 +516,17 @@ async def _run_workload(url: str, contender: str, work: Workload, sampler: Sampl
             seconds = time.perf_counter() - started
             peak = sampler.stop()
             cpu = sampler.cpu() - cpu_start
-    return Result(contender, work.name, work.requests, seconds, work.body_size * work.requests, cpu,
-                  max(0, peak - rss_start), pinger.percentiles(), "; ".join(sorted(set(errors))[:3]) or None)
+    return Result(
+        contender,
+        work.name,
+        work.requests,
+        seconds,
+        work.body_size * work.requests,
+        cpu,
+        max(0, peak - rss_start),
+        pinger.percentiles(),
+        "; ".join(sorted(set(errors))[:3]) or None,
+    )
 
 
 def _free_port() -> int:
@@ -498,12 +542,40 @@ def _start_server(server: str, tmpdir: str, threads: int) -> tuple[subprocess.Po
     here = Path(__file__).resolve().parent
     env["PYTHONPATH"] = os.pathsep.join([str(here), str(here.parent), env.get("PYTHONPATH", "")])
     if server == "uvicorn":
-        cmd = [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port), "--log-level",
-               "warning", "--no-access-log", "--workers", "1", "compare_servers:app"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+            "--workers",
+            "1",
+            "compare_servers:app",
+        ]
     else:
-        cmd = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "1",
-               "--worker-class", "gthread", "--threads", str(threads), "--log-level", "warning",
-               "--timeout", "600", "compare_servers:wsgi_app"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+            "--worker-class",
+            "gthread",
+            "--threads",
+            str(threads),
+            "--log-level",
+            "warning",
+            "--timeout",
+            "600",
+            "compare_servers:wsgi_app",
+        ]
     process = subprocess.Popen(cmd, env=env, start_new_session=True)
     deadline = time.monotonic() + 30
     url = f"http://127.0.0.1:{port}"
@@ -539,20 +611,34 @@ def _median(runs: list[Result]) -> Result:
     ordered = sorted(runs, key=lambda r: r.seconds)
     middle = ordered[len(ordered) // 2]
     errors = [r.error for r in runs if r.error]
-    return Result(middle.contender, middle.workload, middle.requests, middle.seconds, middle.body_bytes,
-                  middle.cpu_seconds, max(r.peak_rss_above_start for r in runs), middle.ping_ms,
-                  errors[0] if errors else None)
+    return Result(
+        middle.contender,
+        middle.workload,
+        middle.requests,
+        middle.seconds,
+        middle.body_bytes,
+        middle.cpu_seconds,
+        max(r.peak_rss_above_start for r in runs),
+        middle.ping_ms,
+        errors[0] if errors else None,
+    )
 
 
 def _table(results: list[Result]) -> str:
-    lines = [f"{'workload':<8} {'contender':<16} {'req':>5} {'req/s':>9} {'MB/s':>9} {'CPU ms/req':>11} "
-             f"{'ping p50':>9} {'ping p99':>9} {'peak RSS +MiB':>14}  note"]
+    lines = [
+        (
+            f"{'workload':<8} {'contender':<16} {'req':>5} {'req/s':>9} {'MB/s':>9} {'CPU ms/req':>11} "
+            f"{'ping p50':>9} {'ping p99':>9} {'peak RSS +MiB':>14}  note"
+        )
+    ]
     for r in results:
         note = r.error or ""
         p50, p99 = (f"{r.ping_ms[0]:.1f}", f"{r.ping_ms[1]:.1f}") if r.ping_ms else ("-", "-")
-        lines.append(f"{r.workload:<8} {r.contender:<16} {r.requests:>5} {r.rps:>9.1f} {r.mbps:>9.1f} "
-                     f"{r.cpu_seconds / r.requests * 1000:>11.2f} {p50:>9} {p99:>9} "
-                     f"{r.peak_rss_above_start / MiB:>14.1f}  {note}")
+        lines.append(
+            f"{r.workload:<8} {r.contender:<16} {r.requests:>5} {r.rps:>9.1f} {r.mbps:>9.1f} "
+            f"{r.cpu_seconds / r.requests * 1000:>11.2f} {p50:>9} {p99:>9} "
+            f"{r.peak_rss_above_start / MiB:>14.1f}  {note}"
+        )
     return "\n".join(lines)
 
 
@@ -572,47 +658,69 @@ def _verdicts(runs: dict[str, dict[str, list[Result]]], server: str) -> list[str
         values = sorted(values)
         middle = statistics.median(values)
         met = middle >= target if higher_is_better else middle <= target
-        out.append(f"{label} = {middle:.2f}x (median of {len(values)} same-repeat ratios, "
-                   f"{values[0]:.2f}-{values[-1]:.2f}; target {'>=' if higher_is_better else '<='} {target}x): "
-                   f"{'MET' if met else 'NOT MET'}")
+        out.append(
+            f"{label} = {middle:.2f}x (median of {len(values)} same-repeat ratios, "
+            f"{values[0]:.2f}-{values[-1]:.2f}; target {'>=' if higher_is_better else '<='} {target}x): "
+            f"{'MET' if met else 'NOT MET'}"
+        )
 
     if server == "uvicorn":
-        speed_targets = [("photos", "fastmime", "mbps", 2.0), ("photos", "fastmime-form", "mbps", 1.5),
-                         ("big", "fastmime", "mbps", 1.5), ("fields", "fastmime", "rps", 2.0)]
+        speed_targets = [
+            ("photos", "fastmime", "mbps", 2.0),
+            ("photos", "fastmime-form", "mbps", 1.5),
+            ("big", "fastmime", "mbps", 1.5),
+            ("fields", "fastmime", "rps", 2.0),
+        ]
         cpu_targets = [("photos", "fastmime", 1.5), ("photos", "fastmime-form", 1.5)]
     else:
         speed_targets = [("photos", "fastmime-form", "mbps", 1.5)]
         cpu_targets = [("photos", "fastmime-form", 1.5)]
     for workload, contender, attr, target in speed_targets:
         unit = "MB/s" if attr == "mbps" else "req/s"
-        check(f"{workload}: {contender}/{baseline} {unit}",
-              [getattr(a, attr) / getattr(b, attr) for a, b in pairs(workload, contender) if getattr(b, attr)], target)
+        check(
+            f"{workload}: {contender}/{baseline} {unit}",
+            [getattr(a, attr) / getattr(b, attr) for a, b in pairs(workload, contender) if getattr(b, attr)],
+            target,
+        )
     for workload, contender, target in cpu_targets:
-        check(f"{workload}: {baseline}/{contender} CPU per request",
-              [b.cpu_seconds / a.cpu_seconds for a, b in pairs(workload, contender) if a.cpu_seconds], target)
+        check(
+            f"{workload}: {baseline}/{contender} CPU per request",
+            [b.cpu_seconds / a.cpu_seconds for a, b in pairs(workload, contender) if a.cpu_seconds],
+            target,
+        )
     if server == "uvicorn":
         for contender in ("fastmime", "fastmime-form"):
-            check(f"photos: ping p99 during {contender} / during {baseline}",
-                  [a.ping_ms[1] / b.ping_ms[1] for a, b in pairs("photos", contender) if a.ping_ms and b.ping_ms],
-                  1.0, higher_is_better=False)
+            check(
+                f"photos: ping p99 during {contender} / during {baseline}",
+                [a.ping_ms[1] / b.ping_ms[1] for a, b in pairs("photos", contender) if a.ping_ms and b.ping_ms],
+                1.0,
+                higher_is_better=False,
+            )
     bigs = [r for r in runs.get("big", {}).get("fastmime", []) if not r.error]
     if bigs:
         mib = max(r.peak_rss_above_start for r in bigs) / MiB
-        out.append(f"big: fastmime server peak RSS +{mib:.1f} MiB above the start of the run, worst of "
-                   f"{len(bigs)} (target < 64 MiB): {'MET' if mib < 64 else 'NOT MET'}")
+        out.append(
+            f"big: fastmime server peak RSS +{mib:.1f} MiB above the start of the run, worst of "
+            f"{len(bigs)} (target < 64 MiB): {'MET' if mib < 64 else 'NOT MET'}"
+        )
     return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small counts and a 128 MiB big file")
-    parser.add_argument("--server", choices=sorted(CONTENDERS), default="uvicorn",
-                        help="uvicorn (ASGI contenders) or gunicorn (WSGI contenders)")
+    parser.add_argument(
+        "--server",
+        choices=sorted(CONTENDERS),
+        default="uvicorn",
+        help="uvicorn (ASGI contenders) or gunicorn (WSGI contenders)",
+    )
     parser.add_argument("--only", default="photos,big,fields", help="workloads, comma-separated")
     parser.add_argument("--contenders", default=None, help="contenders, comma-separated (default: all of the server's)")
     parser.add_argument("--big-mib", type=int, default=None, help="size of the big file in MiB")
-    parser.add_argument("--repeats", type=int, default=None,
-                        help="runs per contender (median kept; default 3, --quick 1)")
+    parser.add_argument(
+        "--repeats", type=int, default=None, help="runs per contender (median kept; default 3, --quick 1)"
+    )
     parser.add_argument("--json", help="write the results to this file")
     args = parser.parse_args()
 
@@ -631,10 +739,15 @@ def main() -> None:
 
     import fastmime
 
-    server = ("uvicorn, one worker" if args.server == "uvicorn"
-              else f"gunicorn, one gthread worker, {max(w.concurrency for w in workloads)} threads")
-    print(f"fastmime {fastmime.__version__} ({fastmime.IMPLEMENTATION}), python {sys.version.split()[0]}, "
-          f"{os.cpu_count()} CPUs; {server}; client aiohttp in this process, pinger in another")
+    server = (
+        "uvicorn, one worker"
+        if args.server == "uvicorn"
+        else f"gunicorn, one gthread worker, {max(w.concurrency for w in workloads)} threads"
+    )
+    print(
+        f"fastmime {fastmime.__version__} ({fastmime.IMPLEMENTATION}), python {sys.version.split()[0]}, "
+        f"{os.cpu_count()} CPUs; {server}; client aiohttp in this process, pinger in another"
+    )
     with tempfile.TemporaryDirectory(prefix="fastmime-bench-") as tmpdir:
         process, url, pid = _start_server(args.server, tmpdir, max(w.concurrency for w in workloads))
         sampler = Sampler(pid)
@@ -642,17 +755,22 @@ def main() -> None:
         all_runs: dict[str, dict[str, list[Result]]] = {}
         try:
             time.sleep(0.5)
-            print(f"server pid {pid}, idle RSS {sampler.rss() / MiB:.1f} MiB, "
-                  f"VmHWM reset {'available' if os.path.exists(f'/proc/{pid}/clear_refs') else 'unavailable'}")
+            print(
+                f"server pid {pid}, idle RSS {sampler.rss() / MiB:.1f} MiB, "
+                f"VmHWM reset {'available' if os.path.exists(f'/proc/{pid}/clear_refs') else 'unavailable'}"
+            )
             for work in workloads:
                 runs: dict[str, list[Result]] = {c: [] for c in contenders}
                 for repeat in range(repeats):  # round-robin: machine noise hits every contender alike
                     for contender in contenders:
                         result = asyncio.run(_run_workload(url, contender, work, sampler))
                         runs[contender].append(result)
-                        print(f"  [{repeat + 1}/{repeats}] {work.name:<7} {contender:<16} {result.rps:8.1f} req/s "
-                              f"{result.mbps:8.1f} MB/s  CPU {result.cpu_seconds / result.requests * 1000:6.2f} ms/req"
-                              f"{'  ' + result.error if result.error else ''}", flush=True)
+                        print(
+                            f"  [{repeat + 1}/{repeats}] {work.name:<7} {contender:<16} {result.rps:8.1f} req/s "
+                            f"{result.mbps:8.1f} MB/s  CPU {result.cpu_seconds / result.requests * 1000:6.2f} ms/req"
+                            f"{'  ' + result.error if result.error else ''}",
+                            flush=True,
+                        )
                 for contender in contenders:
                     results.append(_median(runs[contender]))
                 all_runs[work.name] = runs

@@ -38,14 +38,27 @@ def _body(workload: str) -> tuple[list[bytes], int]:
     """The chunks and the number of units (feeds or parts) they make."""
     if workload == "feed":
         data = random.Random(5).randbytes(2 << 20)
-        body = (b"--" + BOUNDARY + b'\r\nContent-Disposition: form-data; name="upload"; filename="a.jpg"\r\n'
-                b"Content-Type: image/jpeg\r\n\r\n" + data + b"\r\n--" + BOUNDARY + b"--\r\n")
+        body = (
+            b"--" + BOUNDARY + b'\r\nContent-Disposition: form-data; name="upload"; filename="a.jpg"\r\n'
+            b"Content-Type: image/jpeg\r\n\r\n" + data + b"\r\n--" + BOUNDARY + b"--\r\n"
+        )
         size = 1024
     else:
-        body = b"".join(b"--" + BOUNDARY + b'\r\nContent-Disposition: form-data; name="field%d"\r\n\r\n' % i
-                        + b"value %013d" % i + b"\r\n" for i in range(2000)) + b"--" + BOUNDARY + b"--\r\n"
+        body = (
+            b"".join(
+                b"--"
+                + BOUNDARY
+                + b'\r\nContent-Disposition: form-data; name="field%d"\r\n\r\n' % i
+                + b"value %013d" % i
+                + b"\r\n"
+                for i in range(2000)
+            )
+            + b"--"
+            + BOUNDARY
+            + b"--\r\n"
+        )
         size = 65536
-    chunks = [body[i:i + size] for i in range(0, len(body), size)]
+    chunks = [body[i : i + size] for i in range(0, len(body), size)]
     return chunks, len(chunks) if workload == "feed" else 2000
 
 
@@ -100,6 +113,7 @@ def _runner(parser: str, chunks: list[bytes]):
                 p.feed(chunk)
             p.close()
             return out
+
         return run
     from multipart import MultipartSegment, PushMultipartParser
 
@@ -125,6 +139,7 @@ def _runner(parser: str, chunks: list[bytes]):
                     name, is_file, size, crc, buf = event.name, event.filename is not None, 0, 0, []
         p.close()
         return out
+
     return run_multipart
 
 
@@ -137,8 +152,17 @@ def _child(parser: str, workload: str, runs: int) -> None:
 
 
 def _instructions(parser: str, workload: str, runs: int) -> int:
-    cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, __file__,
-           "--child", parser, workload, str(runs)]
+    cmd = [
+        "valgrind",
+        "--tool=callgrind",
+        "--callgrind-out-file=/dev/null",
+        sys.executable,
+        __file__,
+        "--child",
+        parser,
+        workload,
+        str(runs),
+    ]
     here = os.path.dirname(os.path.abspath(__file__))
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.path.dirname(here), os.environ.get("PYTHONPATH", "")]))
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True).stderr
@@ -164,8 +188,7 @@ def main() -> None:
         _, units = _body(workload)
         for parser in args.parsers.split(","):
             extra = _instructions(parser, workload, args.runs) - _instructions(parser, workload, 0)
-            print(f"{parser:<16} {extra // (args.runs * units):>8,} instructions per {WORKLOADS[workload]}",
-                  flush=True)
+            print(f"{parser:<16} {extra // (args.runs * units):>8,} instructions per {WORKLOADS[workload]}", flush=True)
 
 
 if __name__ == "__main__":

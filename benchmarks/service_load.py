@@ -39,10 +39,10 @@ import tempfile
 import textwrap
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import httpx
 from PIL import Image
@@ -170,11 +170,19 @@ def run_load(n: int, clients: int, send) -> tuple[float, list[float], int]:  # t
 def report(name: str, seconds: float, lat: list[float], failures: int, rss: float, n: int) -> dict:
     lat = sorted(lat)
     p50 = statistics.median(lat)
-    p99 = lat[min(len(lat) - 1, int(round(0.99 * (len(lat) - 1))))]
-    row = {"name": name, "uploads_per_s": n / seconds, "p50_ms": p50 * 1000, "p99_ms": p99 * 1000,
-           "peak_rss_mb": rss, "failures": failures}
-    print(f"{name:<44} {row['uploads_per_s']:8.2f}/s  p50 {row['p50_ms']:8.1f} ms  p99 {row['p99_ms']:8.1f} ms"
-          f"  peak RSS {rss:8.1f} MiB  failures {failures}")
+    p99 = lat[min(len(lat) - 1, round(0.99 * (len(lat) - 1)))]
+    row = {
+        "name": name,
+        "uploads_per_s": n / seconds,
+        "p50_ms": p50 * 1000,
+        "p99_ms": p99 * 1000,
+        "peak_rss_mb": rss,
+        "failures": failures,
+    }
+    print(
+        f"{name:<44} {row['uploads_per_s']:8.2f}/s  p50 {row['p50_ms']:8.1f} ms  p99 {row['p99_ms']:8.1f} ms"
+        f"  peak RSS {rss:8.1f} MiB  failures {failures}"
+    )
     return row
 
 
@@ -186,7 +194,7 @@ def cpu_seconds(pid: int, reaped: bool = False) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-PROCESS_ALONE = textwrap.dedent('''
+PROCESS_ALONE = textwrap.dedent("""
     import sys, time, imgpipe
     images = [open(p, "rb").read() for p in sys.argv[1:]]
     for data in images:  # warm up: imports, allocator
@@ -198,12 +206,12 @@ PROCESS_ALONE = textwrap.dedent('''
         for i in range(rounds):
             imgpipe.process_image(images[i % len(images)], imgpipe.YAHOO_RENDITIONS)
         print((time.process_time() - t0) / rounds, flush=True)
-''')
+""")
 
 
 # The HTTP server's own cost of receiving an upload: uvicorn (same loop and parser as photoservice serve)
 # with an app that reads the body and throws it away.
-RECEIVE_ONLY = textwrap.dedent('''
+RECEIVE_ONLY = textwrap.dedent("""
     async def app(scope, receive, send):
         if scope["type"] != "http":
             return
@@ -211,23 +219,32 @@ RECEIVE_ONLY = textwrap.dedent('''
             pass
         await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
         await send({"type": "http.response.body", "body": b"ok"})
-''')
+""")
 
 
 def receive_only_cpu(images: list[bytes], per_round: int, rounds: int, tmp: str, env: dict[str, str]) -> float:
     """Median CPU seconds per upload of uvicorn receiving the same uploadPhotos requests into a no-op app."""
     (Path(tmp) / "receive_only.py").write_text(RECEIVE_ONLY)
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "receive_only:app", "--port", str(port),
-                             "--log-level", "warning"], env=env, cwd=tmp, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "receive_only:app", "--port", str(port), "--log-level", "warning"],
+        env=env,
+        cwd=tmp,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     cpus = []
     try:
         wait_up(base + "/", proc)
         with httpx.Client(timeout=300) as http:
+
             def send(i: int) -> None:
-                http.post(base + "/V3.0/uploadPhotos", params={"caption0": "x"},
-                          files={"pic0": ("photo.jpg", images[i % len(images)], "image/jpeg")})
+                http.post(
+                    base + "/V3.0/uploadPhotos",
+                    params={"caption0": "x"},
+                    files={"pic0": ("photo.jpg", images[i % len(images)], "image/jpeg")},
+                )
+
             for i in range(len(images)):
                 send(i)
             for _ in range(rounds):
@@ -250,8 +267,13 @@ class ProcessAlone:
             path = Path(tmp) / f"alone{i}.jpg"
             path.write_bytes(data)
             paths.append(str(path))
-        self.proc = subprocess.Popen([sys.executable, "-c", PROCESS_ALONE, *paths], env=env, text=True,
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", PROCESS_ALONE, *paths],
+            env=env,
+            text=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
         assert self.proc.stdout is not None and self.proc.stdout.readline().strip() == "ready"
 
     def cpu_per_image(self, rounds: int) -> float:
@@ -307,17 +329,27 @@ class Backends:
 
     def args(self) -> list[str]:
         out = []
-        for option, value in (("--database", self.database), ("--storage", self.storage),
-                              ("--s3-endpoint-url", self.s3_endpoint_url)):
+        for option, value in (
+            ("--database", self.database),
+            ("--storage", self.storage),
+            ("--s3-endpoint-url", self.s3_endpoint_url),
+        ):
             if value:
                 out += [option, value]
         return out
 
 
-def measure_service(backends: Backends, images: list[bytes], n: int, clients: int, tmp: str, env: dict[str, str],
-                    apis: tuple[str, ...] = ("platform", "yahoo"),
-                    cpu_rounds: Callable[[int, Callable[[int, httpx.Client], bool]], None] | None = None,
-                    others: dict[str, int] | None = None) -> list[dict]:
+def measure_service(
+    backends: Backends,
+    images: list[bytes],
+    n: int,
+    clients: int,
+    tmp: str,
+    env: dict[str, str],
+    apis: tuple[str, ...] = ("platform", "yahoo"),
+    cpu_rounds: Callable[[int, Callable[[int, httpx.Client], bool]], None] | None = None,
+    others: dict[str, int] | None = None,
+) -> list[dict]:
     """Run ``photoservice serve`` on these backends under load; the report rows.
 
     ``cpu_rounds(pid, yahoo_send)`` then runs while the server is still up; ``others``: processes whose CPU
@@ -326,25 +358,55 @@ def measure_service(backends: Backends, images: list[bytes], n: int, clients: in
     cli = [sys.executable, "-m", "photoservice"]
 
     def admin(*a: str) -> dict:
-        out = subprocess.run([*cli, *a, "--data", str(data), *backends.args()], check=True, capture_output=True,
-                             text=True, env=env, cwd=ROOT).stdout
+        out = subprocess.run(
+            [*cli, *a, "--data", str(data), *backends.args()],
+            check=True,
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=ROOT,
+        ).stdout
         return json.loads(out.splitlines()[-1])
+
     app = admin("create-app", f"bench-{secrets.token_hex(3)}", "--permission", "photo_upload")
     user = f"bench-{secrets.token_hex(3)}"
     admin("create-user", user, "--password", "bench")
     community = f"bench-{secrets.token_hex(3)}"
     admin("create-community", community)
     port = free_port()
-    proc = subprocess.Popen([*cli, "serve", "--port", str(port), "--data", str(data), "--log-level", "warning",
-                             "--application-album-limit", str(10 * n), "--workers", str(backends.workers),
-                             *backends.args()], env=env, cwd=ROOT, stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            *cli,
+            "serve",
+            "--port",
+            str(port),
+            "--data",
+            str(data),
+            "--log-level",
+            "warning",
+            "--application-album-limit",
+            str(10 * n),
+            "--workers",
+            str(backends.workers),
+            *backends.args(),
+        ],
+        env=env,
+        cwd=ROOT,
+        stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     rows = []
     others = others or {}
     try:
         wait_up(base + "/health", proc)
-        login = {"method": "up.auth.login", "api_key": app["api_key"], "username": user, "password": "bench",
-                 "format": "JSON"}
+        login = {
+            "method": "up.auth.login",
+            "api_key": app["api_key"],
+            "username": user,
+            "password": "bench",
+            "format": "JSON",
+        }
         login["sig"] = sign(login, app["secret"])
         sessions = [httpx.post(base + "/restserver.php", data=login).json()["session_key"] for _ in range(clients)]
         counters = [time.time()] * clients
@@ -352,22 +414,34 @@ def measure_service(backends: Backends, images: list[bytes], n: int, clients: in
         def platform_send(i: int, http: httpx.Client) -> bool:
             k = i % clients
             counters[k] += 0.001
-            a = {"method": "up.photos.upload", "api_key": app["api_key"], "session_key": sessions[k],
-                 "call_id": f"{counters[k]:.6f}", "community": community, "caption": f"photo {i}", "format": "JSON"}
+            a = {
+                "method": "up.photos.upload",
+                "api_key": app["api_key"],
+                "session_key": sessions[k],
+                "call_id": f"{counters[k]:.6f}",
+                "community": community,
+                "caption": f"photo {i}",
+                "format": "JSON",
+            }
             a["sig"] = sign(a, app["secret"])
-            resp = http.post(base + "/restserver.php", data=a,
-                             files={"data": ("photo.jpg", images[i % len(images)], "image/jpeg")})
+            resp = http.post(
+                base + "/restserver.php", data=a, files={"data": ("photo.jpg", images[i % len(images)], "image/jpeg")}
+            )
             return resp.status_code == 200 and "pid" in resp.json()
 
-        signed_in = httpx.post(base + "/V3.0/login", data={"appid": app["api_key"], "username": user,
-                                                           "password": "bench", "output": "json"})
+        signed_in = httpx.post(
+            base + "/V3.0/login",
+            data={"appid": app["api_key"], "username": user, "password": "bench", "output": "json"},
+        )
         y = {"WSSID": signed_in.json()["LoginResponse"]["WSSID"], "Cookie": signed_in.cookies["Y"]}
 
         def yahoo_send(i: int, http: httpx.Client) -> bool:
-            resp = http.post(base + "/V3.0/uploadPhotos",
-                             params={"appid": app["api_key"], "WSSID": y["WSSID"], "caption0": f"photo {i}"},
-                             headers={"cookie": f"Y={y['Cookie']}"},
-                             files={"pic0": ("photo.jpg", images[i % len(images)], "image/jpeg")})
+            resp = http.post(
+                base + "/V3.0/uploadPhotos",
+                params={"appid": app["api_key"], "WSSID": y["WSSID"], "caption0": f"photo {i}"},
+                headers={"cookie": f"Y={y['Cookie']}"},
+                files={"pic0": ("photo.jpg", images[i % len(images)], "image/jpeg")},
+            )
             return resp.status_code == 200
 
         workers_note = f", {backends.workers} workers" if backends.workers > 1 else ""
@@ -403,15 +477,22 @@ def measure_baseline(images: list[bytes], n: int, clients: int, tmp: str, env: d
     (Path(tmp) / "baseline_app.py").write_text(BASELINE)
     port = free_port()
     benv = dict(env, BASELINE_DATA=str(bdata), PYTHONPATH=tmp + os.pathsep + env["PYTHONPATH"])
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "baseline_app:app", "--port", str(port),
-                             "--log-level", "warning"], env=benv, cwd=tmp, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "baseline_app:app", "--port", str(port), "--log-level", "warning"],
+        env=benv,
+        cwd=tmp,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         wait_up(base + "/", proc)
 
         def baseline_send(i: int, http: httpx.Client) -> bool:
-            resp = http.post(base + "/upload", data={"caption": f"photo {i}"},
-                             files={"data": ("photo.jpg", images[i % len(images)], "image/jpeg")})
+            resp = http.post(
+                base + "/upload",
+                data={"caption": f"photo {i}"},
+                files={"data": ("photo.jpg", images[i % len(images)], "image/jpeg")},
+            )
             return resp.status_code == 200
 
         secs, lat, fail = run_load(n, clients, baseline_send)
@@ -423,6 +504,7 @@ def measure_baseline(images: list[bytes], n: int, clients: int, tmp: str, env: d
 def scale_runs(images: list[bytes], n: int, clients: int, tmp: str, env: dict[str, str]) -> list[dict]:
     """sqlite+file and postgresql+s3, each with 1 and 2 workers (uploadPhotos), on servers started here."""
     from tests.photoservice.backends import PostgresCluster, S3Endpoint, ServerUnavailable
+
     rows = []
     try:
         cluster = PostgresCluster(os.environ.get("PHOTOSERVICE_TEST_POSTGRES_URL")).start()
@@ -431,8 +513,14 @@ def scale_runs(images: list[bytes], n: int, clients: int, tmp: str, env: dict[st
     endpoint = S3Endpoint()
     try:
         endpoint.start()
-        env = dict(env, **{k: os.environ[k] for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-                                                       "AWS_DEFAULT_REGION") if k in os.environ})
+        env = dict(
+            env,
+            **{
+                k: os.environ[k]
+                for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")
+                if k in os.environ
+            },
+        )
         others = {"moto_server": endpoint.pid} if endpoint.pid else {}
         if cluster.folder is not None:  # the postmaster (its connection processes are its children)
             others["PostgreSQL"] = int((cluster.folder / "data" / "postmaster.pid").read_text().split()[0])
@@ -441,17 +529,32 @@ def scale_runs(images: list[bytes], n: int, clients: int, tmp: str, env: dict[st
                 if kind == "sqlite+file":
                     backends = Backends(kind, workers=workers)
                 else:
-                    backends = Backends(kind, database=cluster.new_schema(), storage=endpoint.storage_url(),
-                                        s3_endpoint_url=endpoint.url, workers=workers)
-                got = measure_service(backends, images, n, clients, tmp, env, apis=("yahoo",),
-                                      others=others if kind != "sqlite+file" else None)
+                    backends = Backends(
+                        kind,
+                        database=cluster.new_schema(),
+                        storage=endpoint.storage_url(),
+                        s3_endpoint_url=endpoint.url,
+                        workers=workers,
+                    )
+                got = measure_service(
+                    backends,
+                    images,
+                    n,
+                    clients,
+                    tmp,
+                    env,
+                    apis=("yahoo",),
+                    others=others if kind != "sqlite+file" else None,
+                )
                 rows.extend(got)
                 if backends.storage:  # moto keeps objects in memory: empty the prefix before the next run
                     client = endpoint.client()
                     names = endpoint.objects(backends.storage)
                     for start in range(0, len(names), 1000):
-                        client.delete_objects(Bucket=endpoint.bucket,
-                                              Delete={"Objects": [{"Key": k} for k in names[start:start + 1000]]})
+                        client.delete_objects(
+                            Bucket=endpoint.bucket,
+                            Delete={"Objects": [{"Key": k} for k in names[start : start + 1000]]},
+                        )
     finally:
         endpoint.stop()
         cluster.stop()
@@ -470,16 +573,22 @@ def main() -> int:
     ap.add_argument("--storage", default=None, metavar="URL", help="photoservice's storage (default: a folder)")
     ap.add_argument("--s3-endpoint-url", default=None, metavar="URL", help="S3-compatible server of --storage")
     ap.add_argument("--workers", type=int, default=1, help="photoservice worker processes (default 1)")
-    ap.add_argument("--scale", action="store_true",
-                    help="sqlite+file and postgresql+s3 (a throwaway cluster and moto_server started here), each "
-                         "with 1 and 2 workers, uploadPhotos, beside the baseline")
+    ap.add_argument(
+        "--scale",
+        action="store_true",
+        help="sqlite+file and postgresql+s3 (a throwaway cluster and moto_server started here), each "
+        "with 1 and 2 workers, uploadPhotos, beside the baseline",
+    )
     args = ap.parse_args()
     n = args.uploads or (24 if args.quick else (60 if args.scale else 200))
     mp = args.megapixels or (2.0 if args.quick else 12.0)
     print(f"generating images ({mp} MP) ...", flush=True)
     images = make_images(min(8, n), mp)
-    print(f"{n} uploads per service, {args.clients} clients, JPEG sizes "
-          f"{min(map(len, images)) // 1024}-{max(map(len, images)) // 1024} KiB", flush=True)
+    print(
+        f"{n} uploads per service, {args.clients} clients, JPEG sizes "
+        f"{min(map(len, images)) // 1024}-{max(map(len, images)) // 1024} KiB",
+        flush=True,
+    )
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     with tempfile.TemporaryDirectory() as tmp:
         if args.scale:
@@ -509,26 +618,39 @@ def main() -> int:
                 finally:
                     alone.close()
 
-            rows = measure_service(backends, images, n, args.clients, tmp, env,
-                                   apis=() if args.cpu_only else ("platform", "yahoo"), cpu_rounds=cpu_rounds)
+            rows = measure_service(
+                backends,
+                images,
+                n,
+                args.clients,
+                tmp,
+                env,
+                apis=() if args.cpu_only else ("platform", "yahoo"),
+                cpu_rounds=cpu_rounds,
+            )
             service_cpu, alone_cpu = statistics.median(service_cpus), statistics.median(alone_cpus)
             ratios = sorted(sv / al for sv, al in zip(service_cpus, alone_cpus))
             receive_cpu = receive_only_cpu(images, per_round, rounds, tmp, env)
-            print(f"\nserver CPU per uploadPhotos upload (1 photo, {mp} MP, {rounds} rounds of {per_round}, "
-                  f"medians):\n"
-                  f"  photoservice                        {service_cpu * 1000:7.1f} ms\n"
-                  f"  imgpipe.process_image alone         {alone_cpu * 1000:7.1f} ms  (alternating with the above)\n"
-                  f"  uvicorn receiving the same requests {receive_cpu * 1000:7.1f} ms  (into an app that drops them)\n"
-                  f"  the service adds {(statistics.median(ratios) - 1) * 100:+.0f}% to imgpipe alone (rounds: "
-                  f"{', '.join(f'{(r - 1) * 100:+.0f}%' for r in ratios)}); beyond what the HTTP server costs to "
-                  f"receive the bytes: {((service_cpu - receive_cpu) / alone_cpu - 1) * 100:+.0f}%", flush=True)
+            print(
+                f"\nserver CPU per uploadPhotos upload (1 photo, {mp} MP, {rounds} rounds of {per_round}, "
+                f"medians):\n"
+                f"  photoservice                        {service_cpu * 1000:7.1f} ms\n"
+                f"  imgpipe.process_image alone         {alone_cpu * 1000:7.1f} ms  (alternating with the above)\n"
+                f"  uvicorn receiving the same requests {receive_cpu * 1000:7.1f} ms  (into an app that drops them)\n"
+                f"  the service adds {(statistics.median(ratios) - 1) * 100:+.0f}% to imgpipe alone (rounds: "
+                f"{', '.join(f'{(r - 1) * 100:+.0f}%' for r in ratios)}); beyond what the HTTP server costs to "
+                f"receive the bytes: {((service_cpu - receive_cpu) / alone_cpu - 1) * 100:+.0f}%",
+                flush=True,
+            )
             if args.cpu_only:
                 return 0
         baseline = measure_baseline(images, n, args.clients, tmp, env)
     print()
     for row in rows:
-        print(f"{row['name']:<44} throughput x{row['uploads_per_s'] / baseline['uploads_per_s']:.2f} of baseline, "
-              f"peak RSS x{row['peak_rss_mb'] / baseline['peak_rss_mb']:.2f} of baseline")
+        print(
+            f"{row['name']:<44} throughput x{row['uploads_per_s'] / baseline['uploads_per_s']:.2f} of baseline, "
+            f"peak RSS x{row['peak_rss_mb'] / baseline['peak_rss_mb']:.2f} of baseline"
+        )
     return 0
 
 

@@ -18,19 +18,26 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 import _workloads as W
+import pytest
 
 IMPLS = ("fastmime-cython", "fastmime-pure", "multipart")
 
 IDS = {
-    "a": "a-bigfile-64k", "b": "b-bigfile-1m", "c": "c-bigfile-1k", "d": "d-many-fields", "e": "e-mixed",
-    "f": "f-near-miss", "g": "g-crlf-only", "h": "h-dashes-boundary", "i": "i-one-cr", "j": "j-pre-epilogue",
+    "a": "a-bigfile-64k",
+    "b": "b-bigfile-1m",
+    "c": "c-bigfile-1k",
+    "d": "d-many-fields",
+    "e": "e-mixed",
+    "f": "f-near-miss",
+    "g": "g-crlf-only",
+    "h": "h-dashes-boundary",
+    "i": "i-one-cr",
+    "j": "j-pre-epilogue",
 }
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _workload(key: str) -> W.Workload:
     return W.build(key, "test")
 
@@ -45,7 +52,7 @@ def _runner(impl: str):
     if entry.run is not None:
         return entry.run
     if impl == "fastmime-cython":
-        fm, why = W.fastmime_info()
+        fm, _why = W.fastmime_info()
         if fm is not None and getattr(fm, "IMPLEMENTATION", None) != "cython":
             pytest.skip(f"fastmime.IMPLEMENTATION == {fm.IMPLEMENTATION!r}: the extension is not built")
     if impl == "multipart":
@@ -59,8 +66,9 @@ def test_parse(benchmark, key: str, impl: str) -> None:
     run = _runner(impl)
     wl = _workload(key)
     benchmark.group = f"({key}) {wl.title}"
-    benchmark.extra_info.update(body_bytes=wl.body_len, chunk_size=wl.chunk_size, chunks=len(wl.chunks),
-                                parts=len(wl.expected))
+    benchmark.extra_info.update(
+        body_bytes=wl.body_len, chunk_size=wl.chunk_size, chunks=len(wl.chunks), parts=len(wl.expected)
+    )
     got = benchmark(run, wl)
     diff = W.compare(wl.expected, got)
     assert diff is None, f"{impl} parsed workload ({key}) {wl.title} wrong: {diff}"
@@ -69,6 +77,5 @@ def test_parse(benchmark, key: str, impl: str) -> None:
 def test_compare_parsers_check_only() -> None:
     """The comparison script's own correctness mode: every parser (peers too) right on every workload."""
     script = Path(__file__).with_name("compare_parsers.py")
-    proc = subprocess.run([sys.executable, str(script), "--check-only"], capture_output=True, text=True,
-                          timeout=120)
+    proc = subprocess.run([sys.executable, str(script), "--check-only"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -15,17 +15,17 @@ import hashlib
 import io
 
 import pytest
+from compare_pipelines import camera_exif, photo_like
 from PIL import Image, ImageOps
 
 import imgpipe
-from compare_pipelines import camera_exif, photo_like
 
 pytestmark = pytest.mark.benchmark
 
 SIZES = {"full": (4032, 3024), "smoke": (1152, 864)}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _jpeg(kind: str, orientation: int = 1, progressive: bool = False) -> bytes:
     im = photo_like(*SIZES[kind], seed=7)
     buf = io.BytesIO()

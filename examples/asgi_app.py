@@ -34,16 +34,22 @@ async def app(scope, receive, send):
     result = {"fields": {}, "files": []}
     for part, handler in parts:
         if part.is_file:
-            result["files"].append({"name": part.name, "filename": part.filename, "size": handler.size,
-                                    "content_type": part.content_type, "sha256": handler.sha256})
+            result["files"].append(
+                {
+                    "name": part.name,
+                    "filename": part.filename,
+                    "size": handler.size,
+                    "content_type": part.content_type,
+                    "sha256": handler.sha256,
+                }
+            )
         else:
             result["fields"][part.name] = handler.text()
     await respond(send, 200, "application/json", json.dumps(result).encode())
 
 
 async def respond(send, status, content_type, body):
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", content_type.encode())]})
+    await send({"type": "http.response.start", "status": status, "headers": [(b"content-type", content_type.encode())]})
     await send({"type": "http.response.body", "body": body})
 
 

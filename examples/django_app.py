@@ -10,8 +10,9 @@ CSRF-protected Django view; a file part without a name (which Django's own parse
 import hashlib
 import sys
 
-import fastmime
 from django.conf import settings
+
+import fastmime
 
 if not settings.configured:
     settings.configure(
@@ -26,7 +27,7 @@ if not settings.configured:
         FASTMIME_LIMITS=fastmime.Limits(max_field_size=64 * 1024),
     )
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
@@ -47,8 +48,15 @@ def upload(request):
             digest = hashlib.sha256()
             for block in upload.chunks():
                 digest.update(block)
-            files.append({"name": name, "filename": upload.name, "size": upload.size,
-                          "content_type": upload.content_type, "sha256": digest.hexdigest()})
+            files.append(
+                {
+                    "name": name,
+                    "filename": upload.name,
+                    "size": upload.size,
+                    "content_type": upload.content_type,
+                    "sha256": digest.hexdigest(),
+                }
+            )
     return JsonResponse({"fields": {"title": title}, "files": files})
 
 

@@ -8,12 +8,13 @@ Run: ``uvicorn --app-dir examples fastapi_app:app`` (docs at /docs).
 
 import hashlib
 
-import fastmime
 from fastapi import Depends, FastAPI, Request
+from pydantic import BaseModel, Field
+
+import fastmime
 from fastmime.handlers import HashingHandler, ValueHandler
 from fastmime.integrations.fastapi import FormBody, FormRoute, register_error_handlers
 from fastmime.integrations.starlette import stream_request
-from pydantic import BaseModel, Field
 
 app = FastAPI()
 app.router.route_class = FormRoute  # documents each FormBody's requestBody
@@ -36,8 +37,15 @@ async def upload(form: Upload = Depends(upload_form)):
         digest = hashlib.sha256()
         while block := await upload.aread(1 << 16):
             digest.update(block)
-        files.append({"name": upload.name, "filename": upload.filename, "size": upload.size,
-                      "content_type": upload.content_type, "sha256": digest.hexdigest()})
+        files.append(
+            {
+                "name": upload.name,
+                "filename": upload.filename,
+                "size": upload.size,
+                "content_type": upload.content_type,
+                "sha256": digest.hexdigest(),
+            }
+        )
     return {"fields": {"title": form.title}, "files": files}
 
 
@@ -51,9 +59,12 @@ async def stream(request: Request):
         return handler
 
     await stream_request(request, handler_for)  # errors: the handlers registered above
-    return {"fields": {p.name: h.text() for p, h in parts if not p.is_file},
-            "files": [{"name": p.name, "filename": p.filename, "size": h.size, "sha256": h.sha256}
-                      for p, h in parts if p.is_file]}
+    return {
+        "fields": {p.name: h.text() for p, h in parts if not p.is_file},
+        "files": [
+            {"name": p.name, "filename": p.filename, "size": h.size, "sha256": h.sha256} for p, h in parts if p.is_file
+        ],
+    }
 
 
 if __name__ == "__main__":

@@ -7,9 +7,11 @@ part without a name (``request.files[""]``). Run: ``python examples/flask_app.py
 """
 
 import hashlib
+from functools import partial
+
+from flask import Flask, jsonify, request
 
 import fastmime.integrations.flask
-from flask import Flask, jsonify, request
 
 app = Flask(__name__)
 app.config["MAX_CONTENT_LENGTH"] = 512 * 1024 * 1024  # the body limit
@@ -24,11 +26,18 @@ def upload():
     for name, storage in request.files.items(multi=True):  # werkzeug FileStorage objects
         digest = hashlib.sha256()
         size = 0
-        for block in iter(lambda: storage.stream.read(1 << 16), b""):
+        for block in iter(partial(storage.stream.read, 1 << 16), b""):
             digest.update(block)
             size += len(block)
-        files.append({"name": name, "filename": storage.filename, "size": size,
-                      "content_type": storage.content_type, "sha256": digest.hexdigest()})
+        files.append(
+            {
+                "name": name,
+                "filename": storage.filename,
+                "size": size,
+                "content_type": storage.content_type,
+                "sha256": digest.hexdigest(),
+            }
+        )
     return jsonify({"fields": {"title": title}, "files": files})
 
 

@@ -7,11 +7,12 @@ handlers ``register_error_handlers`` adds. Run: ``uvicorn --app-dir examples sta
 
 import hashlib
 
-import fastmime
-from fastmime.integrations.starlette import parse_form, register_error_handlers
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
+
+import fastmime
+from fastmime.integrations.starlette import parse_form, register_error_handlers
 
 LIMITS = fastmime.Limits(max_field_size=64 * 1024)
 
@@ -25,8 +26,15 @@ async def upload(request):
             digest = hashlib.sha256()
             while block := await upload.aread(1 << 16):
                 digest.update(block)
-            files.append({"name": name, "filename": upload.filename, "size": upload.size,
-                          "content_type": upload.content_type, "sha256": digest.hexdigest()})
+            files.append(
+                {
+                    "name": name,
+                    "filename": upload.filename,
+                    "size": upload.size,
+                    "content_type": upload.content_type,
+                    "sha256": digest.hexdigest(),
+                }
+            )
         return JSONResponse({"fields": dict(form.fields), "files": files})
 
 

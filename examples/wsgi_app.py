@@ -32,8 +32,15 @@ def app(environ, start_response):
     result = {"fields": {}, "files": []}
     for part, handler in parts:
         if part.is_file:
-            result["files"].append({"name": part.name, "filename": part.filename, "size": handler.size,
-                                    "content_type": part.content_type, "sha256": handler.sha256})
+            result["files"].append(
+                {
+                    "name": part.name,
+                    "filename": part.filename,
+                    "size": handler.size,
+                    "content_type": part.content_type,
+                    "sha256": handler.sha256,
+                }
+            )
         else:
             result["fields"][part.name] = handler.text()
     start_response("200 OK", [("Content-Type", "application/json")])

@@ -91,13 +91,15 @@ def announced_length(content_length: str | bytes | int | None, limits: Limits | 
     else:
         length = parse_content_length(content_length)
     if length is not None and length > limits.max_body_size:
-        raise BodyTooLarge(f"the Content-Length {length} is larger than the limit of "
-                           f"{limits.max_body_size} bytes", offset=0)
+        raise BodyTooLarge(
+            f"the Content-Length {length} is larger than the limit of {limits.max_body_size} bytes", offset=0
+        )
     return length
 
 
-def prepare(content_type: str | bytes | None, content_length: str | bytes | int | None,
-            limits: Limits | None) -> tuple[bytes, int | None]:
+def prepare(
+    content_type: str | bytes | None, content_length: str | bytes | int | None, limits: Limits | None
+) -> tuple[bytes, int | None]:
     """Check a request before reading its body: ``(boundary, expected length or None)``.
 
     Raises :class:`~fastmime.NotMultipart` (no or non-multipart Content-Type),
@@ -116,5 +118,7 @@ def prepare(content_type: str | bytes | None, content_length: str | bytes | int 
 
 def short_body(received: int, expected: int) -> ClientDisconnected:
     """The error for a body that ended before its Content-Length: the client went away."""
-    return ClientDisconnected(f"the body ended after {received} of the {expected} bytes announced "
-                              f"by Content-Length: the client went away", offset=received)
+    return ClientDisconnected(
+        f"the body ended after {received} of the {expected} bytes announced by Content-Length: the client went away",
+        offset=received,
+    )

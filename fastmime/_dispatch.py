@@ -210,7 +210,7 @@ class Dispatcher:
             try:
                 proxy.replay(self._handler_for)
             except BaseException:
-                for later in deferred[i + 1:]:
+                for later in deferred[i + 1 :]:
                     later.discard()
                 raise
 
@@ -228,8 +228,20 @@ class ThreadFeeder:
 
     """
 
-    __slots__ = ("_loop", "_executor", "_feed", "_read_ahead", "_lock", "_queued", "_queued_bytes",
-                 "_running", "_stopped", "_error", "_waiter", "_waiting_for_room")
+    __slots__ = (
+        "_loop",
+        "_executor",
+        "_feed",
+        "_read_ahead",
+        "_lock",
+        "_queued",
+        "_queued_bytes",
+        "_running",
+        "_stopped",
+        "_error",
+        "_waiter",
+        "_waiting_for_room",
+    )
 
     def __init__(self, loop: Any, executor: Any, feed: Callable[[bytes], None], read_ahead: int) -> None:
         self._loop = loop
@@ -309,7 +321,7 @@ class ThreadFeeder:
     def _submit(self) -> None:
         try:
             self._executor.submit(self._work)
-        except BaseException as error:  # e.g. the executor was shut down: the loop raises it
+        except BaseException as error:  # noqa: BLE001 - e.g. the executor was shut down: the loop raises it
             with self._lock:
                 self._running = False
                 self._error = error

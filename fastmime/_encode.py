@@ -13,25 +13,27 @@ from __future__ import annotations
 import codecs
 import secrets
 from collections.abc import Iterable, Iterator
-from typing import IO, Union
+from typing import IO
 from urllib.parse import quote
 
 __all__ = ["encode_multipart", "FieldValue", "FileData"]
 
 #: A field's value: text (sent as UTF-8) or bytes (sent as they are).
-FieldValue = Union[str, bytes]
+FieldValue = str | bytes
 #: A file's content: bytes, or a binary file object read in pieces from its current position.
-FileData = Union[bytes, bytearray, memoryview, IO[bytes]]
+FileData = bytes | bytearray | memoryview | IO[bytes]
 
 _READ_SIZE = 64 * 1024
 _TOKEN = frozenset("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 _BCHARS = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'()+_,-./:=? ")
-_CONTROLS = frozenset(chr(c) for c in [*range(0, 9), *range(10, 32), 127])
+_CONTROLS = frozenset(chr(c) for c in [*range(9), *range(10, 32), 127])
 
 
-def encode_multipart(fields: Iterable[tuple[str, FieldValue]],
-                     files: Iterable[tuple[str, str, str | None, FileData]] = (),
-                     boundary: str | None = None) -> tuple[str, Iterator[bytes]]:
+def encode_multipart(
+    fields: Iterable[tuple[str, FieldValue]],
+    files: Iterable[tuple[str, str, str | None, FileData]] = (),
+    boundary: str | None = None,
+) -> tuple[str, Iterator[bytes]]:
     """``(content_type, chunks)`` of a multipart/form-data body holding ``fields``, then ``files``.
 
     ``fields`` are ``(name, value)`` pairs; ``files`` are ``(name, filename, content_type, data)`` with
@@ -111,13 +113,15 @@ class _DelimiterGuard:
         window = self.tail + data
         if self.needle in window:
             raise ValueError("the data holds the multipart delimiter; let encode_multipart choose the boundary")
-        self.tail = window[-(len(self.needle) - 1):]
+        self.tail = window[-(len(self.needle) - 1) :]
 
 
 def _check_boundary(boundary: str) -> None:
     if not boundary or len(boundary) > 70 or boundary.endswith(" ") or any(c not in _BCHARS for c in boundary):
-        raise ValueError(f"the boundary {boundary!r} is not a valid RFC 2046 boundary (1-70 characters "
-                         "from its set, not ending with a space)")
+        raise ValueError(
+            f"the boundary {boundary!r} is not a valid RFC 2046 boundary (1-70 characters "
+            "from its set, not ending with a space)"
+        )
 
 
 def _check_charset_field(value: FieldValue) -> None:
@@ -155,8 +159,9 @@ def _disposition(name: str, filename: str | None) -> bytes:
         if any(c in _CONTROLS for c in filename):
             # Only RFC 5987's percent-encoding can carry these; the plain parameter is a fallback.
             plain = "".join("_" if c in _CONTROLS else c for c in filename)
-            value += "; filename=" + _quoted(plain) + "; filename*=utf-8''" + quote(_utf8("filename", filename),
-                                                                                      safe="")
+            value += (
+                "; filename=" + _quoted(plain) + "; filename*=utf-8''" + quote(_utf8("filename", filename), safe="")
+            )
         else:
             value += "; filename=" + _quoted(filename)
     return _utf8("name or filename", value)

@@ -51,8 +51,9 @@ class MultipartError(Exception):
     #: A fixed phrase safe to send to the client (no offsets, names or client data); ``str(exc)`` has details.
     http_message: str = "malformed multipart body"
 
-    def __init__(self, message: str, *, part_index: int | None = None, part_name: str | None = None,
-                 offset: int | None = None) -> None:
+    def __init__(
+        self, message: str, *, part_index: int | None = None, part_name: str | None = None, offset: int | None = None
+    ) -> None:
         self.message = message
         self.part_index = part_index
         self.part_name = part_name

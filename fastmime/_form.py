@@ -139,8 +139,7 @@ class UploadedFile:
             return self.file.seek(offset, whence)
         return await _to_thread(self.file.seek, offset, whence)
 
-    async def asave(self, destination: str | os.PathLike[str] | IO[bytes], *,
-                    chunk_size: int = _COPY_CHUNK) -> None:
+    async def asave(self, destination: str | os.PathLike[str] | IO[bytes], *, chunk_size: int = _COPY_CHUNK) -> None:
         """:meth:`save` in a worker thread, so the event loop goes on serving."""
         await _to_thread(lambda: self.save(destination, chunk_size=chunk_size))
 
@@ -258,8 +257,13 @@ def urlencoded_form(parser: UrlencodedParser, content_type: str | bytes | None) 
     return Form(MultiDict(parser.fields(_charset_param(content_type))), MultiDict())
 
 
-def read_urlencoded(chunks: Iterable[bytes], content_type: str | bytes | None, expected: int | None,
-                    limits: Limits | None, progress: Progress | None) -> Form:
+def read_urlencoded(
+    chunks: Iterable[bytes],
+    content_type: str | bytes | None,
+    expected: int | None,
+    limits: Limits | None,
+    progress: Progress | None,
+) -> Form:
     """A urlencoded body from an iterable of chunks (a server's reads), checked against ``expected``."""
     parser = UrlencodedParser(limits)
     for chunk in chunks:
@@ -272,9 +276,13 @@ def read_urlencoded(chunks: Iterable[bytes], content_type: str | bytes | None, e
     return urlencoded_form(parser, content_type)
 
 
-async def aread_urlencoded(chunks: AsyncIterable[bytes], content_type: str | bytes | None,
-                           content_length: str | bytes | int | None, limits: Limits | None,
-                           progress: Progress | None) -> Form:
+async def aread_urlencoded(
+    chunks: AsyncIterable[bytes],
+    content_type: str | bytes | None,
+    content_length: str | bytes | int | None,
+    limits: Limits | None,
+    progress: Progress | None,
+) -> Form:
     """:func:`read_urlencoded` from an async iterable, parsed on the event loop (splitting on ``&`` is
     cheaper than a thread hand-off)."""
     expected = announced_length(content_length, limits)
@@ -297,8 +305,13 @@ async def aread_urlencoded(chunks: AsyncIterable[bytes], content_type: str | byt
 class _FormReader:
     """One parse_form run: a parser feeding a _FormBuilder; on any error, everything is released."""
 
-    def __init__(self, content_type: str | bytes, limits: Limits | None, spool_threshold: int,
-                 upload_dir: str | os.PathLike[str] | None) -> None:
+    def __init__(
+        self,
+        content_type: str | bytes,
+        limits: Limits | None,
+        spool_threshold: int,
+        upload_dir: str | os.PathLike[str] | None,
+    ) -> None:
         from . import MultipartParser, boundary_from_content_type
 
         self.content_type = content_type
@@ -308,8 +321,9 @@ class _FormReader:
             self.parser = UrlencodedParser(limits)
         else:
             max_length = limits.max_boundary_length if limits is not None else 70
-            self.parser = MultipartParser(boundary_from_content_type(content_type, max_length),
-                                          decode_parts(self.builder.handler_for), limits)
+            self.parser = MultipartParser(
+                boundary_from_content_type(content_type, max_length), decode_parts(self.builder.handler_for), limits
+            )
         self.feed = self.parser.feed
 
     def finish(self) -> Form:
@@ -327,9 +341,14 @@ class _FormReader:
             self.builder.discard()
 
 
-def parse_form(chunks: bytes | Iterable[bytes], content_type: str | bytes, limits: Limits | None = None,
-               *, spool_threshold: int = 1024 * 1024,
-               upload_dir: str | os.PathLike[str] | None = None) -> Form:
+def parse_form(
+    chunks: bytes | Iterable[bytes],
+    content_type: str | bytes,
+    limits: Limits | None = None,
+    *,
+    spool_threshold: int = 1024 * 1024,
+    upload_dir: str | os.PathLike[str] | None = None,
+) -> Form:
     """Parse a whole multipart/form-data or application/x-www-form-urlencoded body into a :class:`Form`.
 
     ``chunks`` is the body as bytes or any iterable of bytes-like pieces; ``content_type`` the request's
@@ -349,9 +368,14 @@ def parse_form(chunks: bytes | Iterable[bytes], content_type: str | bytes, limit
         return reader.finish()
 
 
-async def parse_form_async(chunks: AsyncIterable[bytes], content_type: str | bytes,
-                           limits: Limits | None = None, *, spool_threshold: int = 1024 * 1024,
-                           upload_dir: str | os.PathLike[str] | None = None) -> Form:
+async def parse_form_async(
+    chunks: AsyncIterable[bytes],
+    content_type: str | bytes,
+    limits: Limits | None = None,
+    *,
+    spool_threshold: int = 1024 * 1024,
+    upload_dir: str | os.PathLike[str] | None = None,
+) -> Form:
     """:func:`parse_form` for an async iterable of body pieces (e.g. Starlette's ``request.stream()``).
 
     The built-in handlers only copy bytes, so parsing runs on the event loop; for CPU-heavy handlers use

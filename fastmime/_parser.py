@@ -42,10 +42,24 @@ except ImportError:  # Cython is only needed to build the extension
 _COMPILED = cython.compiled
 
 from ._errors import (
-    Aborted, BodyTooLarge, BoundaryTooLong, EmptyBoundary, FieldTooLarge, FileTooLarge,
-    HeaderTooLarge, IncompleteBody, InvalidBoundary, InvalidContentDisposition, InvalidDelimiter,
-    InvalidHeader, MissingBoundary, MissingContentDisposition, MultipartError, NotMultipart,
-    TooManyHeaders, TooManyParts,
+    Aborted,
+    BodyTooLarge,
+    BoundaryTooLong,
+    EmptyBoundary,
+    FieldTooLarge,
+    FileTooLarge,
+    HeaderTooLarge,
+    IncompleteBody,
+    InvalidBoundary,
+    InvalidContentDisposition,
+    InvalidDelimiter,
+    InvalidHeader,
+    MissingBoundary,
+    MissingContentDisposition,
+    MultipartError,
+    NotMultipart,
+    TooManyHeaders,
+    TooManyParts,
 )
 from ._limits import DEFAULT_LIMITS, Limits
 
@@ -75,7 +89,7 @@ _TAB = 9
 _TOKEN_BYTES = b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _BOUNDARY_BYTES = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'()+_,-./:=? "
 # Header lines may hold any byte but the control characters (HTAB excepted) and DEL.
-_CONTROL_BYTES = bytes(range(0, 9)) + bytes(range(10, 32)) + b"\x7f"
+_CONTROL_BYTES = bytes(range(9)) + bytes(range(10, 32)) + b"\x7f"
 _CONTROLS_TO_NUL = bytes(0 if byte in _CONTROL_BYTES else byte for byte in range(256))
 _TRANSPORT_PADDING_MAX = 1024
 _LIMIT_CAP = 1 << 62
@@ -84,6 +98,7 @@ _NO_VIEW = memoryview(b"")
 
 # -- primitives ------------------------------------------------------------------------------------
 # Each has a pure-Python body and, when compiled, a C twin in _parser.pxd with the same result.
+
 
 def _find(data: bytes, needle: bytes, start: int, end: int) -> int:
     """``data.find(needle, start, end)`` for ``0 <= start <= end <= len(data)``."""
@@ -161,6 +176,8 @@ def _split_header_block(block: bytes, eol: bytes) -> list[tuple[str, str]] | Non
                 return None
         headers.append((name, value.strip(" \t")))
     return headers
+
+
 _RFC5987_CHARSETS = ("utf-8", "iso-8859-1", "us-ascii")
 
 
@@ -265,8 +282,9 @@ def _check_boundary(boundary: bytes, max_length: int) -> None:
     if not boundary:
         raise EmptyBoundary("the multipart boundary is empty")
     if len(boundary) > max_length:
-        raise BoundaryTooLong(f"the multipart boundary is {len(boundary)} bytes long, "
-                              f"more than the limit of {max_length}")
+        raise BoundaryTooLong(
+            f"the multipart boundary is {len(boundary)} bytes long, more than the limit of {max_length}"
+        )
     if boundary.translate(None, _BOUNDARY_BYTES) or boundary.endswith(b" "):
         raise InvalidBoundary(f"the multipart boundary {boundary!r} has characters RFC 2046 does not allow")
 
@@ -288,7 +306,7 @@ def boundary_from_content_type(value: str | bytes, max_length: int = 70) -> byte
     main, params = _parse_params(value)
     if not main.startswith("multipart/"):
         raise NotMultipart(f"the Content-Type is {main or 'empty'!r}, not multipart/form-data")
-    for key, text in params:
+    for key, text in params:  # noqa: B007 - text is read after the break
         if key == "boundary":
             break
     else:
@@ -327,7 +345,7 @@ def _browser_disposition(value: str) -> tuple[str, str | None] | None:
     after = close + len(_BROWSER_FILENAME)
     if not value.startswith(_BROWSER_FILENAME, close) or value.find('"', after) != n - 1:
         return None
-    return (value[start:close], value[after:n - 1])
+    return (value[start:close], value[after : n - 1])
 
 
 def _decode_rfc5987(value: str) -> str | None:
@@ -355,14 +373,22 @@ class Part:
     ``filename`` is what the client sent, path included (``filename*`` when present, decoded), or
     ``None`` for a plain form field; never use it as a path: :attr:`safe_filename` is for that.
     ``content_type`` is the Content-Type header's value as sent (parameters included), ``media_type``
-    the type alone, lower-cased; ``charset`` the Content-Type's charset parameter. ``headers`` are all header lines as ``(name, value)`` pairs, in order, as sent.
+    the type alone, lower-cased; ``charset`` the Content-Type's charset parameter. ``headers`` are all header
+    lines as ``(name, value)`` pairs, in order, as sent.
     ``index`` counts parts from 0.
     """
 
     __slots__ = ("name", "filename", "content_type", "charset", "headers", "index")
 
-    def __init__(self, name: str, filename: str | None, content_type: str | None, charset: str | None,
-                 headers: list[tuple[str, str]], index: int) -> None:
+    def __init__(
+        self,
+        name: str,
+        filename: str | None,
+        content_type: str | None,
+        charset: str | None,
+        headers: list[tuple[str, str]],
+        index: int,
+    ) -> None:
         self.name = name
         self.filename = filename
         self.content_type = content_type
@@ -409,8 +435,10 @@ class Part:
         return None
 
     def __repr__(self) -> str:
-        return (f"Part(index={self.index}, name={self.name!r}, filename={self.filename!r}, "
-                f"content_type={self.content_type!r})")
+        return (
+            f"Part(index={self.index}, name={self.name!r}, filename={self.filename!r}, "
+            f"content_type={self.content_type!r})"
+        )
 
 
 class MultipartParser:
@@ -428,8 +456,7 @@ class MultipartParser:
     raises the abort error.
     """
 
-    def __init__(self, boundary: bytes | str, handler_for: Callable[[Part], Any],
-                 limits: Limits | None = None) -> None:
+    def __init__(self, boundary: bytes | str, handler_for: Callable[[Part], Any], limits: Limits | None = None) -> None:
         if limits is None:
             limits = DEFAULT_LIMITS
         elif not isinstance(limits, Limits):
@@ -506,9 +533,12 @@ class MultipartParser:
             self._parse(data, 0, end, base)
             if over:
                 self._received = self._max_body_size
-                raise BodyTooLarge(f"the body is larger than the limit of {self._max_body_size} bytes",
-                                   part_index=self._part_index(), part_name=self._part_name(),
-                                   offset=self._max_body_size)
+                raise BodyTooLarge(
+                    f"the body is larger than the limit of {self._max_body_size} bytes",
+                    part_index=self._part_index(),
+                    part_name=self._part_name(),
+                    offset=self._max_body_size,
+                )
         except BaseException as error:
             self._view = _NO_VIEW
             self._fail(error)
@@ -521,9 +551,12 @@ class MultipartParser:
         if self._state >= _CLOSED:
             self._raise_finished()
         if self._state != _EPILOGUE:
-            error = IncompleteBody("the body ended before the close delimiter",
-                                   part_index=self._part_index(), part_name=self._part_name(),
-                                   offset=self._received)
+            error = IncompleteBody(
+                "the body ended before the close delimiter",
+                part_index=self._part_index(),
+                part_name=self._part_name(),
+                offset=self._received,
+            )
             self._fail(error)
             raise error
         self._state = _CLOSED
@@ -538,8 +571,9 @@ class MultipartParser:
         if self._state >= _CLOSED:
             return
         if error is None:
-            error = Aborted("parsing was aborted", part_index=self._part_index(),
-                            part_name=self._part_name(), offset=self._received)
+            error = Aborted(
+                "parsing was aborted", part_index=self._part_index(), part_name=self._part_name(), offset=self._received
+            )
         self._fail(error)
 
     # -- internals ------------------------------------------------------------------------------
@@ -598,8 +632,14 @@ class MultipartParser:
             if take > n - 1:
                 take = n - 1
             # _c_slice (compiled only): Cython slices bytes through a slice object; the C twin does not
-            junction = tail + (_c_slice(data, pos, pos + take)  # type: ignore[name-defined]
-                               if _COMPILED else data[pos:pos + take])
+            junction = (
+                tail
+                + (
+                    _c_slice(data, pos, pos + take)  # type: ignore[name-defined]
+                    if _COMPILED
+                    else data[pos : pos + take]
+                )
+            )
             i = _find(junction, needle, 0, len(junction))
             if 0 <= i < t:
                 self._tail = b""
@@ -649,12 +689,18 @@ class MultipartParser:
         part = self._part
         assert part is not None  # only while a part's body is read
         if part.filename is None:
-            raise FieldTooLarge(f"the field is larger than the limit of {self._part_limit} bytes",
-                                part_index=part.index, part_name=part.name,
-                                offset=self._part_offset + self._part_limit)
-        raise FileTooLarge(f"the file is larger than the limit of {self._part_limit} bytes",
-                           part_index=part.index, part_name=part.name,
-                           offset=self._part_offset + self._part_limit)
+            raise FieldTooLarge(
+                f"the field is larger than the limit of {self._part_limit} bytes",
+                part_index=part.index,
+                part_name=part.name,
+                offset=self._part_offset + self._part_limit,
+            )
+        raise FileTooLarge(
+            f"the file is larger than the limit of {self._part_limit} bytes",
+            part_index=part.index,
+            part_name=part.name,
+            offset=self._part_offset + self._part_limit,
+        )
 
     def _delimiter(self, pos: int, base: int) -> int:
         """A delimiter ended just before ``pos``: finish the open part, if any."""
@@ -732,12 +778,12 @@ class MultipartParser:
             self._header_end = eol + eol
             self._needle = eol + b"--" + self._boundary
         elif eol != self._eol:
-            self._raise_bad_delimiter("a boundary delimiter line ends differently from the first one",
-                                      base + pos - 1)
+            self._raise_bad_delimiter("a boundary delimiter line ends differently from the first one", base + pos - 1)
         self._part_count += 1
         if self._part_count > self._max_parts:
-            raise TooManyParts(f"the body has more than {self._max_parts} parts",
-                               part_index=self._part_count - 1, offset=base + pos)
+            raise TooManyParts(
+                f"the body has more than {self._max_parts} parts", part_index=self._part_count - 1, offset=base + pos
+            )
         self._state = _HEADERS
         self._hbuf = None
         self._header_offset = base + pos
@@ -773,21 +819,23 @@ class MultipartParser:
         take = cap - before
         if take > end - pos:
             take = end - pos
-        hbuf += data[pos:pos + take]
+        hbuf += data[pos : pos + take]
         lo = before - len(term) + 1
-        i = hbuf.find(term, lo if lo > 0 else 0)
+        i = hbuf.find(term, max(0, lo))
         if i >= 0:
             self._hbuf = None
-            block = bytes(hbuf[len(eol):i]) if i > len(eol) else b""
+            block = bytes(hbuf[len(eol) : i]) if i > len(eol) else b""
             return self._start_part(block, pos + i + len(term) - before)
         if len(hbuf) >= cap:
             self._raise_header_too_large()
         return pos + take
 
     def _raise_header_too_large(self) -> NoReturn:
-        raise HeaderTooLarge(f"the part's headers are larger than the limit of {self._max_header_size} bytes",
-                             part_index=self._part_count - 1,
-                             offset=self._header_offset + self._max_header_size)
+        raise HeaderTooLarge(
+            f"the part's headers are larger than the limit of {self._max_header_size} bytes",
+            part_index=self._part_count - 1,
+            offset=self._header_offset + self._max_header_size,
+        )
 
     def _start_part(self, block: bytes, pos: int) -> int:
         """The header block is complete: make the Part, ask for its handler, stream its body next."""
@@ -795,8 +843,9 @@ class MultipartParser:
             self._raise_header_too_large()
         index = self._part_count - 1
         if not block:
-            raise MissingContentDisposition("the part has no headers, so no Content-Disposition",
-                                            part_index=index, offset=self._header_offset)
+            raise MissingContentDisposition(
+                "the part has no headers, so no Content-Disposition", part_index=index, offset=self._header_offset
+            )
         headers = _split_header_block(block, self._eol)
         if headers is None:
             self._raise_bad_header_block(block, index)
@@ -810,14 +859,16 @@ class MultipartParser:
                 lname = name.lower()
             if lname == "content-disposition":
                 if disposition is not None:
-                    raise InvalidContentDisposition("the part has two Content-Disposition headers",
-                                                    part_index=index, offset=self._header_offset)
+                    raise InvalidContentDisposition(
+                        "the part has two Content-Disposition headers", part_index=index, offset=self._header_offset
+                    )
                 disposition = value
             elif lname == "content-type" and content_type is None:
                 content_type = value
         if disposition is None:
-            raise MissingContentDisposition("the part has no Content-Disposition header",
-                                            part_index=index, offset=self._header_offset)
+            raise MissingContentDisposition(
+                "the part has no Content-Disposition header", part_index=index, offset=self._header_offset
+            )
         names = _browser_disposition(disposition)
         if names is None:
             names = self._parse_disposition(disposition, index)
@@ -855,8 +906,9 @@ class MultipartParser:
         """(name, filename) from any Content-Disposition value; the general, slower way."""
         kind, params = _parse_params(disposition)
         if kind != "form-data":
-            raise InvalidContentDisposition(f"the Content-Disposition is {kind!r}, not 'form-data'",
-                                            part_index=index, offset=self._header_offset)
+            raise InvalidContentDisposition(
+                f"the Content-Disposition is {kind!r}, not 'form-data'", part_index=index, offset=self._header_offset
+            )
         name = None
         filename = None
         extended = None
@@ -876,14 +928,20 @@ class MultipartParser:
         if extended is not None:
             filename = _decode_rfc5987(extended)
             if filename is None:
-                raise InvalidContentDisposition("the filename* parameter is not valid RFC 5987",
-                                                part_index=index, part_name=name,
-                                                offset=self._header_offset)
+                raise InvalidContentDisposition(
+                    "the filename* parameter is not valid RFC 5987",
+                    part_index=index,
+                    part_name=name,
+                    offset=self._header_offset,
+                )
         return (name if name is not None else "", filename)
 
     def _raise_too_many_headers(self, index: int) -> NoReturn:
-        raise TooManyHeaders(f"the part has more than {self._max_header_lines} header lines",
-                             part_index=index, offset=self._header_offset)
+        raise TooManyHeaders(
+            f"the part has more than {self._max_header_lines} header lines",
+            part_index=index,
+            offset=self._header_offset,
+        )
 
     def _raise_bad_header_block(self, block: bytes, index: int) -> NoReturn:
         """Say which line of a block that _split_header_block refused is bad, and why."""
@@ -909,5 +967,6 @@ class MultipartParser:
         raise InvalidHeader("a header line is malformed", part_index=index, offset=self._header_offset)
 
     def _raise_repeated(self, key: str, index: int) -> NoReturn:
-        raise InvalidContentDisposition(f"the Content-Disposition repeats its {key!r} parameter",
-                                        part_index=index, offset=self._header_offset)
+        raise InvalidContentDisposition(
+            f"the Content-Disposition repeats its {key!r} parameter", part_index=index, offset=self._header_offset
+        )

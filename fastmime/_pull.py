@@ -93,7 +93,7 @@ class _PartView:
         self._sink = sink
         self._done = False
 
-    name = property(lambda self: self.part.name, doc="The part's name (``\"\"`` when it has none).")
+    name = property(lambda self: self.part.name, doc='The part\'s name (``""`` when it has none).')
     filename = property(lambda self: self.part.filename, doc="The client's filename, ``None`` for a field.")
     safe_filename = property(lambda self: self.part.safe_filename, doc="A harmless basename of filename.")
     content_type = property(lambda self: self.part.content_type, doc="The part's Content-Type as sent.")
@@ -300,8 +300,9 @@ def _boundary(content_type: str | bytes | None, limits: Limits | None) -> bytes:
     return prepare(content_type, None, limits)[0]
 
 
-def iter_parts(chunks: bytes | Iterable[bytes], content_type: str | bytes | None,
-               limits: Limits | None = None) -> Iterator[StreamedPart]:
+def iter_parts(
+    chunks: bytes | Iterable[bytes], content_type: str | bytes | None, limits: Limits | None = None
+) -> Iterator[StreamedPart]:
     """The parts of a multipart body given as bytes or an iterable of chunks, one at a time.
 
     The Content-Type is checked at once (:class:`~fastmime.NotMultipart`, boundary errors); the body
@@ -313,12 +314,13 @@ def iter_parts(chunks: bytes | Iterable[bytes], content_type: str | bytes | None
     return _parts(_Pump(chunks, events))
 
 
-def aiter_parts(chunks: AsyncIterable[bytes], content_type: str | bytes | None,
-                limits: Limits | None = None) -> AsyncIterator[AsyncStreamedPart]:
+def aiter_parts(
+    chunks: AsyncIterable[bytes], content_type: str | bytes | None, limits: Limits | None = None
+) -> AsyncIterator[AsyncStreamedPart]:
     """:func:`iter_parts` for an async iterable of chunks (Starlette's ``request.stream()``)::
 
-        async for part in fastmime.aiter_parts(request.stream(), request.headers["content-type"]):
-            async for block in part: ...
+    async for part in fastmime.aiter_parts(request.stream(), request.headers["content-type"]):
+        async for block in part: ...
     """
     events = _Events(_boundary(content_type, limits), limits)
     return _aparts(_AsyncPump(chunks, events))

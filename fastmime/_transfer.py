@@ -44,8 +44,9 @@ def decode_parts(handler_for: Callable[[Part], Any]) -> Callable[[Part], Any]:
             return handler_for(part)  # only Content-Disposition: the usual field, at the least cost
         content_type = part.content_type
         if content_type is not None and content_type[:10].lower() == "multipart/":
-            raise NestedMultipart(f"the part is {part.media_type}, a nested multipart body",
-                                  part_index=part.index, part_name=part.name)
+            raise NestedMultipart(
+                f"the part is {part.media_type}, a nested multipart body", part_index=part.index, part_name=part.name
+            )
         if len(headers) == 2 and content_type is not None:
             return handler_for(part)  # Content-Disposition and Content-Type: the usual file
         encoding = part.header("content-transfer-encoding")
@@ -53,14 +54,20 @@ def decode_parts(handler_for: Callable[[Part], Any]) -> Callable[[Part], Any]:
         if encoding is not None:
             encoding = encoding.strip(" \t").lower()
             if encoding not in _IDENTITY_ENCODINGS and encoding not in ("base64", "quoted-printable"):
-                raise InvalidTransferEncoding(f"the Content-Transfer-Encoding {encoding!r} is not supported",
-                                              part_index=part.index, part_name=part.name)
+                raise InvalidTransferEncoding(
+                    f"the Content-Transfer-Encoding {encoding!r} is not supported",
+                    part_index=part.index,
+                    part_name=part.name,
+                )
         expected = None
         if length is not None:
             text = length.strip(" \t")
             if not (text.isascii() and text.isdigit()):
-                raise InvalidContentLength(f"the part's Content-Length {length!r} is not a non-negative integer",
-                                           part_index=part.index, part_name=part.name)
+                raise InvalidContentLength(
+                    f"the part's Content-Length {length!r} is not a non-negative integer",
+                    part_index=part.index,
+                    part_name=part.name,
+                )
             expected = int(text)
         handler = handler_for(part)
         if encoding == "base64":
@@ -102,14 +109,20 @@ class _LengthChecked(_Layer):
     def on_data(self, chunk: memoryview) -> None:
         self.size += len(chunk)
         if self.size > self.expected:
-            raise PartLengthMismatch(f"the part is longer than its Content-Length of {self.expected} bytes",
-                                     part_index=self.part.index, part_name=self.part.name)
+            raise PartLengthMismatch(
+                f"the part is longer than its Content-Length of {self.expected} bytes",
+                part_index=self.part.index,
+                part_name=self.part.name,
+            )
         self.inner.on_data(chunk)
 
     def on_end(self) -> None:
         if self.size != self.expected:
-            raise PartLengthMismatch(f"the part has {self.size} bytes, not the {self.expected} of its "
-                                     f"Content-Length", part_index=self.part.index, part_name=self.part.name)
+            raise PartLengthMismatch(
+                f"the part has {self.size} bytes, not the {self.expected} of its Content-Length",
+                part_index=self.part.index,
+                part_name=self.part.name,
+            )
         self.inner.on_end()
 
 
@@ -122,8 +135,9 @@ class _Base64Decoder(_Layer):
         self.padded = False
 
     def _fail(self, why: str) -> InvalidTransferEncoding:
-        return InvalidTransferEncoding(f"the base64 body is invalid: {why}", part_index=self.part.index,
-                                       part_name=self.part.name)
+        return InvalidTransferEncoding(
+            f"the base64 body is invalid: {why}", part_index=self.part.index, part_name=self.part.name
+        )
 
     def on_data(self, chunk: memoryview) -> None:
         data = self.carry + bytes(chunk).translate(None, _WHITESPACE)

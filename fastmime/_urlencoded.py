@@ -79,7 +79,7 @@ class UrlencodedParser:
             maximum = self._limits.max_body_size
             over = base + len(data) > maximum
             if over:
-                data = data[:maximum - base]
+                data = data[: maximum - base]
             pos = 0
             while True:
                 amp = data.find(b"&", pos)
@@ -88,7 +88,7 @@ class UrlencodedParser:
                     if not self._pending:
                         self._pending_offset = base + pos
                     room = self._limits.max_field_size + 1 - len(self._pending)
-                    self._pending += data[pos:min(stop, pos + room)]
+                    self._pending += data[pos : min(stop, pos + room)]
                     if len(self._pending) > self._limits.max_field_size:
                         self._raise_field_too_large()
                 if amp < 0:
@@ -97,8 +97,9 @@ class UrlencodedParser:
                 pos = amp + 1
             self._received = base + len(data)
             if over:
-                raise BodyTooLarge(f"the body is larger than the limit of {maximum} bytes",
-                                   part_index=len(self.pairs), offset=maximum)
+                raise BodyTooLarge(
+                    f"the body is larger than the limit of {maximum} bytes", part_index=len(self.pairs), offset=maximum
+                )
         except BaseException as error:
             self._error = error
             raise
@@ -142,8 +143,11 @@ class UrlencodedParser:
         if not pending:
             return
         if len(self.pairs) >= self._limits.max_parts:
-            raise TooManyParts(f"the body has more than {self._limits.max_parts} fields",
-                               part_index=len(self.pairs), offset=self._pending_offset)
+            raise TooManyParts(
+                f"the body has more than {self._limits.max_parts} fields",
+                part_index=len(self.pairs),
+                offset=self._pending_offset,
+            )
         name, _, value = bytes(pending).partition(b"=")
         self.pairs.append((name, value))
         self._pending = bytearray()
@@ -151,9 +155,12 @@ class UrlencodedParser:
     def _raise_field_too_large(self) -> None:
         name = bytes(self._pending).partition(b"=")[0]
         limit = self._limits.max_field_size
-        raise FieldTooLarge(f"the field is larger than the limit of {limit} bytes",
-                            part_index=len(self.pairs), part_name=_decode(name[:200], "utf-8"),
-                            offset=self._pending_offset + limit)
+        raise FieldTooLarge(
+            f"the field is larger than the limit of {limit} bytes",
+            part_index=len(self.pairs),
+            part_name=_decode(name[:200], "utf-8"),
+            offset=self._pending_offset + limit,
+        )
 
 
 def _known_charset(name: str | None, default: str) -> str:

@@ -45,11 +45,11 @@ from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, M
 from concurrent.futures import Executor
 from typing import Any
 
+from . import _pull
 from ._adapter import HandlerFor, InvalidContentLength, LengthRequired, Progress, prepare, short_body
 from ._dispatch import MAX_WORKERS, Dispatcher, ThreadFeeder, default_executor, run_in_thread
 from ._errors import ClientDisconnected
 from ._form import Form, _FormBuilder, aread_urlencoded
-from . import _pull
 from ._limits import Limits
 from ._pull import AsyncStreamedPart
 from ._transfer import decode_parts
@@ -86,9 +86,15 @@ def _header(scope: Scope, wanted: bytes) -> bytes | None:
     return None
 
 
-async def stream_request(scope: Scope, receive: Receive, handler_for: HandlerFor, *,
-                         limits: Limits | None = None, progress: Progress | None = None,
-                         executor: Executor | None = None) -> None:
+async def stream_request(
+    scope: Scope,
+    receive: Receive,
+    handler_for: HandlerFor,
+    *,
+    limits: Limits | None = None,
+    progress: Progress | None = None,
+    executor: Executor | None = None,
+) -> None:
     """Stream the body of an ASGI ``http`` request through the parser to the handlers.
 
     Returns once the close delimiter was parsed and every part's handler got ``on_end()``. Raises a
@@ -102,13 +108,19 @@ async def stream_request(scope: Scope, receive: Receive, handler_for: HandlerFor
     content_type = _header(scope, b"content-type")
     content_length = _header(scope, b"content-length")
     boundary, expected = prepare(content_type, content_length, limits)
-    await _drive(_receive_chunks(receive), boundary, expected, decode_parts(handler_for), limits, progress,
-                 executor)
+    await _drive(_receive_chunks(receive), boundary, expected, decode_parts(handler_for), limits, progress, executor)
 
 
-async def stream_body(chunks: AsyncIterable[bytes], content_type: str | bytes | None, handler_for: HandlerFor,
-                      *, content_length: str | bytes | int | None = None, limits: Limits | None = None,
-                      progress: Progress | None = None, executor: Executor | None = None) -> None:
+async def stream_body(
+    chunks: AsyncIterable[bytes],
+    content_type: str | bytes | None,
+    handler_for: HandlerFor,
+    *,
+    content_length: str | bytes | int | None = None,
+    limits: Limits | None = None,
+    progress: Progress | None = None,
+    executor: Executor | None = None,
+) -> None:
     """:func:`stream_request` for any async iterable of body chunks (e.g. ``request.stream()``).
 
     The iterable ends at the end of the body; it raises :class:`~fastmime.ClientDisconnected` if
@@ -133,8 +145,15 @@ async def _receive_chunks(receive: Receive) -> AsyncIterator[bytes]:
             raise ClientDisconnected("the client disconnected before the end of the body")
 
 
-async def _drive(chunks: AsyncIterable[bytes], boundary: bytes, expected: int | None, handler_for: HandlerFor,
-                 limits: Limits | None, progress: Progress | None, executor: Executor | None) -> None:
+async def _drive(
+    chunks: AsyncIterable[bytes],
+    boundary: bytes,
+    expected: int | None,
+    handler_for: HandlerFor,
+    limits: Limits | None,
+    progress: Progress | None,
+    executor: Executor | None,
+) -> None:
     from . import MultipartParser
 
     dispatch = Dispatcher(handler_for)
@@ -224,9 +243,16 @@ async def _up_to_length(chunks: AsyncIterator[bytes], expected: int | None) -> A
         raise short_body(received, expected)
 
 
-async def parse_form(scope: Scope, receive: Receive, *, limits: Limits | None = None,
-                     progress: Progress | None = None, spool_threshold: int = 1024 * 1024,
-                     executor: Executor | None = None, upload_dir: str | os.PathLike[str] | None = None) -> Form:
+async def parse_form(
+    scope: Scope,
+    receive: Receive,
+    *,
+    limits: Limits | None = None,
+    progress: Progress | None = None,
+    spool_threshold: int = 1024 * 1024,
+    executor: Executor | None = None,
+    upload_dir: str | os.PathLike[str] | None = None,
+) -> Form:
     """Parse the request body into a :class:`~fastmime.Form` of text fields and files.
 
     Accepts multipart/form-data and application/x-www-form-urlencoded (fields only, same limits).
@@ -236,20 +262,41 @@ async def parse_form(scope: Scope, receive: Receive, *, limits: Limits | None = 
     """
     if scope.get("type") != "http":
         raise ValueError(f"fastmime.asgi needs an 'http' scope, not {scope.get('type')!r}")
-    return await parse_body(_receive_chunks(receive), _header(scope, b"content-type"),
-                            content_length=_header(scope, b"content-length"), limits=limits, progress=progress,
-                            spool_threshold=spool_threshold, executor=executor, upload_dir=upload_dir)
+    return await parse_body(
+        _receive_chunks(receive),
+        _header(scope, b"content-type"),
+        content_length=_header(scope, b"content-length"),
+        limits=limits,
+        progress=progress,
+        spool_threshold=spool_threshold,
+        executor=executor,
+        upload_dir=upload_dir,
+    )
 
 
-async def parse_body(chunks: AsyncIterable[bytes], content_type: str | bytes | None, *,
-                     content_length: str | bytes | int | None = None, limits: Limits | None = None,
-                     progress: Progress | None = None, spool_threshold: int = 1024 * 1024,
-                     executor: Executor | None = None, upload_dir: str | os.PathLike[str] | None = None) -> Form:
+async def parse_body(
+    chunks: AsyncIterable[bytes],
+    content_type: str | bytes | None,
+    *,
+    content_length: str | bytes | int | None = None,
+    limits: Limits | None = None,
+    progress: Progress | None = None,
+    spool_threshold: int = 1024 * 1024,
+    executor: Executor | None = None,
+    upload_dir: str | os.PathLike[str] | None = None,
+) -> Form:
     """:func:`parse_form` for any async iterable of body chunks (as :func:`stream_body` is to
     :func:`stream_request`)."""
     if is_urlencoded(content_type):
         return await aread_urlencoded(chunks, content_type, content_length, limits, progress)
     with _FormBuilder(spool_threshold, upload_dir) as builder:
-        await stream_body(chunks, content_type, builder.handler_for, content_length=content_length,
-                          limits=limits, progress=progress, executor=executor)
+        await stream_body(
+            chunks,
+            content_type,
+            builder.handler_for,
+            content_length=content_length,
+            limits=limits,
+            progress=progress,
+            executor=executor,
+        )
         return builder.build()

@@ -31,12 +31,19 @@ import os
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+from . import _pull
 from ._adapter import (
-    CHUNK_SIZE, HandlerFor, InvalidContentLength, LengthRequired, Progress, announced_length, prepare, short_body,
+    CHUNK_SIZE,
+    HandlerFor,
+    InvalidContentLength,
+    LengthRequired,
+    Progress,
+    announced_length,
+    prepare,
+    short_body,
 )
 from ._errors import ClientDisconnected
 from ._form import Form, _FormBuilder, read_urlencoded
-from . import _pull
 from ._limits import Limits
 from ._pull import StreamedPart
 from ._transfer import decode_parts
@@ -54,8 +61,13 @@ __all__ = [
 ]
 
 
-def stream_request(environ: Mapping[str, Any], handler_for: HandlerFor, *, limits: Limits | None = None,
-                   progress: Progress | None = None) -> None:
+def stream_request(
+    environ: Mapping[str, Any],
+    handler_for: HandlerFor,
+    *,
+    limits: Limits | None = None,
+    progress: Progress | None = None,
+) -> None:
     """Stream the request body of ``environ`` through the parser to the handlers ``handler_for`` returns.
 
     Returns once the close delimiter was parsed and every part's handler got ``on_end()``. Raises a
@@ -64,16 +76,28 @@ def stream_request(environ: Mapping[str, Any], handler_for: HandlerFor, *, limit
     their handlers. ``progress(received, expected)`` is called after each chunk with the body bytes
     received so far and the Content-Length (``None`` when the body is chunked).
     """
-    stream_body(environ["wsgi.input"].read, environ.get("CONTENT_TYPE"), handler_for,
-                content_length=environ.get("CONTENT_LENGTH"),
-                terminated=bool(environ.get("wsgi.input_terminated", False)),
-                limits=limits, progress=progress)
+    stream_body(
+        environ["wsgi.input"].read,
+        environ.get("CONTENT_TYPE"),
+        handler_for,
+        content_length=environ.get("CONTENT_LENGTH"),
+        terminated=bool(environ.get("wsgi.input_terminated", False)),
+        limits=limits,
+        progress=progress,
+    )
 
 
-def stream_body(read: Callable[[int], bytes], content_type: str | bytes | None, handler_for: HandlerFor, *,
-                content_length: str | int | None = None, terminated: bool = False,
-                limits: Limits | None = None, progress: Progress | None = None,
-                chunk_size: int = CHUNK_SIZE) -> None:
+def stream_body(
+    read: Callable[[int], bytes],
+    content_type: str | bytes | None,
+    handler_for: HandlerFor,
+    *,
+    content_length: str | int | None = None,
+    terminated: bool = False,
+    limits: Limits | None = None,
+    progress: Progress | None = None,
+    chunk_size: int = CHUNK_SIZE,
+) -> None:
     """:func:`stream_request` for any blocking ``read(n)`` (a WSGI input, Django's ``request.read``).
 
     ``terminated`` says that ``read`` returns ``b""`` at the end of the body, which makes a missing
@@ -95,16 +119,18 @@ def stream_body(read: Callable[[int], bytes], content_type: str | bytes | None, 
         raise
 
 
-def body_chunks(read: Callable[[int], bytes], expected: int | None, terminated: bool,
-                chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
+def body_chunks(
+    read: Callable[[int], bytes], expected: int | None, terminated: bool, chunk_size: int = CHUNK_SIZE
+) -> Iterator[bytes]:
     """The body as ``read`` gives it, in pieces of at most ``chunk_size``, never past ``expected``.
 
     Raises :class:`LengthRequired` at once when the length is unknown and the input not terminated,
     and :class:`~fastmime.ClientDisconnected` when the input ends early or a read fails.
     """
     if expected is None and not terminated:
-        raise LengthRequired("the request has no Content-Length and the server does not mark the "
-                             "end of the body (wsgi.input_terminated)")
+        raise LengthRequired(
+            "the request has no Content-Length and the server does not mark the end of the body (wsgi.input_terminated)"
+        )
     return _read_chunks(read, expected, chunk_size)
 
 
@@ -145,8 +171,14 @@ def iter_parts(environ: Mapping[str, Any], *, limits: Limits | None = None) -> I
     return _pull.iter_parts(chunks, content_type, limits)
 
 
-def parse_form(environ: Mapping[str, Any], *, limits: Limits | None = None, progress: Progress | None = None,
-               spool_threshold: int = 1024 * 1024, upload_dir: str | os.PathLike[str] | None = None) -> Form:
+def parse_form(
+    environ: Mapping[str, Any],
+    *,
+    limits: Limits | None = None,
+    progress: Progress | None = None,
+    spool_threshold: int = 1024 * 1024,
+    upload_dir: str | os.PathLike[str] | None = None,
+) -> Form:
     """Parse the request body into a :class:`~fastmime.Form` of text fields and files.
 
     Accepts multipart/form-data and application/x-www-form-urlencoded (fields only, same limits).
@@ -159,8 +191,7 @@ def parse_form(environ: Mapping[str, Any], *, limits: Limits | None = None, prog
     content_type = environ.get("CONTENT_TYPE")
     if is_urlencoded(content_type):
         expected = announced_length(environ.get("CONTENT_LENGTH"), limits)
-        chunks = body_chunks(environ["wsgi.input"].read, expected,
-                             bool(environ.get("wsgi.input_terminated", False)))
+        chunks = body_chunks(environ["wsgi.input"].read, expected, bool(environ.get("wsgi.input_terminated", False)))
         return read_urlencoded(chunks, content_type, expected, limits, progress)
     with _FormBuilder(spool_threshold, upload_dir) as builder:
         stream_request(environ, builder.handler_for, limits=limits, progress=progress)

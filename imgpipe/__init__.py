@@ -8,6 +8,8 @@ the part with bounded memory and hashing it on the way.
 
 from __future__ import annotations
 
+from ._budget import PixelBudget
+from ._color import COLOR_MANAGEMENT
 from ._errors import (
     CorruptImageError,
     DimensionsTooLargeError,
@@ -20,11 +22,9 @@ from ._errors import (
     TruncatedImageError,
     UnsupportedFormatError,
 )
-from ._color import COLOR_MANAGEMENT
 from ._exif import Exif, read_exif
 from ._handler import ImageHandler
 from ._photolist import Photo, PhotoImage, PhotoList
-from ._budget import PixelBudget
 from ._pipeline import (
     ORIGINAL_FORMATS,
     OUTPUT_FORMATS,
@@ -83,6 +83,7 @@ def __getattr__(name: str) -> str:
     if name != "__version__":
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     from importlib.metadata import PackageNotFoundError, version
+
     try:
         value = version("fastmime")
     except PackageNotFoundError:  # a source tree on sys.path that was never installed

@@ -9,8 +9,8 @@ runs alone.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 __all__ = ["PixelBudget"]
 

@@ -149,7 +149,7 @@ def to_srgb(im: Image.Image, icc: bytes | None) -> Image.Image:
     elif mode == "1":
         im, mode = im.convert("L"), "L"
     elif mode in ("P", "PA"):
-        has_alpha = mode == "PA" or "transparency" in im.info or im.palette is not None and im.palette.mode == "RGBA"
+        has_alpha = mode == "PA" or "transparency" in im.info or (im.palette is not None and im.palette.mode == "RGBA")
         target = "RGBA" if has_alpha else "RGB"
         im, mode = im.convert(target), target
     elif mode in ("LA", "La", "RGBa", "RGBX"):

@@ -25,9 +25,10 @@ from __future__ import annotations
 import math
 import os
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import IO, Any, Callable, NamedTuple, Union
+from datetime import UTC, datetime, timedelta, timezone
+from typing import IO, Any, NamedTuple, Union
 
 from PIL.ExifTags import GPSTAGS as _GPSTAGS
 from PIL.ExifTags import TAGS as _TAGS
@@ -65,8 +66,17 @@ _DIGITAL_ZOOM = 0xA404
 # (DigitalZoomRatio) into IFD0 as well; ExifTool reports these tags from the Exif IFD, so IFD0's copy
 # is kept apart in ``raw`` as "IFD0:<name>" and never used for a typed field.
 _EXIF_IFD_TAGS = frozenset(
-    {_DATETIME_ORIGINAL, _OFFSET_TIME_ORIGINAL, _EXPOSURE_TIME, _F_NUMBER, _APERTURE_VALUE, _EXPOSURE_BIAS,
-     _FLASH, _FOCAL_LENGTH, _DIGITAL_ZOOM}
+    {
+        _DATETIME_ORIGINAL,
+        _OFFSET_TIME_ORIGINAL,
+        _EXPOSURE_TIME,
+        _F_NUMBER,
+        _APERTURE_VALUE,
+        _EXPOSURE_BIAS,
+        _FLASH,
+        _FOCAL_LENGTH,
+        _DIGITAL_ZOOM,
+    }
 )
 
 # type -> (size, struct code); RATIONAL/SRATIONAL use two codes per value
@@ -105,7 +115,7 @@ class Rational(NamedTuple):
         return self.num / self.den if self.den else None
 
 
-Value = Union[int, float, str, bytes, Rational, tuple[Any, ...]]
+Value = int | float | str | bytes | Rational | tuple[Any, ...]
 
 _make_rational = Rational._make
 _ENTRY = {o: struct.Struct(o + "HHL4s") for o in "<>"}
@@ -377,6 +387,7 @@ def _locate(read: _Read, size: int) -> tuple[int, int] | None:
 # Public API
 # ---------------------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Exif:
     """EXIF metadata of one image, as read by :func:`read_exif`.
@@ -468,7 +479,7 @@ class Exif:
                 return dt
             if delta <= timedelta(hours=14):
                 tz = timezone(delta if offset[0] == "+" else -delta)
-                return dt.replace(tzinfo=tz).astimezone(timezone.utc)
+                return dt.replace(tzinfo=tz).astimezone(UTC)
         return dt
 
     def photolist(self) -> dict[str, str | None]:
@@ -481,9 +492,9 @@ class Exif:
           steps and FNumber as x/10). A photo with FNumber but no ApertureValue gets the APEX value
           derived from it, 2 * log2(FNumber), in hundredths (f/2.8 -> ``"297/100"``): ExifTool's Aperture
           is the same f-number either way (it shows FNumber, or 2 ** (ApertureValue / 2)).
-        * Exposure (ExposureTime; 0 is kept, as ExifTool reports it), ExposureBias (ExposureBiasValue), FocalLength, ZoomRatio
-          (DigitalZoomRatio): the rational as stored, ``"num/den"`` unreduced; an integer or float type
-          is written as its number.
+        * Exposure (ExposureTime; 0 is kept, as ExifTool reports it), ExposureBias (ExposureBiasValue),
+          FocalLength, ZoomRatio (DigitalZoomRatio): the rational as stored, ``"num/den"`` unreduced; an
+          integer or float type is written as its number.
         * Flash: the Flash tag as a decimal integer. Date: DateTimeOriginal followed by ``"."``.
         * Quality: standard EXIF has no quality tag (cameras such as Canon keep one in their MakerNote,
           which is not parsed here), so the sample's ``0`` is read as "unknown": it is ``"0"`` whenever
@@ -502,15 +513,11 @@ class Exif:
             "Camera": camera,
             "Aperture": _as_stored(aperture) if _float(aperture) is not None else None,
             "Exposure": _as_stored(raw.get("ExposureTime")) if self.exposure_time is not None else None,
-            "ExposureBias": (
-                _as_stored(raw.get("ExposureBiasValue")) if self.exposure_bias is not None else None
-            ),
+            "ExposureBias": (_as_stored(raw.get("ExposureBiasValue")) if self.exposure_bias is not None else None),
             "Flash": str(self.flash) if self.flash is not None else None,
             "Date": self.date_time_original + "." if self.date_time_original else None,
             "FocalLength": _as_stored(raw.get("FocalLength")) if self.focal_length is not None else None,
-            "ZoomRatio": (
-                _as_stored(raw.get("DigitalZoomRatio")) if self.digital_zoom_ratio is not None else None
-            ),
+            "ZoomRatio": (_as_stored(raw.get("DigitalZoomRatio")) if self.digital_zoom_ratio is not None else None),
             "Quality": None,
         }
         if any(v is not None for v in out.values()):

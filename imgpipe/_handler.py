@@ -10,8 +10,9 @@ import hashlib
 import io
 import tempfile
 import threading
+from collections.abc import Iterable
 from concurrent.futures import Executor, Future
-from typing import IO, Any, Iterable, Protocol
+from typing import IO, Any, Protocol
 
 from ._budget import PixelBudget
 from ._errors import FileTooLargeError, ImageError
@@ -120,9 +121,7 @@ class ImageHandler:
         max_bytes = self.limits.max_bytes
         if max_bytes is not None and total > max_bytes:
             self._drop_spool()
-            raise FileTooLargeError(
-                f"the image has more than {max_bytes} bytes", limit=max_bytes, actual=total
-            )
+            raise FileTooLargeError(f"the image has more than {max_bytes} bytes", limit=max_bytes, actual=total)
         self.size = total
         self._hash.update(chunk)
         if self._file is not None:
@@ -166,7 +165,7 @@ class ImageHandler:
             future.set_running_or_notify_cancel()
             try:
                 future.set_result(self._run())
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - kept in the future, raised by wait()
                 future.set_exception(exc)
         self.future = future
         future.add_done_callback(self._finished)
@@ -238,8 +237,7 @@ class ImageHandler:
             return origin
 
     def _run(self) -> ProcessedImage:
-        return _process(self._spool_origin(), self.renditions, self.limits, self.strip_gps, self.sha256,
-                        self.budget)
+        return _process(self._spool_origin(), self.renditions, self.limits, self.strip_gps, self.sha256, self.budget)
 
     def _finished(self, future: Future[ProcessedImage]) -> None:
         exc: BaseException | None

@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Mapping, Union
+from datetime import UTC, datetime
+from typing import Any
 
 from ._exif import Exif
-from ._xml import XmlWriter, clean as _clean
+from ._xml import XmlWriter
+from ._xml import clean as _clean
 
 __all__ = ["Photo", "PhotoImage", "PhotoList", "PHOTOLIST_FORMATS"]
 
@@ -51,7 +53,7 @@ EXIF_KEYS = (
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9._-]*\Z")
 
-When = Union[datetime, str, None]
+When = datetime | str | None
 
 
 def _bool(value: bool) -> str:
@@ -65,7 +67,7 @@ def _time(value: When) -> str | None:
         return None
     if isinstance(value, datetime):
         if value.tzinfo is not None and value.utcoffset() is not None:
-            return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         return value.strftime("%Y-%m-%dT%H:%M:%S")
     return _clean(value)
 
@@ -185,7 +187,9 @@ class Photo:
         w.element("Caption", self.caption)
         w.newline(i1)
         w.element(
-            "Share", "", [("mode", self.share_mode), ("adult", _bool(self.adult)), ("restricted", _bool(self.restricted))]
+            "Share",
+            "",
+            [("mode", self.share_mode), ("adult", _bool(self.adult)), ("restricted", _bool(self.restricted))],
         )
         for name, when in (
             ("CreateTime", self.create_time),

@@ -27,17 +27,18 @@ import struct
 import tempfile
 import threading
 import zlib
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import IO, TYPE_CHECKING, Any, BinaryIO, Final, Iterable, Mapping, Sequence, Union
+from typing import IO, TYPE_CHECKING, Any, BinaryIO, Final, Union
 
 import PIL
 from PIL import Image, UnidentifiedImageError
 from PIL import features as _features
 
 from ._budget import PixelBudget
-from ._color import is_srgb_profile, needs_color_work, to_srgb
+from ._color import needs_color_work, to_srgb
 from ._errors import (
     CorruptImageError,
     DimensionsTooLargeError,
@@ -410,7 +411,7 @@ def _file_origin(f: IO[bytes], limits: ImageLimits) -> Origin:
         return Origin.from_file(f)
     # Not at offset 0, or not seekable (a pipe, a socket): copy from here into a spool of our own,
     # in memory up to 1 MiB, then on disk; the limit is checked while copying.
-    spool = tempfile.SpooledTemporaryFile(max_size=1024 * 1024)  # noqa: SIM115 - owned by the origin
+    spool = tempfile.SpooledTemporaryFile(max_size=1024 * 1024)
     try:
         total = 0
         while True:
@@ -468,7 +469,7 @@ def _heif_available() -> bool:
 
                 pillow_heif.register_heif_opener()
                 _heif_state.append(True)
-            except Exception:  # not installed, or a broken install: HEIC is then unsupported
+            except Exception:  # noqa: BLE001 - not installed, or a broken install: HEIC is then unsupported
                 _heif_state.append(False)
         return _heif_state[0]
 
@@ -723,7 +724,7 @@ def _decode(
 def _safe_exif(source: bytes | IO[bytes]) -> Exif:
     try:
         return read_exif(source)
-    except Exception:  # corrupt EXIF never fails an upload (read_exif itself promises not to raise)
+    except Exception:  # noqa: BLE001 - corrupt EXIF never fails an upload (read_exif promises not to raise)
         return Exif()
 
 

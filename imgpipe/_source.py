@@ -24,7 +24,8 @@ from __future__ import annotations
 import io
 import os
 import threading
-from typing import IO, BinaryIO, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import IO, BinaryIO
 
 __all__ = ["Origin", "Patch"]
 
@@ -38,8 +39,14 @@ class Origin:
 
     __slots__ = ("size", "_read_into", "_close", "_closed", "_label", "_path")
 
-    def __init__(self, size: int, read_into: Callable[[int, memoryview], int], label: str,
-                 close: Callable[[], None] | None = None, path: str | None = None) -> None:
+    def __init__(
+        self,
+        size: int,
+        read_into: Callable[[int, memoryview], int],
+        label: str,
+        close: Callable[[], None] | None = None,
+        path: str | None = None,
+    ) -> None:
         self.size = size
         self._path = path
         self._read_into = read_into  # (offset, buffer) -> bytes read
@@ -127,12 +134,16 @@ class Origin:
             raise ValueError(f"the image's {self._label} was closed: its bytes can no longer be read")
         path = self._path
         if path is not None:
-            f = open(path, "rb")  # noqa: SIM115 - returned to the caller, who closes it
+            f = open(path, "rb")
             if not patches and os.fstat(f.fileno()).st_size == self.size:
                 return f
             fd = f.fileno()
-            raw = _Reader(self.size, lambda off, buf: os.preadv(fd, [buf], off) if _HAS_PREAD
-                          else _seek_readinto(f, off, buf), patches, f.close)
+            raw = _Reader(
+                self.size,
+                lambda off, buf: os.preadv(fd, [buf], off) if _HAS_PREAD else _seek_readinto(f, off, buf),
+                patches,
+                f.close,
+            )
             return io.BufferedReader(raw, 256 * 1024)
         return io.BufferedReader(_Reader(self.size, self._read_into, patches, None), 256 * 1024)
 
@@ -168,8 +179,13 @@ def _unsupported_read(offset: int, buf: memoryview) -> int:  # pragma: no cover 
 class _Reader(io.RawIOBase):
     """A seekable raw reader over ``size`` bytes, applying patches to what it returns."""
 
-    def __init__(self, size: int, read_into: Callable[[int, memoryview], int], patches: Sequence[Patch],
-                 on_close: Callable[[], None] | None) -> None:
+    def __init__(
+        self,
+        size: int,
+        read_into: Callable[[int, memoryview], int],
+        patches: Sequence[Patch],
+        on_close: Callable[[], None] | None,
+    ) -> None:
         super().__init__()
         self._size = size
         self._pos = 0
@@ -210,8 +226,10 @@ class _Reader(io.RawIOBase):
         start = self._pos
         got = self._read_into(start, view[:want])
         if got <= 0:
-            raise OSError(f"the image's bytes end at {start}, before its recorded size {self._size} "
-                          "(the file was changed after it was processed)")
+            raise OSError(
+                f"the image's bytes end at {start}, before its recorded size {self._size} "
+                "(the file was changed after it was processed)"
+            )
         for offset, data in self._patches:
             lo, hi = max(offset, start), min(offset + len(data), start + got)
             if lo < hi:

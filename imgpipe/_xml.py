@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import io
 import re
-from typing import Iterable
+from collections.abc import Iterable
 from xml.sax.saxutils import XMLGenerator
 from xml.sax.xmlreader import AttributesImpl
 

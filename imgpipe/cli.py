@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Iterator, Sequence, TextIO
+from typing import Any, TextIO
 
 from ._errors import ImageError
 from ._exif import Exif, read_exif
@@ -58,23 +58,39 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("paths", nargs="+", metavar="PATH", help="image files and folders")
     p.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder (created)")
-    p.add_argument("--renditions", choices=sorted(_RENDITION_SETS), default="yahoo",
-                   help="yahoo: thumb 96, screen 480, full (the original); platform: 75x225, 130, 604")
-    p.add_argument("--format", choices=("jpeg", "webp", "avif"), default="jpeg",
-                   help="encoding of the scaled renditions (full stays the original; HEIC's is converted)")
+    p.add_argument(
+        "--renditions",
+        choices=sorted(_RENDITION_SETS),
+        default="yahoo",
+        help="yahoo: thumb 96, screen 480, full (the original); platform: 75x225, 130, 604",
+    )
+    p.add_argument(
+        "--format",
+        choices=("jpeg", "webp", "avif"),
+        default="jpeg",
+        help="encoding of the scaled renditions (full stays the original; HEIC's is converted)",
+    )
     p.add_argument("--quality", type=int, default=None, help="1..100 (default: 85)")
     p.add_argument("--strip-gps", action="store_true", help="remove the GPS block from the originals (lossless)")
     p.add_argument("--jobs", type=int, default=1, metavar="N", help="images processed at once (default 1)")
-    p.add_argument("--executor", choices=("thread", "process"), default="thread",
-                   help="how --jobs runs: threads (default: Pillow releases the GIL while decoding, resampling "
-                        "and encoding, and nothing is copied between processes) or processes")
+    p.add_argument(
+        "--executor",
+        choices=("thread", "process"),
+        default="thread",
+        help="how --jobs runs: threads (default: Pillow releases the GIL while decoding, resampling "
+        "and encoding, and nothing is copied between processes) or processes",
+    )
     doc = p.add_mutually_exclusive_group()
-    doc.add_argument("--xml", dest="document", action="store_const", const="xml",
-                     help="write DIR/photolist.xml (the default)")
+    doc.add_argument(
+        "--xml", dest="document", action="store_const", const="xml", help="write DIR/photolist.xml (the default)"
+    )
     doc.add_argument("--json", dest="document", action="store_const", const="json", help="write DIR/photolist.json")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    e = sub.add_parser("exif", help="print the EXIF block of images", description="Print the PhotoList EXIF block "
-                       "and the orientation, capture time and GPS position of each file.")
+    e = sub.add_parser(
+        "exif",
+        help="print the EXIF block of images",
+        description="Print the PhotoList EXIF block and the orientation, capture time and GPS position of each file.",
+    )
     e.add_argument("files", nargs="+", metavar="FILE")
     e.add_argument("--json", action="store_true", help="one JSON object keyed by file name")
     return parser
@@ -136,8 +152,10 @@ def _process_command(args: argparse.Namespace, parser: argparse.ArgumentParser) 
     else:
         doc_path.write_text(document.to_json(), encoding="utf-8")
     rate = len(photos) / elapsed if elapsed > 0 else 0.0
-    print(f"imgpipe: {len(photos)} processed, {failed} failed, in {elapsed:.1f} s ({rate:.1f} images/s,"
-          f" {args.jobs} {args.executor}{'es' if args.executor == 'process' else 's'}); {doc_path}")
+    print(
+        f"imgpipe: {len(photos)} processed, {failed} failed, in {elapsed:.1f} s ({rate:.1f} images/s,"
+        f" {args.jobs} {args.executor}{'es' if args.executor == 'process' else 's'}); {doc_path}"
+    )
     return 1 if failed else 0
 
 

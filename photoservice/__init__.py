@@ -15,8 +15,11 @@ try:
 except ModuleNotFoundError as missing:  # `pip install fastmime` without the service extra
     if missing.name is None or missing.name.split(".")[0] in ("fastmime", "imgpipe", "photoservice"):
         raise
-    raise ModuleNotFoundError(f"photoservice needs the packages of the 'service' extra, and {missing.name} is not "
-                              "installed: pip install 'fastmime[service]'", name=missing.name) from missing
+    raise ModuleNotFoundError(
+        f"photoservice needs the packages of the 'service' extra, and {missing.name} is not "
+        "installed: pip install 'fastmime[service]'",
+        name=missing.name,
+    ) from missing
 
 __all__ = ["Config", "FakeClock", "Service", "ASGIApp", "WSGIApp", "create_app", "create_wsgi_app"]
 
@@ -40,4 +43,5 @@ def __getattr__(name: str) -> str:
     if name != "__version__":
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     from fastmime import __version__ as version
+
     return version

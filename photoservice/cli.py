@@ -4,8 +4,8 @@
 directory unless ``--data`` or ``PHOTOSERVICE_DATA`` says otherwise). The admin commands work on the same
 database and storage: ``create-app``, ``create-user``, ``create-album``, ``create-community``, ``list-apps``,
 ``maintenance on|off``, ``fsck``, ``migrate``, ``import`` (copy an installation into another, e.g. SQLite +
-folder into PostgreSQL + S3). ``serve --workers N`` runs N worker processes on one port. Every option of ``serve`` has a ``PHOTOSERVICE_*``
-environment variable (``--help`` names them); the command line wins.
+folder into PostgreSQL + S3). ``serve --workers N`` runs N worker processes on one port. Every option of
+``serve`` has a ``PHOTOSERVICE_*`` environment variable (``--help`` names them); the command line wins.
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ import logging
 import socket
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import click
 
@@ -32,6 +33,7 @@ _TYPES: dict[str, Any] = {"int": int, "float": float, "Path": click.Path(path_ty
 def _options(serve: bool) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """The settings of :class:`~photoservice.config.Config` as click options (all for serve, storage for the rest)."""
     from dataclasses import fields
+
     types = {f.name: str(f.type) for f in fields(Config)}
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -45,6 +47,7 @@ def _options(serve: bool) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
             else:
                 fn = click.option(setting.option, name, type=_TYPES[kind], default=None, help=help_text)(fn)
         return fn
+
     return decorate
 
 
@@ -68,6 +71,7 @@ def _uses_data_dir(config: Config) -> bool:
 
 def _describe(config: Config) -> str:
     from .storage import redacted_url
+
     return f"database {redacted_url(config.database_url)}, storage {config.storage_url}"
 
 
@@ -75,6 +79,7 @@ def _open(config: Config) -> Any:
     """The service's storage for an admin command (printed, so that the user sees which one is used)."""
     from .storage import SchemaMismatch, UnsupportedURL, open_storage
     from .storage.records import StoreUnavailable
+
     click.echo(f"photoservice: {_describe(config)}", err=True)
     try:
         if _uses_data_dir(config):
@@ -94,8 +99,9 @@ def _check_listening(config: Config) -> None:
             sock.bind((config.host, config.port))
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
-                raise StartupError(f"port {config.port} on {config.host} is already in use "
-                                   "(choose another with --port)") from exc
+                raise StartupError(
+                    f"port {config.port} on {config.host} is already in use (choose another with --port)"
+                ) from exc
             raise StartupError(f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}") from exc
 
 
@@ -112,6 +118,7 @@ DEMO_USER = ("demo", "demo")
 def _demo_account(catalog: Any) -> str | None:
     """Create the demo account when it is missing; its sign-in as words, or None once its password changed."""
     from .storage.records import AlreadyExists
+
     username, password = DEMO_USER
     if catalog.user_by_name(username) is None:
         try:
@@ -139,13 +146,18 @@ def _ready_line(config: Config, port: int, demo: str | None) -> str:
 
 @cli.command()
 @_options(serve=True)
-@click.option("--demo", is_flag=True, envvar="PHOTOSERVICE_DEMO",
-              help=f"create the local user {DEMO_USER[0]!r} (password {DEMO_USER[1]!r}) when it is missing, to try the "
-                   "page at once; never on a service others can reach [env: PHOTOSERVICE_DEMO]")
+@click.option(
+    "--demo",
+    is_flag=True,
+    envvar="PHOTOSERVICE_DEMO",
+    help=f"create the local user {DEMO_USER[0]!r} (password {DEMO_USER[1]!r}) when it is missing, to try the "
+    "page at once; never on a service others can reach [env: PHOTOSERVICE_DEMO]",
+)
 def serve(demo: bool, **settings: Any) -> None:
     """Run the service under uvicorn. Logs are JSON lines on stderr; once it answers, one plain line on stdout
     says where (and, with --demo, how to sign in)."""
     from .logs import setup_logging
+
     config = _config(**settings)
     setup_logging(config.log_level)
     if config.workers < 1:
@@ -165,6 +177,7 @@ def serve(demo: bool, **settings: Any) -> None:
     from .http import ASGIApp, Service
     from .storage import SchemaMismatch, UnsupportedURL, redacted_url
     from .storage.records import AlreadyExists
+
     try:
         service = Service(config)
         service.files.check_writable()
@@ -178,11 +191,25 @@ def serve(demo: bool, **settings: Any) -> None:
         except AlreadyExists:  # another instance sharing the database made it meanwhile
             pass
     demo_line = _demo_account(service.catalog) if demo else None
-    log.info("service.start", extra={"host": config.host, "port": config.port, "workers": config.workers,
-                                     "data": str(data.resolve()), "database": redacted_url(config.database_url),
-                                     "storage": config.storage_url})
-    options: dict[str, Any] = {"host": config.host, "port": config.port, "log_config": None, "access_log": False,
-                               "lifespan": "on", "timeout_graceful_shutdown": 5}
+    log.info(
+        "service.start",
+        extra={
+            "host": config.host,
+            "port": config.port,
+            "workers": config.workers,
+            "data": str(data.resolve()),
+            "database": redacted_url(config.database_url),
+            "storage": config.storage_url,
+        },
+    )
+    options: dict[str, Any] = {
+        "host": config.host,
+        "port": config.port,
+        "log_config": None,
+        "access_log": False,
+        "lifespan": "on",
+        "timeout_graceful_shutdown": 5,
+    }
     if config.workers > 1:
         _serve_workers(config, service, options, demo_line)
         return
@@ -204,6 +231,7 @@ def _serve_workers(config: Config, service: Any, options: dict[str, Any], demo_l
     """``serve --workers N``: uvicorn binds the port and starts N worker processes accepting on it, each
     building the app from the ``PHOTOSERVICE_*`` environment (its supervisor restarts a worker that dies)."""
     import uvicorn
+
     service.close()  # the workers open their own connections
     if config.port == 0:  # a port chosen now, so that the ready line can name it
         with socket.socket(socket.AF_INET6 if ":" in config.host else socket.AF_INET) as probe:
@@ -218,6 +246,7 @@ def _serve_workers(config: Config, service: Any, options: dict[str, Any], demo_l
 def _export_settings(config: Config) -> None:
     """Put every setting of ``config`` into the ``PHOTOSERVICE_*`` environment (for worker processes)."""
     import os
+
     for name, setting in SETTINGS:
         value = getattr(config, name)
         if value is None:
@@ -233,6 +262,7 @@ def create_worker_app() -> Any:
     :func:`photoservice.http.asgi.create_app` configured from the ``PHOTOSERVICE_*`` environment."""
     from .http.asgi import create_app
     from .logs import setup_logging
+
     config = Config.from_env()
     setup_logging(config.log_level)
     return create_app(config)
@@ -245,17 +275,29 @@ def _print(data: dict[str, Any]) -> None:
 @cli.command("create-app")
 @_options(serve=False)
 @click.argument("name")
-@click.option("--permission", multiple=True, metavar="PERM",
-              help="extended permission, repeatable; 'photo_upload' makes uploads visible at once")
+@click.option(
+    "--permission",
+    multiple=True,
+    metavar="PERM",
+    help="extended permission, repeatable; 'photo_upload' makes uploads visible at once",
+)
 @click.option("--allow", multiple=True, metavar="ADDR", help="allowed source address or CIDR network, repeatable")
 @click.option("--daily-limit", type=int, default=None, help="uploads per 24 hours (error 4 beyond)")
-def create_app(name: str, permission: Sequence[str], allow: Sequence[str], daily_limit: int | None,
-               **settings: Any) -> None:
+def create_app(
+    name: str, permission: Sequence[str], allow: Sequence[str], daily_limit: int | None, **settings: Any
+) -> None:
     """Register an application; prints its api_key and secret as JSON."""
     catalog, _ = _open(_config(**settings))
     app = catalog.create_application(name, permission, allow, daily_limit)
-    _print({"name": app.name, "api_key": app.api_key, "secret": app.secret, "permissions": sorted(app.permissions),
-            "allowed": list(app.allowed_addresses)})
+    _print(
+        {
+            "name": app.name,
+            "api_key": app.api_key,
+            "secret": app.secret,
+            "permissions": sorted(app.permissions),
+            "allowed": list(app.allowed_addresses),
+        }
+    )
 
 
 @cli.command("create-user")
@@ -266,6 +308,7 @@ def create_app(name: str, permission: Sequence[str], allow: Sequence[str], daily
 def create_user(username: str, password: str | None, premium: bool, **settings: Any) -> None:
     """Create a user."""
     from .storage.records import AlreadyExists
+
     catalog, _ = _open(_config(**settings))
     if password is None:
         password = click.prompt("password", hide_input=True, confirmation_prompt=True)
@@ -298,6 +341,7 @@ def create_album(username: str, name: str, description: str, **settings: Any) ->
 def create_community(name: str, title: str, **settings: Any) -> None:
     """Create a community (the up.* 'community' argument)."""
     from .storage.records import AlreadyExists
+
     catalog, _ = _open(_config(**settings))
     try:
         community = catalog.create_community(name, title)
@@ -312,8 +356,15 @@ def list_apps(**settings: Any) -> None:
     """Print every application as a JSON line."""
     catalog, _ = _open(_config(**settings))
     for app in catalog.applications():
-        _print({"name": app.name, "api_key": app.api_key, "permissions": sorted(app.permissions),
-                "allowed": list(app.allowed_addresses), "daily_limit": app.daily_upload_limit})
+        _print(
+            {
+                "name": app.name,
+                "api_key": app.api_key,
+                "permissions": sorted(app.permissions),
+                "allowed": list(app.allowed_addresses),
+                "daily_limit": app.daily_upload_limit,
+            }
+        )
 
 
 @cli.command()
@@ -329,8 +380,13 @@ def maintenance(state: str, **settings: Any) -> None:
 @cli.command()
 @_options(serve=False)
 @click.option("--remove", is_flag=True, help="remove the orphans and unfinished writes found")
-@click.option("--grace", type=float, default=None, show_default=True,
-              help="leave files younger than this many seconds alone (default: 3600)")
+@click.option(
+    "--grace",
+    type=float,
+    default=None,
+    show_default=True,
+    help="leave files younger than this many seconds alone (default: 3600)",
+)
 def fsck(remove: bool, grace: float | None, **settings: Any) -> None:
     """Find files no photo names, unfinished writes and missing files; exit 1 when anything was found.
 
@@ -338,9 +394,9 @@ def fsck(remove: bool, grace: float | None, **settings: Any) -> None:
     and are never touched."""
     from .storage.fsck import DEFAULT_GRACE
     from .storage.fsck import fsck as run_fsck
+
     catalog, files = _open(_config(**settings))
-    report = run_fsck(catalog, files, now=time.time(), grace=DEFAULT_GRACE if grace is None else grace,
-                      remove=remove)
+    report = run_fsck(catalog, files, now=time.time(), grace=DEFAULT_GRACE if grace is None else grace, remove=remove)
     for key in report.orphans:
         _print({"orphan": key, "removed": remove})
     for name in report.incomplete:
@@ -348,8 +404,9 @@ def fsck(remove: bool, grace: float | None, **settings: Any) -> None:
     for key in report.missing:
         _print({"missing": key})
     if report.young:
-        click.echo(f"photoservice: {report.young} unreferenced file(s) younger than the grace period left alone",
-                   err=True)
+        click.echo(
+            f"photoservice: {report.young} unreferenced file(s) younger than the grace period left alone", err=True
+        )
     if not report.clean:
         sys.exit(1)
 
@@ -361,6 +418,7 @@ def migrate(**settings: Any) -> None:
     from .storage import UnsupportedURL, open_metadata, redacted_url
     from .storage.metadata import SCHEMA_VERSION
     from .storage.records import StoreUnavailable
+
     config = _config(**settings)
     click.echo(f"photoservice: database {redacted_url(config.database_url)}", err=True)
     try:
@@ -372,28 +430,50 @@ def migrate(**settings: Any) -> None:
     except (UnsupportedURL, StoreUnavailable) as exc:
         raise StartupError(str(exc)) from exc
     if before > SCHEMA_VERSION:
-        raise StartupError(f"the database schema is version {before}, newer than this photoservice "
-                           f"({SCHEMA_VERSION}): upgrade photoservice")
-    click.echo(f"schema version {before} -> {SCHEMA_VERSION}" if before != SCHEMA_VERSION
-               else f"schema version {SCHEMA_VERSION}: up to date")
+        raise StartupError(
+            f"the database schema is version {before}, newer than this photoservice "
+            f"({SCHEMA_VERSION}): upgrade photoservice"
+        )
+    click.echo(
+        f"schema version {before} -> {SCHEMA_VERSION}"
+        if before != SCHEMA_VERSION
+        else f"schema version {SCHEMA_VERSION}: up to date"
+    )
 
 
 @cli.command("import")
 @_options(serve=False)
-@click.option("--from-database", "from_database", required=True, metavar="URL",
-              help="the database to copy from, e.g. sqlite:///home/me/.local/share/photoservice/photoservice.sqlite3")
-@click.option("--from-storage", "from_storage", required=True, metavar="URL",
-              help="the storage to copy from, e.g. file:///home/me/.local/share/photoservice/files")
-@click.option("--from-s3-endpoint-url", "from_s3_endpoint_url", default=None, metavar="URL",
-              help="S3-compatible server of --from-storage (default: --s3-endpoint-url)")
-def import_installation(from_database: str, from_storage: str, from_s3_endpoint_url: str | None,
-                        **settings: Any) -> None:
+@click.option(
+    "--from-database",
+    "from_database",
+    required=True,
+    metavar="URL",
+    help="the database to copy from, e.g. sqlite:///home/me/.local/share/photoservice/photoservice.sqlite3",
+)
+@click.option(
+    "--from-storage",
+    "from_storage",
+    required=True,
+    metavar="URL",
+    help="the storage to copy from, e.g. file:///home/me/.local/share/photoservice/files",
+)
+@click.option(
+    "--from-s3-endpoint-url",
+    "from_s3_endpoint_url",
+    default=None,
+    metavar="URL",
+    help="S3-compatible server of --from-storage (default: --s3-endpoint-url)",
+)
+def import_installation(
+    from_database: str, from_storage: str, from_s3_endpoint_url: str | None, **settings: Any
+) -> None:
     """Copy a whole installation (every row, and every file a row names) into the configured, empty one,
     keeping every id, key and secret: e.g. SQLite + folder to PostgreSQL + S3. Creates the destination's
     schema; files already copied are skipped, so an interrupted import can be run again."""
     from .storage import UnsupportedURL, open_files, open_metadata, redacted_url
     from .storage.records import StoreError
     from .storage.transfer import copy_installation
+
     config = _config(**settings)
     if from_database == config.database_url:
         raise click.UsageError("--from-database names the destination database itself")
@@ -405,9 +485,12 @@ def import_installation(from_database: str, from_storage: str, from_s3_endpoint_
         destination = open_metadata(config.database_url)
         destination.migrate()
         report = copy_installation(
-            source, open_files(from_storage, s3_endpoint_url=from_s3_endpoint_url or config.s3_endpoint_url),
-            destination, open_files(config.storage_url, fsync=config.fsync, s3_endpoint_url=config.s3_endpoint_url),
-            progress=lambda message: click.echo(f"photoservice: {message}", err=True))
+            source,
+            open_files(from_storage, s3_endpoint_url=from_s3_endpoint_url or config.s3_endpoint_url),
+            destination,
+            open_files(config.storage_url, fsync=config.fsync, s3_endpoint_url=config.s3_endpoint_url),
+            progress=lambda message: click.echo(f"photoservice: {message}", err=True),
+        )
     except (UnsupportedURL, StoreError) as exc:
         raise StartupError(str(exc)) from exc
     finally:
@@ -416,8 +499,15 @@ def import_installation(from_database: str, from_storage: str, from_s3_endpoint_
                 backend.close()
     for key in report.missing:
         _print({"missing": key})
-    _print({"files_copied": report.files_copied, "bytes_copied": report.bytes_copied,
-            "files_already_there": report.files_present, "files_missing": len(report.missing), "rows": report.rows})
+    _print(
+        {
+            "files_copied": report.files_copied,
+            "bytes_copied": report.bytes_copied,
+            "files_already_there": report.files_present,
+            "files_missing": len(report.missing),
+            "rows": report.rows,
+        }
+    )
     if report.missing:
         sys.exit(1)
 

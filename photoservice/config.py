@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import platformdirs
 
@@ -64,75 +65,159 @@ MiB = 1024 * 1024
 class Config:
     """Everything the service can be told; every field has a default."""
 
-    data_dir: Path = field(default_factory=default_data_dir, metadata=_setting(
-        "--data", "data folder: the SQLite database and the image files unless --database/--storage say "
-        "otherwise (default: the user's data directory)", serve_only=False))
-    database: str | None = field(default=None, metadata=_setting(
-        "--database", "metadata database URL: sqlite:///PATH or postgresql://USER:PASSWORD@HOST:PORT/DBNAME "
-        "(default: photoservice.sqlite3 in the data folder)", serve_only=False))
-    storage: str | None = field(default=None, metadata=_setting(
-        "--storage", "image storage URL: file:///PATH or s3://BUCKET/PREFIX, credentials from the usual AWS "
-        "variables (default: files/ in the data folder)", serve_only=False))
-    s3_endpoint_url: str | None = field(default=None, metadata=_setting(
-        "--s3-endpoint-url", "S3-compatible server for s3:// storage, e.g. http://127.0.0.1:9000 for MinIO "
-        "(default: AWS)", serve_only=False))
-    database_pool_size: int = field(default=10, metadata=_setting(
-        "--database-pool-size", "most PostgreSQL connections per process", serve_only=False))
-    workers: int = field(default=1, metadata=_setting(
-        "--workers", "worker processes serving one port (each opens its own connections)"))
+    data_dir: Path = field(
+        default_factory=default_data_dir,
+        metadata=_setting(
+            "--data",
+            "data folder: the SQLite database and the image files unless --database/--storage say "
+            "otherwise (default: the user's data directory)",
+            serve_only=False,
+        ),
+    )
+    database: str | None = field(
+        default=None,
+        metadata=_setting(
+            "--database",
+            "metadata database URL: sqlite:///PATH or postgresql://USER:PASSWORD@HOST:PORT/DBNAME "
+            "(default: photoservice.sqlite3 in the data folder)",
+            serve_only=False,
+        ),
+    )
+    storage: str | None = field(
+        default=None,
+        metadata=_setting(
+            "--storage",
+            "image storage URL: file:///PATH or s3://BUCKET/PREFIX, credentials from the usual AWS "
+            "variables (default: files/ in the data folder)",
+            serve_only=False,
+        ),
+    )
+    s3_endpoint_url: str | None = field(
+        default=None,
+        metadata=_setting(
+            "--s3-endpoint-url",
+            "S3-compatible server for s3:// storage, e.g. http://127.0.0.1:9000 for MinIO (default: AWS)",
+            serve_only=False,
+        ),
+    )
+    database_pool_size: int = field(
+        default=10,
+        metadata=_setting("--database-pool-size", "most PostgreSQL connections per process", serve_only=False),
+    )
+    workers: int = field(
+        default=1, metadata=_setting("--workers", "worker processes serving one port (each opens its own connections)")
+    )
     host: str = field(default="127.0.0.1", metadata=_setting("--host", "address to listen on"))
     port: int = field(default=8080, metadata=_setting("--port", "TCP port (0 picks a free one)"))
-    public_url: str | None = field(default=None, metadata=_setting(
-        "--public-url", "base of the URLs handed out, e.g. https://photos.example.org (default: from each "
-        "request's Host header)"))
-    allowed_hosts: str | None = field(default=None, metadata=_setting(
-        "--allowed-hosts", "comma-separated Host names requests may carry when no --public-url is set, whose "
-        "links are then built from the Host (default: localhost, 127.0.0.1, ::1 and --host); '*' allows any"))
-    platform_http_errors: bool = field(default=False, metadata=_setting(
-        "--platform-http-errors", "answer up.* errors with a fitting 4xx/5xx status instead of the historical 200"))
+    public_url: str | None = field(
+        default=None,
+        metadata=_setting(
+            "--public-url",
+            "base of the URLs handed out, e.g. https://photos.example.org (default: from each request's Host header)",
+        ),
+    )
+    allowed_hosts: str | None = field(
+        default=None,
+        metadata=_setting(
+            "--allowed-hosts",
+            "comma-separated Host names requests may carry when no --public-url is set, whose "
+            "links are then built from the Host (default: localhost, 127.0.0.1, ::1 and --host); '*' allows any",
+        ),
+    )
+    platform_http_errors: bool = field(
+        default=False,
+        metadata=_setting(
+            "--platform-http-errors", "answer up.* errors with a fitting 4xx/5xx status instead of the historical 200"
+        ),
+    )
     regular_album_limit: int = field(default=60, metadata=_setting("--regular-album-limit", "photos per regular album"))
-    application_album_limit: int = field(default=1000, metadata=_setting(
-        "--application-album-limit", "photos per default application album"))
-    pending_limit: int = field(default=500, metadata=_setting(
-        "--pending-limit", "pending photos per user and application before error 325"))
-    session_ttl: float = field(default=3600.0, metadata=_setting(
-        "--session-ttl", "lifetime of up.* session keys, seconds"))
-    web_credentials_ttl: float = field(default=3600.0, metadata=_setting(
-        "--credentials-ttl", "lifetime of the uploadPhotos auth cookie + WSSID, seconds"))
-    batch_ttl: float = field(default=300.0, metadata=_setting(
-        "--batch-ttl", "a batch id (batid) is usable this many seconds after its first use"))
+    application_album_limit: int = field(
+        default=1000, metadata=_setting("--application-album-limit", "photos per default application album")
+    )
+    pending_limit: int = field(
+        default=500, metadata=_setting("--pending-limit", "pending photos per user and application before error 325")
+    )
+    session_ttl: float = field(
+        default=3600.0, metadata=_setting("--session-ttl", "lifetime of up.* session keys, seconds")
+    )
+    web_credentials_ttl: float = field(
+        default=3600.0,
+        metadata=_setting("--credentials-ttl", "lifetime of the uploadPhotos auth cookie + WSSID, seconds"),
+    )
+    batch_ttl: float = field(
+        default=300.0,
+        metadata=_setting("--batch-ttl", "a batch id (batid) is usable this many seconds after its first use"),
+    )
     max_body_bytes: int = field(default=200 * MiB, metadata=_setting("--max-body-bytes", "largest request body"))
     max_file_bytes: int = field(default=50 * MiB, metadata=_setting("--max-file-bytes", "largest image file"))
     max_field_bytes: int = field(default=64 * 1024, metadata=_setting("--max-field-bytes", "largest text field"))
     max_parts: int = field(default=200, metadata=_setting("--max-parts", "most pictures in one request"))
-    max_image_pixels: int = field(default=100_000_000, metadata=_setting(
-        "--max-image-pixels", "largest image accepted, in pixels (decompression-bomb guard)"))
-    decode_budget_pixels: int = field(default=100_000_000, metadata=_setting(
-        "--decode-budget-pixels", "pixels decoded at once in this process, all requests together: larger "
-        "images wait for each other instead of multiplying memory (about 3.5 bytes per pixel)"))
-    image_workers: int = field(default=0, metadata=_setting(
-        "--image-workers", "threads decoding images in this process (0: one per CPU)"))
-    sign_in_free_failures: int = field(default=5, metadata=_setting(
-        "--sign-in-free-failures", "failed sign-ins in a row an account may have before each further attempt "
-        "waits 1, 2, 4, ... seconds (an address may have 4 times as many)"))
-    sign_in_max_delay: float = field(default=900.0, metadata=_setting(
-        "--sign-in-max-delay", "the longest wait between sign-in attempts after failures, seconds"))
-    media_url_ttl: float = field(default=3600.0, metadata=_setting(
-        "--media-url-ttl", "media URLs handed out are signed and stay valid at least this long, seconds"))
-    keep_gps: bool = field(default=False, metadata=_setting(
-        "--keep-gps", "store originals with their GPS position (by default the GPS block is removed from every "
-        "original before it is stored, losslessly)"))
-    unauthorized_budget_bytes: int = field(default=64 * MiB, metadata=_setting(
-        "--unauthorized-budget-bytes", "bytes of request bodies not yet authorized, all requests of a worker "
-        "together; beyond: 503"))
-    uploads_per_address: int = field(default=8, metadata=_setting(
-        "--uploads-per-address", "requests reading a body at once from one client address, per worker; beyond: 429"))
-    body_idle_timeout: float = field(default=30.0, metadata=_setting(
-        "--body-idle-timeout", "seconds without request body bytes before 408 (ASGI)"))
-    body_min_rate: float = field(default=1024.0, metadata=_setting(
-        "--body-min-rate", "bytes per second a request body must average after --body-rate-grace, else 408 (ASGI)"))
-    body_rate_grace: float = field(default=10.0, metadata=_setting(
-        "--body-rate-grace", "seconds before --body-min-rate applies"))
+    max_image_pixels: int = field(
+        default=100_000_000,
+        metadata=_setting("--max-image-pixels", "largest image accepted, in pixels (decompression-bomb guard)"),
+    )
+    decode_budget_pixels: int = field(
+        default=100_000_000,
+        metadata=_setting(
+            "--decode-budget-pixels",
+            "pixels decoded at once in this process, all requests together: larger "
+            "images wait for each other instead of multiplying memory (about 3.5 bytes per pixel)",
+        ),
+    )
+    image_workers: int = field(
+        default=0, metadata=_setting("--image-workers", "threads decoding images in this process (0: one per CPU)")
+    )
+    sign_in_free_failures: int = field(
+        default=5,
+        metadata=_setting(
+            "--sign-in-free-failures",
+            "failed sign-ins in a row an account may have before each further attempt "
+            "waits 1, 2, 4, ... seconds (an address may have 4 times as many)",
+        ),
+    )
+    sign_in_max_delay: float = field(
+        default=900.0,
+        metadata=_setting("--sign-in-max-delay", "the longest wait between sign-in attempts after failures, seconds"),
+    )
+    media_url_ttl: float = field(
+        default=3600.0,
+        metadata=_setting(
+            "--media-url-ttl", "media URLs handed out are signed and stay valid at least this long, seconds"
+        ),
+    )
+    keep_gps: bool = field(
+        default=False,
+        metadata=_setting(
+            "--keep-gps",
+            "store originals with their GPS position (by default the GPS block is removed from every "
+            "original before it is stored, losslessly)",
+        ),
+    )
+    unauthorized_budget_bytes: int = field(
+        default=64 * MiB,
+        metadata=_setting(
+            "--unauthorized-budget-bytes",
+            "bytes of request bodies not yet authorized, all requests of a worker together; beyond: 503",
+        ),
+    )
+    uploads_per_address: int = field(
+        default=8,
+        metadata=_setting(
+            "--uploads-per-address", "requests reading a body at once from one client address, per worker; beyond: 429"
+        ),
+    )
+    body_idle_timeout: float = field(
+        default=30.0, metadata=_setting("--body-idle-timeout", "seconds without request body bytes before 408 (ASGI)")
+    )
+    body_min_rate: float = field(
+        default=1024.0,
+        metadata=_setting(
+            "--body-min-rate", "bytes per second a request body must average after --body-rate-grace, else 408 (ASGI)"
+        ),
+    )
+    body_rate_grace: float = field(
+        default=10.0, metadata=_setting("--body-rate-grace", "seconds before --body-min-rate applies")
+    )
     log_level: str = field(default="info", metadata=_setting("--log-level", "debug, info, warning or error"))
     #: Argon2id cost of password hashes (argon2-cffi's defaults; tests lower them).
     password_time_cost: int = 3
@@ -142,7 +227,7 @@ class Config:
     clock: Clock = field(default=time.time, repr=False)
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> "Config":
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Config:
         """Defaults, then ``PHOTOSERVICE_*`` variables, then ``overrides`` (those that are not None)."""
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
@@ -190,4 +275,5 @@ def _parse(text: str, annotation: Any, name: str) -> Any:
 
 #: (field name, its Setting) of every field settable from outside, in declaration order.
 SETTINGS: tuple[tuple[str, Setting], ...] = tuple(
-    (f.name, f.metadata["setting"]) for f in fields(Config) if "setting" in f.metadata)
+    (f.name, f.metadata["setting"]) for f in fields(Config) if "setting" in f.metadata
+)

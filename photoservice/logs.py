@@ -18,9 +18,14 @@ __all__ = ["setup_logging"]
 def setup_logging(level: str = "info") -> None:
     """Send every log record to stderr as a JSON line."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter(
-        ["asctime", "levelname", "name", "message"], datefmt="%Y-%m-%dT%H:%M:%S%z", json_ensure_ascii=False,
-        rename_fields={"asctime": "ts", "levelname": "level", "name": "logger", "message": "event"}))
+    handler.setFormatter(
+        JsonFormatter(
+            ["asctime", "levelname", "name", "message"],
+            datefmt="%Y-%m-%dT%H:%M:%S%z",
+            json_ensure_ascii=False,
+            rename_fields={"asctime": "ts", "levelname": "level", "name": "logger", "message": "event"},
+        )
+    )
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

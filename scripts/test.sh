@@ -6,23 +6,24 @@
 #   2. ./.venv with fastmime + imgpipe + photoservice and the test requirements (the compiled parser
 #      required), installed only when .venv is missing or pyproject.toml, setup.py or the parser's source
 #      changed since the last install;
-#   3. the types: mypy --strict on fastmime, imgpipe and photoservice (pyproject's [tool.mypy]);
-#   4. the API reference: mkdocs build --strict (a broken link or reference, or a public name without a
+#   3. lint and format: ruff check and ruff format --check on the whole checkout (pyproject's [tool.ruff]);
+#   4. the types: mypy --strict on fastmime, imgpipe and photoservice (pyproject's [tool.mypy]);
+#   5. the API reference: mkdocs build --strict (a broken link or reference, or a public name without a
 #      docstring, fails it), into a temporary folder;
-#   5. the distributions: scripts/check_dist.py builds the sdist and the wheel into a temporary folder,
+#   6. the distributions: scripts/check_dist.py builds the sdist and the wheel into a temporary folder,
 #      repairs the wheel for manylinux, runs twine check, and installs each into a fresh environment
 #      without a C compiler (the wheel's compiled parser, the sdist's pure one with its warning);
-#   6. the whole pytest suite, in one process per core (pytest-xdist; PYTEST_WORKERS=N for N, 0 for this
+#   7. the whole pytest suite, in one process per core (pytest-xdist; PYTEST_WORKERS=N for N, 0 for this
 #      process alone); pytest's own output is shown as it runs;
-#   7. tests/imgpipe against pillow-simd (scripts/test_pillow_simd.sh; IMGPIPE_SKIP_PILLOW_SIMD=1 skips it).
-# Usage: bash scripts/test.sh [pytest arguments]   (they go to step 6; e.g. -x -q tests/photoservice)
+#   8. tests/imgpipe against pillow-simd (scripts/test_pillow_simd.sh; IMGPIPE_SKIP_PILLOW_SIMD=1 skips it).
+# Usage: bash scripts/test.sh [pytest arguments]   (they go to step 7; e.g. -x -q tests/photoservice)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
 LOGS="$(mktemp -d)"
 trap 'rm -rf "$LOGS"' EXIT
-STEPS=6
-[ "${IMGPIPE_SKIP_PILLOW_SIMD:-}" = 1 ] || STEPS=7
+STEPS=7
+[ "${IMGPIPE_SKIP_PILLOW_SIMD:-}" = 1 ] || STEPS=8
 STEP=0
 SUMMARY="$LOGS/summary"
 
@@ -100,7 +101,14 @@ sys.exit(fastmime.IMPLEMENTATION != 'cython')" >> "$SUMMARY"
 }
 step "Python environment (.venv)" python_env
 
-# -------------------------------------------------------------------------------- 3-5. the checks
+# -------------------------------------------------------------------------------- 3-6. the checks
+lint() {
+    .venv/bin/ruff check --no-cache . || return
+    .venv/bin/ruff format --check --no-cache . || return
+    echo "clean: $(tail -n 1 "$LOGS/step$STEP.log")" > "$SUMMARY"
+}
+step "lint and format: ruff check, ruff format --check" lint
+
 types() {
     .venv/bin/python -m mypy || return
     echo "no issue in $(tail -n 1 "$LOGS/step$STEP.log" | grep -o '[0-9]* source files')" > "$SUMMARY"
@@ -119,7 +127,7 @@ distributions() {
 }
 step "distributions: build, repair, twine check, install and check (scripts/check_dist.py)" distributions
 
-# -------------------------------------------------------------------------------- 6. pytest
+# -------------------------------------------------------------------------------- 7. pytest
 # The suite is CPU-bound and the machines have 2 cores: pytest-xdist runs it in one process per core.
 # Tests that start servers use free ports and temporary folders; each process starts its own PostgreSQL
 # and moto_server when it needs them; loadgroup keeps the tests of one xdist_group (several instances of
@@ -139,7 +147,7 @@ fi
 echo "[$STEP/$STEPS] pytest: $([ $status = 0 ] && echo passed || echo "FAILED (exit $status)") ($((SECONDS - started)) s)"
 [ $status = 0 ] || exit $status
 
-# -------------------------------------------------------------------------------- 7. pillow-simd
+# -------------------------------------------------------------------------------- 8. pillow-simd
 # pillow-simd must work as a drop-in for Pillow (a project requirement); only a real build proves it.
 pillow_simd() {
     bash scripts/test_pillow_simd.sh || return

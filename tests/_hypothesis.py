@@ -22,10 +22,12 @@ PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")
 #: What every example count is multiplied by.
 SCALE = float(os.environ.get("HYPOTHESIS_SCALE", "10" if PROFILE == "deep" else "1"))
 
-settings.register_profile("ci", derandomize=True, database=None, deadline=None, print_blob=False,
-                          suppress_health_check=[HealthCheck.too_slow])
-settings.register_profile("deep", derandomize=False, deadline=None, print_blob=True,
-                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile(
+    "ci", derandomize=True, database=None, deadline=None, print_blob=False, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile(
+    "deep", derandomize=False, deadline=None, print_blob=True, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 def examples(count: int) -> int:

@@ -9,12 +9,23 @@ import sys
 import venv
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1]
 
-SERVER_PACKAGES = ("uvicorn", "gunicorn", "werkzeug", "click", "starlette", "fastapi", "flask", "django",
-                   "pythonjsonlogger", "argon2", "platformdirs", "waitress", "photoservice")
+SERVER_PACKAGES = (
+    "uvicorn",
+    "gunicorn",
+    "werkzeug",
+    "click",
+    "starlette",
+    "fastapi",
+    "flask",
+    "django",
+    "pythonjsonlogger",
+    "argon2",
+    "platformdirs",
+    "waitress",
+    "photoservice",
+)
 
 
 def test_import_contracts_are_kept() -> None:
@@ -26,8 +37,10 @@ def test_import_contracts_are_kept() -> None:
 
 
 def test_importing_the_libraries_loads_no_server_package() -> None:
-    code = ("import sys, fastmime, fastmime.asgi, fastmime.wsgi, fastmime.http, imgpipe; "
-            f"print(sorted(m for m in {SERVER_PACKAGES!r} if m in sys.modules))")
+    code = (
+        "import sys, fastmime, fastmime.asgi, fastmime.wsgi, fastmime.http, imgpipe; "
+        f"print(sorted(m for m in {SERVER_PACKAGES!r} if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd="/")
     assert out.stdout.strip() == "[]"
 
@@ -44,17 +57,29 @@ def test_a_plain_install_has_the_libraries_and_no_server_package(tmp_path: Path)
     # environment to set up: that part is what scripts/test.sh's own install exercises), then installed
     # like any wheel: with the dependencies it declares and nothing else.
     dist = tmp_path / "dist"
-    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
-                            "-w", str(dist), str(ROOT)], env=env, capture_output=True, text=True, timeout=600)
+    build = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(dist), str(ROOT)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert build.returncode == 0, build.stdout + build.stderr
-    wheel, = dist.glob("*.whl")
-    install = subprocess.run([sys.executable, "-m", "pip", "--python", python, "install", "-q", str(wheel)],
-                             env=env, capture_output=True, text=True, timeout=600)
+    (wheel,) = dist.glob("*.whl")
+    install = subprocess.run(
+        [sys.executable, "-m", "pip", "--python", python, "install", "-q", str(wheel)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert install.returncode == 0, install.stdout + install.stderr
-    code = ("import sys, importlib.metadata as md, fastmime, imgpipe, fastmime.asgi, fastmime.wsgi; "
-            "imgpipe.ImageHandler; fastmime.MultipartParser; "
-            "installed = sorted(d.metadata['Name'].lower() for d in md.distributions()); "
-            f"print(installed); print(sorted(m for m in {SERVER_PACKAGES!r} if m in sys.modules))")
+    code = (
+        "import sys, importlib.metadata as md, fastmime, imgpipe, fastmime.asgi, fastmime.wsgi; "
+        "imgpipe.ImageHandler; fastmime.MultipartParser; "
+        "installed = sorted(d.metadata['Name'].lower() for d in md.distributions()); "
+        f"print(installed); print(sorted(m for m in {SERVER_PACKAGES!r} if m in sys.modules))"
+    )
     out = subprocess.run([python, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert out.returncode == 0, out.stderr
     installed, imported = out.stdout.strip().splitlines()

@@ -10,8 +10,10 @@ import fastmime
 import fastmime.pure
 
 
-@pytest.mark.skipif(os.environ.get("FASTMIME_REQUIRE_EXTENSION") != "1" and fastmime.IMPLEMENTATION != "cython",
-                    reason="the extension is not required in this run")
+@pytest.mark.skipif(
+    os.environ.get("FASTMIME_REQUIRE_EXTENSION") != "1" and fastmime.IMPLEMENTATION != "cython",
+    reason="the extension is not required in this run",
+)
 def test_compiled_extension_is_live():
     assert fastmime.IMPLEMENTATION == "cython"
     assert fastmime.MultipartParser.__module__ == "fastmime._cparser"

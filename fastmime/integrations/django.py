@@ -45,8 +45,8 @@ from typing import TYPE_CHECKING, Any
 from .. import wsgi
 from .._adapter import HandlerFor, Progress, announced_length
 from .._form import Form, _FormBuilder, read_urlencoded
-from .._urlencoded import is_urlencoded
 from .._limits import Limits
+from .._urlencoded import is_urlencoded
 from . import BodyConsumed, _lazy_attribute
 
 if TYPE_CHECKING:
@@ -60,8 +60,10 @@ def _source(request: HttpRequest) -> tuple[Any, bool]:
     if hasattr(request, "_body"):  # request.body was read: the bytes are in memory already
         return io.BytesIO(request._body).read, True
     if getattr(request, "_read_started", False):
-        raise BodyConsumed("the request body was already read (request.POST, .FILES, .read()); "
-                           "call fastmime first, and make the view csrf_exempt")
+        raise BodyConsumed(
+            "the request body was already read (request.POST, .FILES, .read()); "
+            "call fastmime first, and make the view csrf_exempt"
+        )
     environ = getattr(request, "environ", None)
     meta = request.META
     if environ is not None and not meta.get("CONTENT_LENGTH") and environ.get("wsgi.input_terminated"):
@@ -73,20 +75,33 @@ def _source(request: HttpRequest) -> tuple[Any, bool]:
     return request.read, terminated
 
 
-def stream_request(request: HttpRequest, handler_for: HandlerFor, *, limits: Limits | None = None,
-                   progress: Progress | None = None) -> None:
+def stream_request(
+    request: HttpRequest, handler_for: HandlerFor, *, limits: Limits | None = None, progress: Progress | None = None
+) -> None:
     """Stream the request's multipart body to the handlers ``handler_for(part)`` returns.
 
     Same contract as :func:`fastmime.wsgi.stream_request`.
     """
     read, terminated = _source(request)
-    wsgi.stream_body(read, request.META.get("CONTENT_TYPE"), handler_for,
-                     content_length=request.META.get("CONTENT_LENGTH"), terminated=terminated,
-                     limits=limits, progress=progress)
+    wsgi.stream_body(
+        read,
+        request.META.get("CONTENT_TYPE"),
+        handler_for,
+        content_length=request.META.get("CONTENT_LENGTH"),
+        terminated=terminated,
+        limits=limits,
+        progress=progress,
+    )
 
 
-def parse_form(request: HttpRequest, *, limits: Limits | None = None, progress: Progress | None = None,
-               spool_threshold: int | None = None, upload_dir: str | os.PathLike[str] | None = None) -> Form:
+def parse_form(
+    request: HttpRequest,
+    *,
+    limits: Limits | None = None,
+    progress: Progress | None = None,
+    spool_threshold: int | None = None,
+    upload_dir: str | os.PathLike[str] | None = None,
+) -> Form:
     """The request's fields and files as a :class:`fastmime.Form` (close it, or use ``with``).
 
     multipart/form-data and application/x-www-form-urlencoded bodies. ``spool_threshold`` defaults to
@@ -102,8 +117,7 @@ def parse_form(request: HttpRequest, *, limits: Limits | None = None, progress: 
     if is_urlencoded(content_type):
         read, terminated = _source(request)
         expected = announced_length(request.META.get("CONTENT_LENGTH"), limits)
-        return read_urlencoded(wsgi.body_chunks(read, expected, terminated), content_type, expected, limits,
-                               progress)
+        return read_urlencoded(wsgi.body_chunks(read, expected, terminated), content_type, expected, limits, progress)
     with _FormBuilder(spool_threshold, upload_dir) as builder:
         stream_request(request, builder.handler_for, limits=limits, progress=progress)
         return builder.build()
@@ -153,8 +167,9 @@ def _to_django(form: Form) -> tuple[Any, Any]:
     files = MultiValueDict()
     for name, upload in form.files.multi_items():
         media_type, params = parse_options_header(upload.content_type or "application/octet-stream")
-        files.appendlist(name, UploadedFile(upload.file, upload.filename, media_type, upload.size,
-                                            params.get("charset"), params))
+        files.appendlist(
+            name, UploadedFile(upload.file, upload.filename, media_type, upload.size, params.get("charset"), params)
+        )
     return post, files
 
 
@@ -165,17 +180,22 @@ def _upload_handler_class() -> type:
     class Handler(FileUploadHandler):  # type: ignore[misc]  # Django ships no types: its classes are Any
         """Replaces Django's multipart parser through the ``handle_raw_input`` hook."""
 
-        def handle_raw_input(self, input_data: Any, META: Any, content_length: int, boundary: Any,
-                             encoding: str | None = None) -> tuple[Any, Any]:
+        def handle_raw_input(
+            self, input_data: Any, META: Any, content_length: int, boundary: Any, encoding: str | None = None
+        ) -> tuple[Any, Any]:
             from .._form import parse_form as parse_body
 
             limits = _limits()
             expected = announced_length(content_length, limits)
             # Django's stream stops at Content-Length (ASGI: the spooled body ends at EOF).
             chunks = wsgi.body_chunks(input_data.read, expected, True)
-            form = parse_body(chunks, META.get("CONTENT_TYPE"), limits,
-                              spool_threshold=int(settings.FILE_UPLOAD_MAX_MEMORY_SIZE),
-                              upload_dir=settings.FILE_UPLOAD_TEMP_DIR)
+            form = parse_body(
+                chunks,
+                META.get("CONTENT_TYPE"),
+                limits,
+                spool_threshold=int(settings.FILE_UPLOAD_MAX_MEMORY_SIZE),
+                upload_dir=settings.FILE_UPLOAD_TEMP_DIR,
+            )
             return _to_django(form)
 
         def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:  # never called: see above
@@ -236,7 +256,7 @@ class FastmimeMiddleware:
             return None  # a csrf_exempt view may stream the body itself
         try:
             request.POST  # noqa: B018 - parse now, where an error can still become a response
-        except Exception as exc:  # noqa: BLE001 - only errors with a status are answered here
+        except Exception as exc:
             response = error_response(exc)
             if response is None:
                 raise

@@ -64,9 +64,15 @@ M = TypeVar("M")
 class FormBody(Generic[M]):
     """A FastAPI dependency that yields the request's form, as a pydantic ``model`` or a Form."""
 
-    def __init__(self, model: type[M] | None = None, *, limits: Limits | None = None,
-                 spool_threshold: int = 1024 * 1024, upload_dir: str | os.PathLike[str] | None = None,
-                 executor: Executor | None = None) -> None:
+    def __init__(
+        self,
+        model: type[M] | None = None,
+        *,
+        limits: Limits | None = None,
+        spool_threshold: int = 1024 * 1024,
+        upload_dir: str | os.PathLike[str] | None = None,
+        executor: Executor | None = None,
+    ) -> None:
         self.model = model
         self.limits = limits
         self.spool_threshold = spool_threshold
@@ -74,8 +80,13 @@ class FormBody(Generic[M]):
         self.executor = executor
 
     async def __call__(self, request: Request) -> AsyncIterator[Any]:
-        form = await parse_form(request, limits=self.limits, spool_threshold=self.spool_threshold,
-                                upload_dir=self.upload_dir, executor=self.executor)
+        form = await parse_form(
+            request,
+            limits=self.limits,
+            spool_threshold=self.spool_threshold,
+            upload_dir=self.upload_dir,
+            executor=self.executor,
+        )
         try:
             yield form if self.model is None else self.validate(form)
         finally:
@@ -98,9 +109,10 @@ class FormBody(Generic[M]):
         try:
             return model.model_validate(data)
         except ValidationError as exc:
-            errors = [{**error, "loc": ("body", *error["loc"])} for error in exc.errors(include_url=False,
-                                                                                       include_input=False,
-                                                                                       include_context=False)]
+            errors = [
+                {**error, "loc": ("body", *error["loc"])}
+                for error in exc.errors(include_url=False, include_input=False, include_context=False)
+            ]
             raise RequestValidationError(errors) from None
 
     @property
@@ -116,8 +128,7 @@ class FormBody(Generic[M]):
             if _has_files(schema):
                 media_types = media_types[:1]
         required = bool(schema.get("required"))
-        return {"requestBody": {"required": required,
-                                "content": {media: {"schema": schema} for media in media_types}}}
+        return {"requestBody": {"required": required, "content": {media: {"schema": schema} for media in media_types}}}
 
 
 def _is_sequence(annotation: Any) -> bool:

@@ -60,8 +60,10 @@ def _current(request: Request | None) -> Request:
 def _check(request: Request, limits: Limits | None) -> Limits | None:
     state = request.__dict__
     if any(name in state for name in _BODY_READERS):
-        raise BodyConsumed("the request body was already read (request.form, .files, .values, .data, .stream, "
-                           ".get_data() or .get_json()); call fastmime first")
+        raise BodyConsumed(
+            "the request body was already read (request.form, .files, .values, .data, .stream, "
+            ".get_data() or .get_json()); call fastmime first"
+        )
     if limits is None:
         maximum = request.max_content_length
         if maximum is not None:
@@ -69,8 +71,13 @@ def _check(request: Request, limits: Limits | None) -> Limits | None:
     return limits
 
 
-def stream_request(handler_for: HandlerFor, *, request: Request | None = None, limits: Limits | None = None,
-                   progress: Progress | None = None) -> None:
+def stream_request(
+    handler_for: HandlerFor,
+    *,
+    request: Request | None = None,
+    limits: Limits | None = None,
+    progress: Progress | None = None,
+) -> None:
     """Stream the current (or the given) request's multipart body to ``handler_for``'s handlers.
 
     Same contract as :func:`fastmime.wsgi.stream_request`.
@@ -80,16 +87,23 @@ def stream_request(handler_for: HandlerFor, *, request: Request | None = None, l
     wsgi.stream_request(request.environ, handler_for, limits=limits, progress=progress)
 
 
-def parse_form(*, request: Request | None = None, limits: Limits | None = None, progress: Progress | None = None,
-               spool_threshold: int = 1024 * 1024, upload_dir: str | os.PathLike[str] | None = None) -> Form:
+def parse_form(
+    *,
+    request: Request | None = None,
+    limits: Limits | None = None,
+    progress: Progress | None = None,
+    spool_threshold: int = 1024 * 1024,
+    upload_dir: str | os.PathLike[str] | None = None,
+) -> Form:
     """The current (or the given) request's fields and files as a :class:`fastmime.Form`.
 
     multipart/form-data and application/x-www-form-urlencoded bodies.
     """
     request = _current(request)
     limits = _check(request, limits)
-    return wsgi.parse_form(request.environ, limits=limits, progress=progress, spool_threshold=spool_threshold,
-                           upload_dir=upload_dir)
+    return wsgi.parse_form(
+        request.environ, limits=limits, progress=progress, spool_threshold=spool_threshold, upload_dir=upload_dir
+    )
 
 
 def error_response(exc: BaseException) -> Any:
@@ -143,10 +157,11 @@ def _form_data_parser_class() -> type:
                 max_parts=self.max_form_parts or defaults.max_parts,
             )
 
-        def parse(self, stream: Any, mimetype: str, content_length: int | None,
-                  options: dict[str, str] | None = None) -> Any:
-            from .._form import parse_form as parse_body
+        def parse(
+            self, stream: Any, mimetype: str, content_length: int | None, options: dict[str, str] | None = None
+        ) -> Any:
             from .._adapter import announced_length
+            from .._form import parse_form as parse_body
 
             options = options or {}
             if mimetype == "multipart/form-data":
@@ -159,12 +174,24 @@ def _form_data_parser_class() -> type:
             expected = announced_length(content_length, limits)
             # Werkzeug's stream already stops at Content-Length, or at the end a server marks.
             chunks = wsgi.body_chunks(stream.read, expected, True)
-            form = parse_body(chunks, content_type, limits, spool_threshold=self.spool_threshold,
-                              upload_dir=self.upload_dir)
-            files = self.cls([
-                (name, FileStorage(stream=upload.file, filename=upload.filename, name=name,
-                                   content_type=upload.content_type, headers=Headers(upload.headers)))
-                for name, upload in form.files.multi_items()])
+            form = parse_body(
+                chunks, content_type, limits, spool_threshold=self.spool_threshold, upload_dir=self.upload_dir
+            )
+            files = self.cls(
+                [
+                    (
+                        name,
+                        FileStorage(
+                            stream=upload.file,
+                            filename=upload.filename,
+                            name=name,
+                            content_type=upload.content_type,
+                            headers=Headers(upload.headers),
+                        ),
+                    )
+                    for name, upload in form.files.multi_items()
+                ]
+            )
             return stream, self.cls(form.fields.multi_items()), files
 
     return FastmimeFormDataParser
@@ -177,8 +204,13 @@ FormDataParser: type
 __getattr__ = _lazy_attribute(globals(), "FormDataParser", _form_data_parser_class)
 
 
-def install(app: Any, *error_classes: type[BaseException], limits: Limits | None = None,
-            spool_threshold: int = 1024 * 1024, upload_dir: str | os.PathLike[str] | None = None) -> None:
+def install(
+    app: Any,
+    *error_classes: type[BaseException],
+    limits: Limits | None = None,
+    spool_threshold: int = 1024 * 1024,
+    upload_dir: str | os.PathLike[str] | None = None,
+) -> None:
     """Make fastmime the parser behind ``request.form`` / ``request.files`` of ``app``, and register
     the error handlers (:func:`register_error_handlers`, with ``error_classes``).
 
@@ -186,7 +218,10 @@ def install(app: Any, *error_classes: type[BaseException], limits: Limits | None
     ``spool_threshold`` bytes, then go to anonymous temporary files in ``upload_dir``.
     """
     base = __getattr__("FormDataParser")
-    parser_class = type("FastmimeFormDataParser", (base,), {
-        "limits": limits, "spool_threshold": spool_threshold, "upload_dir": upload_dir})
+    parser_class = type(
+        "FastmimeFormDataParser",
+        (base,),
+        {"limits": limits, "spool_threshold": spool_threshold, "upload_dir": upload_dir},
+    )
     app.request_class = type("FastmimeRequest", (app.request_class,), {"form_data_parser_class": parser_class})
     register_error_handlers(app, *error_classes)

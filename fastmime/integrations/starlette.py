@@ -51,35 +51,59 @@ async def _chunks(request: Request) -> AsyncIterator[bytes]:
         raise BodyConsumed("the request body was already read; call fastmime before request.form()") from exc
 
 
-async def stream_request(request: Request, handler_for: HandlerFor, *, limits: Limits | None = None,
-                         progress: Progress | None = None, executor: Executor | None = None) -> None:
+async def stream_request(
+    request: Request,
+    handler_for: HandlerFor,
+    *,
+    limits: Limits | None = None,
+    progress: Progress | None = None,
+    executor: Executor | None = None,
+) -> None:
     """Stream the request's multipart body to the handlers ``handler_for(part)`` returns.
 
     Same contract as :func:`fastmime.asgi.stream_request`.
     """
-    await asgi.stream_body(_chunks(request), request.headers.get("content-type"), handler_for,
-                           content_length=request.headers.get("content-length"), limits=limits,
-                           progress=progress, executor=executor)
+    await asgi.stream_body(
+        _chunks(request),
+        request.headers.get("content-type"),
+        handler_for,
+        content_length=request.headers.get("content-length"),
+        limits=limits,
+        progress=progress,
+        executor=executor,
+    )
 
 
-async def parse_form(request: Request, *, limits: Limits | None = None, progress: Progress | None = None,
-                     spool_threshold: int = 1024 * 1024, executor: Executor | None = None,
-                     upload_dir: str | os.PathLike[str] | None = None) -> Form:
+async def parse_form(
+    request: Request,
+    *,
+    limits: Limits | None = None,
+    progress: Progress | None = None,
+    spool_threshold: int = 1024 * 1024,
+    executor: Executor | None = None,
+    upload_dir: str | os.PathLike[str] | None = None,
+) -> Form:
     """The request's fields and files as a :class:`fastmime.Form` (close it, or use ``with``).
 
     multipart/form-data and application/x-www-form-urlencoded bodies, like ``request.form()``.
     """
-    return await asgi.parse_body(_chunks(request), request.headers.get("content-type"),
-                                 content_length=request.headers.get("content-length"), limits=limits,
-                                 progress=progress, spool_threshold=spool_threshold, executor=executor,
-                                 upload_dir=upload_dir)
+    return await asgi.parse_body(
+        _chunks(request),
+        request.headers.get("content-type"),
+        content_length=request.headers.get("content-length"),
+        limits=limits,
+        progress=progress,
+        spool_threshold=spool_threshold,
+        executor=executor,
+        upload_dir=upload_dir,
+    )
 
 
 def iter_parts(request: Request, *, limits: Limits | None = None) -> AsyncIterator[AsyncStreamedPart]:
     """The request's parts one at a time (the pull API, :func:`fastmime.aiter_parts`)::
 
-        async for part in iter_parts(request):
-            async for block in part: ...
+    async for part in iter_parts(request):
+        async for block in part: ...
     """
     return aiter_parts(_chunks(request), request.headers.get("content-type"), limits)
 
@@ -122,5 +146,3 @@ def register_error_handlers(app: Any, *error_classes: type[BaseException], json:
 
     for cls in (MultipartError, *error_classes):
         app.add_exception_handler(cls, handle)
-
-

@@ -11,5 +11,16 @@ from .messages import ApiRequest, Outcome, Reply, SmallBody, StreamedBody
 from .platform import PlatformApi, PlatformError
 from .yahoo import COOKIE_NAME, YahooApi, YahooError
 
-__all__ = ["ApiContext", "ApiRequest", "Outcome", "Reply", "SmallBody", "StreamedBody", "PlatformApi",
-           "PlatformError", "YahooApi", "YahooError", "COOKIE_NAME"]
+__all__ = [
+    "ApiContext",
+    "ApiRequest",
+    "Outcome",
+    "Reply",
+    "SmallBody",
+    "StreamedBody",
+    "PlatformApi",
+    "PlatformError",
+    "YahooApi",
+    "YahooError",
+    "COOKIE_NAME",
+]

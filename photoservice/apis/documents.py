@@ -9,13 +9,24 @@ methods' ``<method_response>`` documents (lists marked ``list="true"``). JSON mi
 from __future__ import annotations
 
 import time
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from .messages import Reply
 from .xml import XMLWriter, xml_safe
 
-__all__ = ["iso_time", "yahoo_error", "yahoo_login", "yahoo_session", "yahoo_logout", "yahoo_rejected", "album_list", "method_response", "upload_response",
-           "error_response"]
+__all__ = [
+    "iso_time",
+    "yahoo_error",
+    "yahoo_login",
+    "yahoo_session",
+    "yahoo_logout",
+    "yahoo_rejected",
+    "album_list",
+    "method_response",
+    "upload_response",
+    "error_response",
+]
 
 NS_PHOTO = "urn:yahoo:photo"
 NS_ALBUM = "urn:yahoo:photo:album"
@@ -75,14 +86,18 @@ def yahoo_login(username: str, wssid: str, expires: float, premium: bool, output
 
     The auth cookie travels only in ``Set-Cookie`` (HttpOnly): never in the body, where a script could read it.
     """
-    return _flat("LoginResponse", {"User": username, "WSSID": wssid, "Expires": iso_time(expires),
-                                   "Premium": "true" if premium else "false"}, output)
+    return _flat(
+        "LoginResponse",
+        {"User": username, "WSSID": wssid, "Expires": iso_time(expires), "Premium": "true" if premium else "false"},
+        output,
+    )
 
 
 def yahoo_session(username: str, expires: float, premium: bool, output: str) -> Reply:
     """The answer of ``/V3.0/getSession``: whose credentials these are, until when, and whether premium."""
-    return _flat("Session", {"User": username, "Expires": iso_time(expires),
-                             "Premium": "true" if premium else "false"}, output)
+    return _flat(
+        "Session", {"User": username, "Expires": iso_time(expires), "Premium": "true" if premium else "false"}, output
+    )
 
 
 def yahoo_logout(username: str, output: str) -> Reply:
@@ -99,9 +114,22 @@ def album_list(albums: Sequence[Any], output: str, covers: Mapping[int, str] | N
     """The AlbumList of ``listAlbums`` and ``createAlbum``; ``covers``: album id -> URL of its cover image."""
     covers = covers or {}
     if output == "json":
-        return _json({"AlbumList": [{"id": str(a.id), "name": a.name, "description": a.description, "kind": a.kind,
-                                     "size": a.size, "created": iso_time(a.created), "cover": covers.get(a.id, "")}
-                                    for a in albums]})
+        return _json(
+            {
+                "AlbumList": [
+                    {
+                        "id": str(a.id),
+                        "name": a.name,
+                        "description": a.description,
+                        "kind": a.kind,
+                        "size": a.size,
+                        "created": iso_time(a.created),
+                        "cover": covers.get(a.id, ""),
+                    }
+                    for a in albums
+                ]
+            }
+        )
     w = XMLWriter()
     w.start("AlbumList", {"xmlns": NS_PHOTO, "xmlns:album": NS_ALBUM})
     for a in albums:
@@ -159,8 +187,10 @@ def upload_response(photo: dict[str, Any], fmt: str) -> Reply:
 def error_response(code: int, message: str, args: Sequence[tuple[str, str]], fmt: str, status: int) -> Reply:
     """``error_response`` with the code, the message and every received argument (never the image)."""
     if fmt == "json":
-        return _json({"error_code": code, "error_msg": message,
-                      "request_args": [{"key": k, "value": v} for k, v in args]}, status)
+        return _json(
+            {"error_code": code, "error_msg": message, "request_args": [{"key": k, "value": v} for k, v in args]},
+            status,
+        )
     w = XMLWriter()
     w.start("error_response")
     w.element("error_code", code)

@@ -14,8 +14,9 @@ answers with one of:
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import fastmime
 
@@ -53,14 +54,14 @@ class Reply:
     headers: list[tuple[str, str]] = field(default_factory=list)
 
     @classmethod
-    def json(cls, data: Any, status: int = 200) -> "Reply":
+    def json(cls, data: Any, status: int = 200) -> Reply:
         """A JSON answer (UTF-8, non-ASCII kept)."""
         # "replace": a lone surrogate that slipped into a string must not turn an answer into a 500.
         text = json.dumps(data, ensure_ascii=False)
         return cls(status, "application/json; charset=utf-8", text.encode("utf-8", "replace"))
 
     @classmethod
-    def xml(cls, body: bytes, status: int = 200) -> "Reply":
+    def xml(cls, body: bytes, status: int = 200) -> Reply:
         """An XML answer."""
         return cls(status, "text/xml; charset=utf-8", body)
 

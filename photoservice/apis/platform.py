@@ -17,17 +17,28 @@ part starts, before it is spooled.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 import fastmime
 import imgpipe
 from fastmime.handlers import DiscardHandler
 
 from ..storage.files import FileStoreError
-from ..storage.records import (AlbumFull, AlbumNotFound, Application, CallIdNotIncreasing, NotFound,
-                               PendingLimitReached, PhotoRecord, Session, SignInThrottled, StoreUnavailable,
-                               UploadLimitReached)
+from ..storage.records import (
+    AlbumFull,
+    AlbumNotFound,
+    Application,
+    CallIdNotIncreasing,
+    NotFound,
+    PendingLimitReached,
+    PhotoRecord,
+    Session,
+    SignInThrottled,
+    StoreUnavailable,
+    UploadLimitReached,
+)
 from ..uploads import PhotoInput, Pictures, Rejected, TextFields, body_limits, image_limits, remove_files, store_photos
 from . import documents
 from .common import ApiContext, parse_id, parse_urlencoded
@@ -46,7 +57,7 @@ ERROR_MESSAGES: dict[int, str] = {
     100: "One of the parameters specified was missing or invalid.",
     101: "The api key submitted is not associated with any known application.",
     102: "The session key was improperly submitted or has reached its timeout. "
-         "Direct the user to log in again to obtain another key.",
+    "Direct the user to log in again to obtain another key.",
     103: "Call_id must be greater than previous.",
     104: "Incorrect signature.",
     120: "Invalid album id.",
@@ -57,8 +68,22 @@ ERROR_MESSAGES: dict[int, str] = {
 }
 
 #: HTTP status of each error code when ``Config.platform_http_errors`` is on (else always 200).
-HTTP_STATUS: dict[int, int] = {1: 500, 2: 503, 4: 429, 5: 403, 100: 400, 101: 401, 102: 401, 103: 409, 104: 401,
-                               120: 404, 200: 403, 321: 409, 324: 400, 325: 409}
+HTTP_STATUS: dict[int, int] = {
+    1: 500,
+    2: 503,
+    4: 429,
+    5: 403,
+    100: 400,
+    101: 401,
+    102: 401,
+    103: 409,
+    104: 401,
+    120: 404,
+    200: 403,
+    321: 409,
+    324: 400,
+    325: 409,
+}
 
 UPLOAD = "up.photos.upload"
 _SESSIONLESS = {"up.auth.login", "up.community.getList"}
@@ -105,12 +130,15 @@ class PlatformApi:
     def call(self, request: ApiRequest) -> SmallBody | StreamedBody:
         """Plan the body: multipart (streamed, at most one image) or a small urlencoded form."""
         if not request.is_multipart:
-            return SmallBody(max(self.config.max_field_bytes, 65536), lambda body: self._finish(
-                request, list(request.query) + parse_urlencoded(body, request.content_type), None))
+            return SmallBody(
+                max(self.config.max_field_bytes, 65536),
+                lambda body: self._finish(
+                    request, list(request.query) + parse_urlencoded(body, request.content_type), None
+                ),
+            )
         fields = TextFields(self.config.max_field_bytes)
         authorized = [False]  # set when the arguments before the image already sign correctly
-        pictures = Pictures("platform", image_limits(self.config), self.ctx.images,
-                            strip_gps=not self.config.keep_gps)
+        pictures = Pictures("platform", image_limits(self.config), self.ctx.images, strip_gps=not self.config.keep_gps)
 
         def handler_for(part: fastmime.Part) -> object:
             if part.name == "data" or (part.name == "" and part.filename is not None):
@@ -131,8 +159,14 @@ class PlatformApi:
             pairs = list(request.query) + fields.pairs()
             return self._error_reply(request, pairs, self._stream_error(error))
 
-        return StreamedBody(handler_for=handler_for, limits=body_limits(self.config), finish=finish, fail=fail,
-                            cleanup=pictures.close, authorized=lambda: authorized[0])
+        return StreamedBody(
+            handler_for=handler_for,
+            limits=body_limits(self.config),
+            finish=finish,
+            fail=fail,
+            cleanup=pictures.close,
+            authorized=lambda: authorized[0],
+        )
 
     def _early_checks(self, request: ApiRequest, pairs: list[tuple[str, str]]) -> bool:
         """The checks possible when the image part starts, in the order of the final ones, so that a doomed
@@ -187,7 +221,7 @@ class PlatformApi:
         except (StoreUnavailable, FileStoreError) as exc:
             log.error("platform.storage", extra={"error": str(exc)})
             return self._error_reply(request, pairs, PlatformError(2))
-        except Exception:  # noqa: BLE001 - every other failure is error 1, logged with its traceback
+        except Exception:
             log.exception("platform.unexpected")
             return self._error_reply(request, pairs, PlatformError(1))
 
@@ -264,8 +298,15 @@ class PlatformApi:
         return session
 
     def _error_reply(self, request: ApiRequest, pairs: list[tuple[str, str]], err: PlatformError) -> Reply:
-        log.info("platform.error", extra={"code": err.code, "detail": err.detail, "method": dict(pairs).get("method"),
-                                          "client": request.client})
+        log.info(
+            "platform.error",
+            extra={
+                "code": err.code,
+                "detail": err.detail,
+                "method": dict(pairs).get("method"),
+                "client": request.client,
+            },
+        )
         status = HTTP_STATUS.get(err.code, 400) if self.config.platform_http_errors else 200
         return documents.error_response(err.code, err.message, pairs, _fmt(pairs), status)
 
@@ -288,17 +329,32 @@ class PlatformApi:
         return [{"name": c.name, "title": c.title} for c in self.catalog.communities()]
 
     def _album_dict(self, request: ApiRequest, a: Any) -> dict[str, Any]:
-        return {"aid": str(a.id), "owner": a.owner_id, "name": a.name, "description": a.description,
-                "size": a.size, "type": "app" if a.kind == "application" else "normal", "created": int(a.created),
-                "link": f"{request.base_url}/#album={a.id}"}
+        return {
+            "aid": str(a.id),
+            "owner": a.owner_id,
+            "name": a.name,
+            "description": a.description,
+            "size": a.size,
+            "type": "app" if a.kind == "application" else "normal",
+            "created": int(a.created),
+            "link": f"{request.base_url}/#album={a.id}",
+        }
 
     def _photo_dict(self, request: ApiRequest, p: PhotoRecord) -> dict[str, Any]:
         base = request.base_url
         url = self.ctx.rendition_url
-        return {"pid": str(p.id), "aid": str(p.album_id) if p.album_id is not None else "", "owner": p.owner_id,
-                "src": url(base, p, "src", "thumb"), "src_big": url(base, p, "src_big", "screen"),
-                "src_small": url(base, p, "src_small", "thumb"), "link": f"{base}/#photo={p.id}",
-                "caption": p.caption, "created": int(p.upload_time), "status": p.status}
+        return {
+            "pid": str(p.id),
+            "aid": str(p.album_id) if p.album_id is not None else "",
+            "owner": p.owner_id,
+            "src": url(base, p, "src", "thumb"),
+            "src_big": url(base, p, "src_big", "screen"),
+            "src_small": url(base, p, "src_small", "thumb"),
+            "link": f"{base}/#photo={p.id}",
+            "caption": p.caption,
+            "created": int(p.upload_time),
+            "status": p.status,
+        }
 
     def _create_album(self, request: ApiRequest, args: Args, app: Application, session: Session) -> dict[str, Any]:
         name = args.get("name", "").strip()
@@ -331,8 +387,9 @@ class PlatformApi:
             raise PlatformError(200, "the album belongs to another user")
         return album.id
 
-    def _upload(self, request: ApiRequest, args: Args, app: Application, session: Session,
-                pictures: Pictures | None, fmt: str) -> Reply:
+    def _upload(
+        self, request: ApiRequest, args: Args, app: Application, session: Session, pictures: Pictures | None, fmt: str
+    ) -> Reply:
         community_name = args.get("community", "")
         if not community_name:
             raise PlatformError(100, "missing community")
@@ -349,10 +406,18 @@ class PlatformApi:
             raise PlatformError(324, str(error) if error else "")
         pending = "photo_upload" not in app.permissions
         try:
-            photo, = store_photos(self.catalog, self.ctx.files, [PhotoInput(result, caption=args.get("caption", "")[:2000])],
-                                  owner=session.user, app_id=app.id, album_id=album_id,
-                                  default_album=album_id is None, pending=pending, api="platform",
-                                  community_id=community.id)
+            (photo,) = store_photos(
+                self.catalog,
+                self.ctx.files,
+                [PhotoInput(result, caption=args.get("caption", "")[:2000])],
+                owner=session.user,
+                app_id=app.id,
+                album_id=album_id,
+                default_album=album_id is None,
+                pending=pending,
+                api="platform",
+                community_id=community.id,
+            )
         except AlbumFull as exc:
             raise PlatformError(321, str(exc)) from exc
         except AlbumNotFound as exc:
@@ -361,8 +426,16 @@ class PlatformApi:
             raise PlatformError(325) from exc
         except UploadLimitReached as exc:
             raise PlatformError(4, str(exc)) from exc
-        log.info("platform.upload", extra={"user": session.user.username, "app": app.name, "pid": photo.id,
-                                           "aid": photo.album_id, "photo_status": photo.status})
+        log.info(
+            "platform.upload",
+            extra={
+                "user": session.user.username,
+                "app": app.name,
+                "pid": photo.id,
+                "aid": photo.album_id,
+                "photo_status": photo.status,
+            },
+        )
         return documents.upload_response(self._photo_dict(request, photo), fmt)
 
     def _owned_photo(self, args: Args, session: Session) -> PhotoRecord:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
-from typing import Iterable, Mapping
 
 __all__ = ["signature", "check_signature", "parse_call_id", "BadCallId", "address_allowed"]
 

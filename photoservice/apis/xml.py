@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import re
-from typing import Mapping
+from collections.abc import Mapping
 from xml.sax.saxutils import XMLGenerator, escape
 from xml.sax.xmlreader import AttributesImpl
 

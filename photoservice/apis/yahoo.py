@@ -20,16 +20,27 @@ body, before reading any of it.
 from __future__ import annotations
 
 import logging
-from typing import Callable
+from collections.abc import Callable
 
 import fastmime
 import imgpipe
 from fastmime.handlers import DiscardHandler, event_loop_safe
 
 from ..storage.files import FileStoreError
-from ..storage.records import (AlbumFull, AlbumNotFound, Application, BatchCountMismatch, BatchExceeded,
-                               BatchExpired, NotFound, PhotoRecord, SignInThrottled, StoreUnavailable,
-                               UploadLimitReached, WebCredentials)
+from ..storage.records import (
+    AlbumFull,
+    AlbumNotFound,
+    Application,
+    BatchCountMismatch,
+    BatchExceeded,
+    BatchExpired,
+    NotFound,
+    PhotoRecord,
+    SignInThrottled,
+    StoreUnavailable,
+    UploadLimitReached,
+    WebCredentials,
+)
 from ..uploads import PhotoInput, Pictures, Rejected, body_limits, image_limits, remove_files, store_photos
 from . import documents
 from .common import ApiContext, parse_id, parse_urlencoded, split_tags
@@ -114,6 +125,7 @@ class YahooApi:
     # ------------------------------------------------------------------ the small calls
     def login(self, request: ApiRequest) -> SmallBody:
         """``POST /V3.0/login``: appid, username and password (query or urlencoded body)."""
+
         def finish(body: bytes) -> Reply:
             params = {**request.params(), **first_values(parse_urlencoded(body, request.content_type))}
             try:
@@ -122,6 +134,7 @@ class YahooApi:
                 reply = documents.yahoo_error(429, [f"Too many failed sign-ins: {exc}."], _output(params))
                 reply.headers.append(("retry-after", str(int(exc.retry_after) + 1)))
                 return reply
+
         return SmallBody(self.config.max_field_bytes, finish)
 
     def _login(self, request: ApiRequest, params: dict[str, str], output: str) -> Reply:
@@ -136,20 +149,25 @@ class YahooApi:
         log.info("yahoo.login", extra={"user": user.username, "appid": app.api_key})
         reply = documents.yahoo_login(user.username, wssid, creds.expires, user.premium, output)
         max_age = int(self.config.web_credentials_ttl)
-        reply.headers.append(("set-cookie", f"{COOKIE_NAME}={cookie}; Path=/; Max-Age={max_age}; HttpOnly; "
-                                            "SameSite=Lax"))
+        reply.headers.append(
+            ("set-cookie", f"{COOKIE_NAME}={cookie}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax")
+        )
         return reply
 
-    def _authenticated_post(self, request: ApiRequest,
-                            call: Callable[[dict[str, str], WebCredentials, str], Reply]) -> SmallBody:
+    def _authenticated_post(
+        self, request: ApiRequest, call: Callable[[dict[str, str], WebCredentials, str], Reply]
+    ) -> SmallBody:
         """A POST call with its parameters in the query or a urlencoded body (the query wins), authenticated."""
+
         def finish(body: bytes) -> Reply:
             params = {**first_values(parse_urlencoded(body, request.content_type)), **request.params()}
 
             def guarded(output: str) -> Reply:
                 _, creds = self._authenticate(request, params)
                 return call(params, creds, output)
+
             return self._guarded(params, guarded)
+
         return SmallBody(self.config.max_field_bytes, finish)
 
     def get_session(self, request: ApiRequest) -> Reply:
@@ -159,16 +177,19 @@ class YahooApi:
         def call(output: str) -> Reply:
             _, creds = self._authenticate(request, params)
             return documents.yahoo_session(creds.user.username, creds.expires, creds.user.premium, output)
+
         return self._guarded(params, call)
 
     def logout(self, request: ApiRequest) -> SmallBody:
         """``POST /V3.0/logout``: the credentials are revoked in the database and the cookie is cleared."""
+
         def call(params: dict[str, str], creds: WebCredentials, output: str) -> Reply:
             self.catalog.revoke_web_credentials(request.cookies.get(COOKIE_NAME, ""))
             log.info("yahoo.logout", extra={"user": creds.user.username})
             reply = documents.yahoo_logout(creds.user.username, output)
             reply.headers.append(("set-cookie", f"{COOKIE_NAME}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax"))
             return reply
+
         return self._authenticated_post(request, call)
 
     def list_albums(self, request: ApiRequest) -> Reply:
@@ -177,9 +198,12 @@ class YahooApi:
 
         def call(output: str) -> Reply:
             _, creds = self._authenticate(request, params)
-            covers = {album_id: self.ctx.rendition_url(request.base_url, photo, "thumb")
-                      for album_id, photo in self.catalog.album_covers(creds.user.id).items()}
+            covers = {
+                album_id: self.ctx.rendition_url(request.base_url, photo, "thumb")
+                for album_id, photo in self.catalog.album_covers(creds.user.id).items()
+            }
             return documents.album_list(self.catalog.albums(creds.user.id), output, covers)
+
         return self._guarded(params, call)
 
     def list_photos(self, request: ApiRequest) -> Reply:
@@ -194,10 +218,12 @@ class YahooApi:
                 raise YahooError(400, f"Invalid status {status[:20]!r}: expected pending or visible.")
             photos = self.catalog.photos(creds.user.id, album_id=album_id, status=status or None)
             return self._photolist(request, photos, creds.user.premium, output)
+
         return self._guarded(params, call)
 
     def create_album(self, request: ApiRequest) -> SmallBody:
         """``POST /V3.0/createAlbum?name[&desc]`` (parameters in the query or a urlencoded body)."""
+
         def call(params: dict[str, str], creds: WebCredentials, output: str) -> Reply:
             name = params.get("name", "").strip()
             if not name:
@@ -206,10 +232,12 @@ class YahooApi:
                 raise YahooError(400, "Parameter name is too long.")
             album = self.catalog.create_album(creds.user.id, name, params.get("desc", "")[:2000])
             return documents.album_list([album], output)
+
         return self._authenticated_post(request, call)
 
     def approve_photo(self, request: ApiRequest) -> SmallBody:
         """``POST /V3.0/approvePhoto?pid``: the owner's pending photo becomes visible; answers its PhotoList."""
+
         def call(params: dict[str, str], creds: WebCredentials, output: str) -> Reply:
             photo = self._pending_photo(params, creds)
             try:
@@ -218,10 +246,12 @@ class YahooApi:
                 raise YahooError(400, f"Invalid pid {params['pid'][:40]!r}: no such photo.") from exc
             log.info("yahoo.approve", extra={"user": creds.user.username, "pid": photo.id})
             return self._photolist(request, [approved], creds.user.premium, output)
+
         return self._authenticated_post(request, call)
 
     def reject_photo(self, request: ApiRequest) -> SmallBody:
         """``POST /V3.0/rejectPhoto?pid``: the owner's pending photo is deleted, its rows first, then its files."""
+
         def call(params: dict[str, str], creds: WebCredentials, output: str) -> Reply:
             photo = self._pending_photo(params, creds)
             try:
@@ -231,6 +261,7 @@ class YahooApi:
             remove_files(self.ctx.files, [r.file_key for r in removed.renditions])
             log.info("yahoo.reject", extra={"user": creds.user.username, "pid": photo.id})
             return documents.yahoo_rejected(str(photo.id), output)
+
         return self._authenticated_post(request, call)
 
     def _pending_photo(self, params: dict[str, str], creds: WebCredentials) -> PhotoRecord:
@@ -260,15 +291,34 @@ class YahooApi:
         base = request.base_url
         items = []
         for p in photos:
-            images = [imgpipe.PhotoImage(type=r.type, width=r.width, height=r.height, size=r.size, format=r.format,
-                                         url=self.ctx.signer.url(base, r.file_key))
-                      for r in map(p.rendition, _LISTED_RENDITIONS) if r is not None and (r.type != "full" or premium)]
-            items.append(imgpipe.Photo(
-                id=str(p.id), hr_width=p.width, hr_height=p.height, owner=p.owner_name, caption=p.caption,
-                description=p.description, tags=list(p.tags),
-                create_time=p.create_time or documents.iso_time(p.upload_time),
-                upload_time=documents.iso_time(p.upload_time), mod_time=documents.iso_time(p.mod_time),
-                images=images, exif=dict(p.exif) or None))
+            images = [
+                imgpipe.PhotoImage(
+                    type=r.type,
+                    width=r.width,
+                    height=r.height,
+                    size=r.size,
+                    format=r.format,
+                    url=self.ctx.signer.url(base, r.file_key),
+                )
+                for r in map(p.rendition, _LISTED_RENDITIONS)
+                if r is not None and (r.type != "full" or premium)
+            ]
+            items.append(
+                imgpipe.Photo(
+                    id=str(p.id),
+                    hr_width=p.width,
+                    hr_height=p.height,
+                    owner=p.owner_name,
+                    caption=p.caption,
+                    description=p.description,
+                    tags=list(p.tags),
+                    create_time=p.create_time or documents.iso_time(p.upload_time),
+                    upload_time=documents.iso_time(p.upload_time),
+                    mod_time=documents.iso_time(p.mod_time),
+                    images=images,
+                    exif=dict(p.exif) or None,
+                )
+            )
         plist = imgpipe.PhotoList(items)
         if output == "json":
             return Reply.json(plist.to_dict())
@@ -311,16 +361,23 @@ class YahooApi:
             except YahooError as err:
                 log.info("yahoo.upload.rejected", extra={"status": err.status, "messages": err.messages})
                 return documents.yahoo_error(err.status, err.messages, output)
-            log.info("yahoo.upload", extra={"user": creds.user.username, "photos": [p.id for p in photos],
-                                            "album": album_id})
+            log.info(
+                "yahoo.upload", extra={"user": creds.user.username, "photos": [p.id for p in photos], "album": album_id}
+            )
             return self._photolist(request, photos, creds.user.premium, output)
 
         def fail(error: BaseException) -> Reply:
             err = self._stream_error(error)
             return documents.yahoo_error(err.status, err.messages, output)
 
-        return StreamedBody(handler_for=handler_for, limits=body_limits(self.config), finish=finish, fail=fail,
-                            cleanup=pictures.close, authorized=lambda: True)
+        return StreamedBody(
+            handler_for=handler_for,
+            limits=body_limits(self.config),
+            finish=finish,
+            fail=fail,
+            cleanup=pictures.close,
+            authorized=lambda: True,
+        )
 
     def _batch(self, params: dict[str, str]) -> tuple[str, int] | None:
         batid = params.get("batid") or params.get("batch_id") or ""
@@ -347,8 +404,15 @@ class YahooApi:
         log.error("yahoo.upload.unexpected", exc_info=error)
         return YahooError(500, "Internal error.")
 
-    def _store(self, params: dict[str, str], app: Application, creds: WebCredentials, album_id: int | None,
-               batch: tuple[str, int] | None, pictures: Pictures) -> list[PhotoRecord]:
+    def _store(
+        self,
+        params: dict[str, str],
+        app: Application,
+        creds: WebCredentials,
+        album_id: int | None,
+        batch: tuple[str, int] | None,
+        pictures: Pictures,
+    ) -> list[PhotoRecord]:
         if not len(pictures):
             raise YahooError(400, "The request holds no picture (parts need a filename).")
         problems, inputs = [], []
@@ -357,14 +421,29 @@ class YahooApi:
             if result is None:
                 problems.append(f"Picture {n} (part {part_index}) is not a valid image: {error}")
                 continue
-            inputs.append(PhotoInput(result=result, caption=params.get(f"caption{n}", "")[:2000],
-                                     description=params.get(f"desc{n}", "")[:10000],
-                                     tags=split_tags(common_tags, params.get(f"tag{n}", ""))))
+            inputs.append(
+                PhotoInput(
+                    result=result,
+                    caption=params.get(f"caption{n}", "")[:2000],
+                    description=params.get(f"desc{n}", "")[:10000],
+                    tags=split_tags(common_tags, params.get(f"tag{n}", "")),
+                )
+            )
         if problems:
             raise YahooError(400, *problems)
         try:
-            return store_photos(self.catalog, self.ctx.files, inputs, owner=creds.user, app_id=app.id,
-                                album_id=album_id, default_album=False, pending=False, api="yahoo", batch=batch)
+            return store_photos(
+                self.catalog,
+                self.ctx.files,
+                inputs,
+                owner=creds.user,
+                app_id=app.id,
+                album_id=album_id,
+                default_album=False,
+                pending=False,
+                api="yahoo",
+                batch=batch,
+            )
         except AlbumFull as exc:
             raise YahooError(400, f"Album {exc.album_id} is full ({exc.limit} photos).") from exc
         except AlbumNotFound as exc:

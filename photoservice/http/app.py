@@ -9,8 +9,9 @@ happens in :meth:`Service.begin` and in the plans; the ASGI transport runs them 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
@@ -31,27 +32,34 @@ log = logging.getLogger("photoservice")
 
 Plan = Response | StreamedBody | SmallBody
 
-_ROUTES = Map([
-    Rule("/V3.0/uploadPhotos", endpoint="yahoo.upload", methods=["POST"]),
-    Rule("/V3.0/login", endpoint="yahoo.login", methods=["POST"]),
-    Rule("/V3.0/listAlbums", endpoint="yahoo.list_albums", methods=["GET"]),
-    Rule("/V3.0/listPhotos", endpoint="yahoo.list_photos", methods=["GET"]),
-    Rule("/V3.0/createAlbum", endpoint="yahoo.create_album", methods=["POST"]),
-    Rule("/V3.0/getSession", endpoint="yahoo.get_session", methods=["GET"]),
-    Rule("/V3.0/logout", endpoint="yahoo.logout", methods=["POST"]),
-    Rule("/V3.0/approvePhoto", endpoint="yahoo.approve_photo", methods=["POST"]),
-    Rule("/V3.0/rejectPhoto", endpoint="yahoo.reject_photo", methods=["POST"]),
-    Rule("/V3.0/<name>", endpoint="yahoo.unknown"),
-    Rule("/restserver.php", endpoint="platform", methods=["GET", "POST"]),
-    Rule("/media/<path:key>", endpoint="media", methods=["GET"]),
-    Rule("/health", endpoint="health", methods=["GET"]),
-    Rule("/", endpoint="page", methods=["GET"]),
-    Rule("/index.html", endpoint="page", methods=["GET"]),
-    Rule("/static/<name>", endpoint="static", methods=["GET"]),
-], strict_slashes=False, merge_slashes=False)
+_ROUTES = Map(
+    [
+        Rule("/V3.0/uploadPhotos", endpoint="yahoo.upload", methods=["POST"]),
+        Rule("/V3.0/login", endpoint="yahoo.login", methods=["POST"]),
+        Rule("/V3.0/listAlbums", endpoint="yahoo.list_albums", methods=["GET"]),
+        Rule("/V3.0/listPhotos", endpoint="yahoo.list_photos", methods=["GET"]),
+        Rule("/V3.0/createAlbum", endpoint="yahoo.create_album", methods=["POST"]),
+        Rule("/V3.0/getSession", endpoint="yahoo.get_session", methods=["GET"]),
+        Rule("/V3.0/logout", endpoint="yahoo.logout", methods=["POST"]),
+        Rule("/V3.0/approvePhoto", endpoint="yahoo.approve_photo", methods=["POST"]),
+        Rule("/V3.0/rejectPhoto", endpoint="yahoo.reject_photo", methods=["POST"]),
+        Rule("/V3.0/<name>", endpoint="yahoo.unknown"),
+        Rule("/restserver.php", endpoint="platform", methods=["GET", "POST"]),
+        Rule("/media/<path:key>", endpoint="media", methods=["GET"]),
+        Rule("/health", endpoint="health", methods=["GET"]),
+        Rule("/", endpoint="page", methods=["GET"]),
+        Rule("/index.html", endpoint="page", methods=["GET"]),
+        Rule("/static/<name>", endpoint="static", methods=["GET"]),
+    ],
+    strict_slashes=False,
+    merge_slashes=False,
+)
 # The methods of each V3.0 call, for the 405 of a known call asked with another method.
-_V3_METHODS = {rule.rule.rsplit("/", 1)[1]: sorted(rule.methods or ()) for rule in _ROUTES.iter_rules()
-               if rule.rule.startswith("/V3.0/") and "<" not in rule.rule}
+_V3_METHODS = {
+    rule.rule.rsplit("/", 1)[1]: sorted(rule.methods or ())
+    for rule in _ROUTES.iter_rules()
+    if rule.rule.startswith("/V3.0/") and "<" not in rule.rule
+}
 
 
 def _allowed_hosts(config: Config) -> frozenset[str] | None:
@@ -87,11 +95,16 @@ class Service:
         self.unauthorized = UnauthorizedBytes(config.unauthorized_budget_bytes)
         self.slots = AddressSlots(config.uploads_per_address)
         self._endpoints: dict[str, Callable[..., Any]] = {
-            "yahoo.upload": self.yahoo.upload, "yahoo.login": self.yahoo.login,
-            "yahoo.list_albums": self.yahoo.list_albums, "yahoo.list_photos": self.yahoo.list_photos,
-            "yahoo.create_album": self.yahoo.create_album, "yahoo.get_session": self.yahoo.get_session,
-            "yahoo.logout": self.yahoo.logout, "yahoo.approve_photo": self.yahoo.approve_photo,
-            "yahoo.reject_photo": self.yahoo.reject_photo, "platform": self.platform.call,
+            "yahoo.upload": self.yahoo.upload,
+            "yahoo.login": self.yahoo.login,
+            "yahoo.list_albums": self.yahoo.list_albums,
+            "yahoo.list_photos": self.yahoo.list_photos,
+            "yahoo.create_album": self.yahoo.create_album,
+            "yahoo.get_session": self.yahoo.get_session,
+            "yahoo.logout": self.yahoo.logout,
+            "yahoo.approve_photo": self.yahoo.approve_photo,
+            "yahoo.reject_photo": self.yahoo.reject_photo,
+            "platform": self.platform.call,
         }
 
     def close(self) -> None:
@@ -113,8 +126,13 @@ class Service:
         host = (request.header("host") or "").strip().lower()
         if not host:  # HTTP/1.0: links are then built from the configured address, not from the client
             return True
-        name = host[1:].split("]", 1)[0] if host.startswith("[") else host.rsplit(":", 1)[0] if host.count(":") == 1 \
+        name = (
+            host[1:].split("]", 1)[0]
+            if host.startswith("[")
+            else host.rsplit(":", 1)[0]
+            if host.count(":") == 1
             else host
+        )
         return name in self._allowed_hosts
 
     def begin(self, request: Request) -> Plan:
@@ -155,8 +173,13 @@ class Service:
             raise RequestRefused(429, "too many uploads at once from your address", 5)
         c = self.config
         authorized = plan.authorized if isinstance(plan, StreamedBody) else (lambda: False)
-        guard = BodyGuard(self.unauthorized, authorized, c.body_idle_timeout if timeouts else float("inf"),
-                          c.body_min_rate if timeouts else 0.0, c.body_rate_grace)
+        guard = BodyGuard(
+            self.unauthorized,
+            authorized,
+            c.body_idle_timeout if timeouts else float("inf"),
+            c.body_min_rate if timeouts else 0.0,
+            c.body_rate_grace,
+        )
         try:
             yield guard
         finally:
@@ -166,8 +189,9 @@ class Service:
     @staticmethod
     def refused(request: Request, exc: RequestRefused) -> Response:
         """The plain answer to a request refused by a guard (logged); the connection is not reused."""
-        log.info("request.refused", extra={"status": exc.http_status, "reason": exc.http_message,
-                                           "client": request.client})
+        log.info(
+            "request.refused", extra={"status": exc.http_status, "reason": exc.http_message, "client": request.client}
+        )
         headers = [("connection", "close")]
         if exc.retry_after is not None:
             headers.append(("retry-after", str(exc.retry_after)))
@@ -179,6 +203,7 @@ class Service:
 
     def _health(self) -> Response:
         import json
+
         checks: dict[str, Any] = {}
         ok = True
         try:

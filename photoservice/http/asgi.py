@@ -11,7 +11,8 @@ import asyncio
 import logging
 import secrets
 import time
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import fastmime
 import fastmime.asgi
@@ -48,23 +49,35 @@ class ASGIApp:
         if scope["type"] != "http":
             return
         client = scope.get("client")
-        request = Request(method=scope["method"].upper(), path=scope.get("path", "/"),
-                          query_string=scope.get("query_string", b"").decode("latin-1"),
-                          headers=[(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in scope.get("headers", [])],
-                          client=client[0] if client else None, scheme=scope.get("scheme", "http"))
+        request = Request(
+            method=scope["method"].upper(),
+            path=scope.get("path", "/"),
+            query_string=scope.get("query_string", b"").decode("latin-1"),
+            headers=[(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in scope.get("headers", [])],
+            client=client[0] if client else None,
+            scheme=scope.get("scheme", "http"),
+        )
         request_id, started = secrets.token_hex(6), time.monotonic()
         try:
             response = await self._handle(request, scope, receive)
         except fastmime.ClientDisconnected:
             log.info("request.disconnected", extra={"id": request_id, "method": request.method, "path": request.path})
             return
-        except Exception:  # noqa: BLE001 - the last line of defence: a 500, logged
+        except Exception:
             log.exception("request.failed")
             response = Response.text("internal error\n", 500)
         await self._send(send, response, request.method == "HEAD")
-        log.info("request", extra={"id": request_id, "method": request.method, "path": request.path,
-                                   "status": response.status, "client": request.client,
-                                   "ms": round((time.monotonic() - started) * 1000, 1)})
+        log.info(
+            "request",
+            extra={
+                "id": request_id,
+                "method": request.method,
+                "path": request.path,
+                "status": response.status,
+                "client": request.client,
+                "ms": round((time.monotonic() - started) * 1000, 1),
+            },
+        )
 
     async def _handle(self, request: Request, scope: Scope, receive: Receive) -> Response:
         plan = await asyncio.to_thread(self.service.begin, request)
@@ -72,14 +85,16 @@ class ASGIApp:
             return plan
         try:
             with self.service.admit(request, plan, timeouts=True) as guard:
+
                 async def guarded() -> dict[str, Any]:
                     try:
                         message = await asyncio.wait_for(receive(), guard.wait_limit())
-                    except asyncio.TimeoutError:
+                    except TimeoutError:
                         raise guard.timed_out() from None
                     if message.get("type") == "http.request":
                         guard.received(len(message.get("body", b"")))
                     return message
+
                 return await self._read(plan, scope, guarded)
         except RequestRefused as exc:
             return self.service.refused(request, exc)

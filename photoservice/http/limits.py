@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 __all__ = ["RequestRefused", "UnauthorizedBytes", "AddressSlots", "BodyGuard"]
 
@@ -94,8 +94,15 @@ class AddressSlots:
 class BodyGuard:
     """One request body: counts unauthorized bytes and watches the pace of arrival."""
 
-    def __init__(self, budget: UnauthorizedBytes, authorized: Callable[[], bool], idle_timeout: float,
-                 min_rate: float, rate_grace: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        budget: UnauthorizedBytes,
+        authorized: Callable[[], bool],
+        idle_timeout: float,
+        min_rate: float,
+        rate_grace: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._budget = budget
         self._authorized = authorized
         self._idle_timeout = idle_timeout

@@ -29,7 +29,9 @@ def _range(header: str | None, size: int) -> tuple[int, int] | None:
     if not header or not header.startswith("bytes=") or "," in header:
         return None
     first, _, last = header[6:].strip().partition("-")
-    if not (first.isascii() and first.isdigit() or first == "") or not (last.isascii() and last.isdigit() or last == ""):
+    if not ((first.isascii() and first.isdigit()) or first == "") or not (
+        (last.isascii() and last.isdigit()) or last == ""
+    ):
         return None
     if first == "":
         if not last or int(last) == 0:
@@ -56,9 +58,13 @@ def serve_media(request: Request, key: str, signer: MediaSigner, catalog: Catalo
         stored = files.stat(key)
     except (FileNotFoundError, OSError):
         return Response.text("not found\n", 404)
-    headers = [("content-type", MEDIA_TYPES[key.rsplit(".", 1)[1]]),
-               ("cache-control", f"private, max-age={int(left)}"), ("etag", stored.etag), ("accept-ranges", "bytes"),
-               ("referrer-policy", "no-referrer")]
+    headers = [
+        ("content-type", MEDIA_TYPES[key.rsplit(".", 1)[1]]),
+        ("cache-control", f"private, max-age={int(left)}"),
+        ("etag", stored.etag),
+        ("accept-ranges", "bytes"),
+        ("referrer-policy", "no-referrer"),
+    ]
     if request.header("if-none-match") == stored.etag:
         return Response(304, headers)
     try:

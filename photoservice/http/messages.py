@@ -43,8 +43,14 @@ class Request:
     def api_request(self, base_url: str) -> ApiRequest:
         """What the APIs need of this request; the query string is decoded as UTF-8 (U+FFFD for bad bytes)."""
         query = tuple(parse_qsl(self.query_string, keep_blank_values=True, encoding="utf-8", errors="replace"))
-        return ApiRequest(method=self.method, query=query, cookies=self.cookies(),
-                          content_type=self.header("content-type") or "", client=self.client, base_url=base_url)
+        return ApiRequest(
+            method=self.method,
+            query=query,
+            cookies=self.cookies(),
+            content_type=self.header("content-type") or "",
+            client=self.client,
+            base_url=base_url,
+        )
 
 
 @dataclass
@@ -59,12 +65,12 @@ class Response:
     file_length: int = 0
 
     @classmethod
-    def text(cls, text: str, status: int = 200, headers: list[tuple[str, str]] | None = None) -> "Response":
+    def text(cls, text: str, status: int = 200, headers: list[tuple[str, str]] | None = None) -> Response:
         """A plain-text response."""
         return cls(status, [("content-type", "text/plain; charset=utf-8"), *(headers or [])], text.encode("utf-8"))
 
     @classmethod
-    def from_reply(cls, reply: Reply) -> "Response":
+    def from_reply(cls, reply: Reply) -> Response:
         """An API's reply as an HTTP response."""
         return cls(reply.status, [("content-type", reply.content_type), *reply.headers], reply.body)
 

@@ -8,7 +8,7 @@ need) in a ``<meta>`` element; ``page.js`` and ``page.css`` come from ``/static/
 from __future__ import annotations
 
 import hashlib
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 
 from ..storage import Catalog
@@ -19,13 +19,18 @@ __all__ = ["page_response", "static_response", "WEB_APP_NAME"]
 #: The application the web page signs in with.
 WEB_APP_NAME = "photoservice-web"
 # blob: only for images: the previews of files chosen for upload, which never leave the browser before sending.
-_CSP = ("default-src 'self'; img-src 'self' blob:; object-src 'none'; base-uri 'none'; form-action 'self'; "
-        "frame-ancestors 'none'")
-_STATIC_TYPES = {"page.js": "text/javascript; charset=utf-8", "page.css": "text/css; charset=utf-8",
-                 "icon.svg": "image/svg+xml"}
+_CSP = (
+    "default-src 'self'; img-src 'self' blob:; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+_STATIC_TYPES = {
+    "page.js": "text/javascript; charset=utf-8",
+    "page.css": "text/css; charset=utf-8",
+    "icon.svg": "image/svg+xml",
+}
 
 
-@lru_cache(maxsize=None)
+@cache
 def _static(name: str) -> tuple[bytes, str]:
     data = resources.files(__package__).joinpath("static", name).read_bytes()
     return data, '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
@@ -35,9 +40,18 @@ def page_response(catalog: Catalog) -> Response:
     """The page, with the web application's appid."""
     html, _ = _static("index.html")
     html = html.replace(b"__APPID__", catalog.application_named(WEB_APP_NAME).api_key.encode("ascii"))
-    return Response(200, [("content-type", "text/html; charset=utf-8"), ("cache-control", "no-cache"),
-                          ("content-security-policy", _CSP), ("x-frame-options", "DENY"),
-                          ("x-content-type-options", "nosniff"), ("referrer-policy", "same-origin")], html)
+    return Response(
+        200,
+        [
+            ("content-type", "text/html; charset=utf-8"),
+            ("cache-control", "no-cache"),
+            ("content-security-policy", _CSP),
+            ("x-frame-options", "DENY"),
+            ("x-content-type-options", "nosniff"),
+            ("referrer-policy", "same-origin"),
+        ],
+        html,
+    )
 
 
 def static_response(request: Request, name: str) -> Response:
@@ -45,8 +59,12 @@ def static_response(request: Request, name: str) -> Response:
     if name not in _STATIC_TYPES:
         return Response.text("not found\n", 404)
     data, etag = _static(name)
-    headers = [("content-type", _STATIC_TYPES[name]), ("cache-control", "no-cache"), ("etag", etag),
-               ("x-content-type-options", "nosniff")]
+    headers = [
+        ("content-type", _STATIC_TYPES[name]),
+        ("cache-control", "no-cache"),
+        ("etag", etag),
+        ("x-content-type-options", "nosniff"),
+    ]
     if request.header("if-none-match") == etag:
         return Response(304, headers)
     return Response(200, headers, data)

@@ -9,8 +9,9 @@ from __future__ import annotations
 import logging
 import secrets
 import time
+from collections.abc import Callable, Iterable, Iterator
 from http import HTTPStatus
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 import fastmime
 import fastmime.wsgi
@@ -28,16 +29,20 @@ _CHUNK = 256 * 1024
 
 
 def _request(environ: dict[str, Any]) -> Request:
-    headers = [(key[5:].replace("_", "-").lower(), value) for key, value in environ.items()
-               if key.startswith("HTTP_")]
+    headers = [(key[5:].replace("_", "-").lower(), value) for key, value in environ.items() if key.startswith("HTTP_")]
     for key, name in (("CONTENT_TYPE", "content-type"), ("CONTENT_LENGTH", "content-length")):
         if environ.get(key):
             headers.append((name, environ[key]))
     # PEP 3333: PATH_INFO holds the raw bytes as latin-1; the path is UTF-8.
     path = environ.get("PATH_INFO", "/").encode("latin-1").decode("utf-8", "replace")
-    return Request(method=environ.get("REQUEST_METHOD", "GET").upper(), path=path,
-                   query_string=environ.get("QUERY_STRING", ""), headers=headers, client=environ.get("REMOTE_ADDR"),
-                   scheme=environ.get("wsgi.url_scheme", "http"))
+    return Request(
+        method=environ.get("REQUEST_METHOD", "GET").upper(),
+        path=path,
+        query_string=environ.get("QUERY_STRING", ""),
+        headers=headers,
+        client=environ.get("REMOTE_ADDR"),
+        scheme=environ.get("wsgi.url_scheme", "http"),
+    )
 
 
 class _Counted:
@@ -90,12 +95,20 @@ class WSGIApp:
             response = Response.text("client disconnected\n", 400)
         except fastmime.LengthRequired as exc:
             response = Response.text(exc.http_message + "\n", exc.http_status)
-        except Exception:  # noqa: BLE001 - the last line of defence: a 500, logged
+        except Exception:
             log.exception("request.failed")
             response = Response.text("internal error\n", 500)
-        log.info("request", extra={"id": request_id, "method": request.method, "path": request.path,
-                                   "status": response.status, "client": request.client,
-                                   "ms": round((time.monotonic() - started) * 1000, 1)})
+        log.info(
+            "request",
+            extra={
+                "id": request_id,
+                "method": request.method,
+                "path": request.path,
+                "status": response.status,
+                "client": request.client,
+                "ms": round((time.monotonic() - started) * 1000, 1),
+            },
+        )
         start_response(f"{response.status} {HTTPStatus(response.status).phrase}", response.all_headers())
         if request.method == "HEAD":
             return [b""]

@@ -21,8 +21,18 @@ from .metadata import SCHEMA_VERSION, MetadataBackend
 from .passwords import PasswordParams, Passwords
 from .records import Quotas, SignInPolicy
 
-__all__ = ["open_metadata", "open_files", "open_storage", "prepare_schema", "redacted_url", "Catalog", "FileStore",
-           "MetadataBackend", "UnsupportedURL", "SchemaMismatch"]
+__all__ = [
+    "open_metadata",
+    "open_files",
+    "open_storage",
+    "prepare_schema",
+    "redacted_url",
+    "Catalog",
+    "FileStore",
+    "MetadataBackend",
+    "UnsupportedURL",
+    "SchemaMismatch",
+]
 
 
 class UnsupportedURL(ValueError):
@@ -39,11 +49,15 @@ def prepare_schema(backend: MetadataBackend) -> None:
     if version == 0:
         backend.migrate()
     elif version < SCHEMA_VERSION:
-        raise SchemaMismatch(f"the database schema is version {version}, this photoservice needs "
-                             f"{SCHEMA_VERSION}: run `photoservice migrate` first")
+        raise SchemaMismatch(
+            f"the database schema is version {version}, this photoservice needs "
+            f"{SCHEMA_VERSION}: run `photoservice migrate` first"
+        )
     elif version > SCHEMA_VERSION:
-        raise SchemaMismatch(f"the database schema is version {version}, newer than this photoservice "
-                             f"({SCHEMA_VERSION}): upgrade photoservice")
+        raise SchemaMismatch(
+            f"the database schema is version {version}, newer than this photoservice "
+            f"({SCHEMA_VERSION}): upgrade photoservice"
+        )
 
 
 def open_metadata(url: str, pool_size: int = 10) -> MetadataBackend:
@@ -52,6 +66,7 @@ def open_metadata(url: str, pool_size: int = 10) -> MetadataBackend:
     parts = urlsplit(url)
     if parts.scheme == "sqlite":
         from .sqlite import SQLiteBackend
+
         if not parts.path or parts.path == "/":
             raise UnsupportedURL(f"{url!r}: expected sqlite:///PATH")
         return SQLiteBackend(unquote(parts.path))
@@ -59,11 +74,15 @@ def open_metadata(url: str, pool_size: int = 10) -> MetadataBackend:
         try:
             from .postgres import PostgresBackend
         except ImportError as exc:
-            raise UnsupportedURL(f"{redacted_url(url)}: PostgreSQL needs psycopg and psycopg_pool "
-                                 f"(pip install 'fastmime[service]'): {exc}") from exc
+            raise UnsupportedURL(
+                f"{redacted_url(url)}: PostgreSQL needs psycopg and psycopg_pool "
+                f"(pip install 'fastmime[service]'): {exc}"
+            ) from exc
         return PostgresBackend(url, pool_size=pool_size)
-    raise UnsupportedURL(f"unsupported database URL {redacted_url(url)!r} "
-                         "(expected sqlite:///PATH or postgresql://USER:PASSWORD@HOST:PORT/DBNAME)")
+    raise UnsupportedURL(
+        f"unsupported database URL {redacted_url(url)!r} "
+        "(expected sqlite:///PATH or postgresql://USER:PASSWORD@HOST:PORT/DBNAME)"
+    )
 
 
 def open_files(url: str, fsync: bool = True, s3_endpoint_url: str | None = None) -> FileStore:
@@ -72,6 +91,7 @@ def open_files(url: str, fsync: bool = True, s3_endpoint_url: str | None = None)
     parts = urlsplit(url)
     if parts.scheme == "file":
         from .local import LocalFileStore
+
         if parts.netloc not in ("", "localhost"):
             raise UnsupportedURL(f"{url!r}: a file URL names a local folder (file:///PATH)")
         return LocalFileStore(unquote(parts.path), fsync=fsync)
@@ -97,9 +117,12 @@ def redacted_url(url: str) -> str:
 
 def open_storage(config: Config) -> tuple[Catalog, FileStore]:
     """The catalog (over the configured database, its schema checked or created) and the file store."""
-    quotas = Quotas(regular_album_limit=config.regular_album_limit,
-                    application_album_limit=config.application_album_limit,
-                    pending_limit=config.pending_limit, batch_ttl=config.batch_ttl)
+    quotas = Quotas(
+        regular_album_limit=config.regular_album_limit,
+        application_album_limit=config.application_album_limit,
+        pending_limit=config.pending_limit,
+        batch_ttl=config.batch_ttl,
+    )
     passwords = Passwords(PasswordParams(time_cost=config.password_time_cost, memory_kib=config.password_memory_kib))
     backend = open_metadata(config.database_url, pool_size=config.database_pool_size)
     try:

@@ -16,17 +16,37 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import replace
 from decimal import Decimal
-from typing import Callable, Sequence
 
 from .metadata import MetadataBackend, Transaction
 from .passwords import Passwords
-from .records import (Album, AlbumFull, AlbumNotFound, Application, Batch, BatchCountMismatch, BatchExceeded,
-                      BatchExpired, CallIdNotIncreasing, Community, NewPhoto, NotFound, PendingLimitReached,
-                      PhotoRecord, Quotas, Session, SignInPolicy, SignInThrottled, StoreError, UploadLimitReached,
-                      User, WebCredentials)
+from .records import (
+    Album,
+    AlbumFull,
+    AlbumNotFound,
+    Application,
+    Batch,
+    BatchCountMismatch,
+    BatchExceeded,
+    BatchExpired,
+    CallIdNotIncreasing,
+    Community,
+    NewPhoto,
+    NotFound,
+    PendingLimitReached,
+    PhotoRecord,
+    Quotas,
+    Session,
+    SignInPolicy,
+    SignInThrottled,
+    StoreError,
+    UploadLimitReached,
+    User,
+    WebCredentials,
+)
 
 __all__ = ["Catalog", "MAINTENANCE_FLAG"]
 
@@ -47,8 +67,14 @@ def _new_id() -> int:
 class Catalog:
     """The service's view of its metadata: accounts, credentials, albums, photos, with their rules."""
 
-    def __init__(self, backend: MetadataBackend, clock: Callable[[], float], quotas: Quotas | None = None,
-                 passwords: Passwords | None = None, sign_in: SignInPolicy | None = None) -> None:
+    def __init__(
+        self,
+        backend: MetadataBackend,
+        clock: Callable[[], float],
+        quotas: Quotas | None = None,
+        passwords: Passwords | None = None,
+        sign_in: SignInPolicy | None = None,
+    ) -> None:
         self.backend = backend
         self.clock = clock
         self.quotas = quotas or Quotas()
@@ -66,14 +92,20 @@ class Catalog:
         return self.backend.transaction(write=True)
 
     # ------------------------------------------------------------------ applications
-    def create_application(self, name: str, permissions: Sequence[str] = (), allowed_addresses: Sequence[str] = (),
-                           daily_upload_limit: int | None = None) -> Application:
+    def create_application(
+        self,
+        name: str,
+        permissions: Sequence[str] = (),
+        allowed_addresses: Sequence[str] = (),
+        daily_upload_limit: int | None = None,
+    ) -> Application:
         """Register an application with a fresh api_key and secret."""
         perms = [p.strip() for p in permissions if p.strip()]
         allowed = [a.strip() for a in allowed_addresses if a.strip()]
         with self._write() as tx:
-            app_id = tx.add_application(secrets.token_hex(16), secrets.token_hex(16), name, perms, allowed,
-                                        daily_upload_limit, self.clock())
+            app_id = tx.add_application(
+                secrets.token_hex(16), secrets.token_hex(16), name, perms, allowed, daily_upload_limit, self.clock()
+            )
             app = tx.application(app_id=app_id)
         assert app is not None
         return app
@@ -104,8 +136,7 @@ class Catalog:
             for existing in tx.applications():
                 if existing.name == name:
                     return existing
-            app_id = tx.add_application(secrets.token_hex(16), secrets.token_hex(16), name, [], [], None,
-                                        self.clock())
+            app_id = tx.add_application(secrets.token_hex(16), secrets.token_hex(16), name, [], [], None, self.clock())
             app = tx.application(app_id=app_id)
         assert app is not None
         return app
@@ -133,8 +164,7 @@ class Catalog:
         with self._read() as tx:
             found = tx.user(username=username)
             counts = [tx.failures(key) for key, _ in keys]
-        wait = max((self.sign_in.wait(c[0], c[1], now, free) for c, (_, free) in zip(counts, keys) if c),
-                   default=0.0)
+        wait = max((self.sign_in.wait(c[0], c[1], now, free) for c, (_, free) in zip(counts, keys) if c), default=0.0)
         if wait > 0:
             raise SignInThrottled(wait)
         ok, stale = self.passwords.verify(password, found[1] if found else None)
@@ -250,8 +280,9 @@ class Catalog:
         with self._write() as tx:
             return self._add_album(tx, owner_id, name, description, "regular", None)
 
-    def _add_album(self, tx: Transaction, owner_id: int, name: str, description: str, kind: str,
-                   app_id: int | None) -> Album:
+    def _add_album(
+        self, tx: Transaction, owner_id: int, name: str, description: str, kind: str, app_id: int | None
+    ) -> Album:
         for _ in range(_ID_ATTEMPTS):
             album = Album(_new_id(), owner_id, name, description, kind, app_id, self.clock(), 0)
             if tx.add_album(album):
@@ -279,8 +310,17 @@ class Catalog:
         return q.application_album_limit if album.kind == "application" else q.regular_album_limit
 
     # ------------------------------------------------------------------ photos
-    def add_photos(self, owner: User, app_id: int | None, photos: Sequence[NewPhoto], *, album_id: int | None,
-                   default_album: bool, pending: bool, batch: tuple[str, int] | None = None) -> list[PhotoRecord]:
+    def add_photos(
+        self,
+        owner: User,
+        app_id: int | None,
+        photos: Sequence[NewPhoto],
+        *,
+        album_id: int | None,
+        default_album: bool,
+        pending: bool,
+        batch: tuple[str, int] | None = None,
+    ) -> list[PhotoRecord]:
         """Record photos, all or none, after checking every limit in the same write transaction.
 
         ``default_album``: the photos go to the owner's album of application ``app_id`` (created on first
@@ -304,23 +344,47 @@ class Catalog:
                 limit = self.album_limit(album)
                 if tx.count_photos(album_id=album.id) + n > limit:
                     raise AlbumFull(album.id, limit)
-            if pending and tx.count_photos(owner_id=owner.id, app_id=app_id, status="pending") + n > \
-                    self.quotas.pending_limit:
+            if (
+                pending
+                and tx.count_photos(owner_id=owner.id, app_id=app_id, status="pending") + n > self.quotas.pending_limit
+            ):
                 raise PendingLimitReached(f"more than {self.quotas.pending_limit} pending photos")
             batch_id = self._count_batch(tx, owner, batch, n, now) if batch is not None else None
             records = []
             for p in photos:
-                record = self._add_photo(tx, PhotoRecord(
-                    id=0, owner_id=owner.id, owner_name=owner.username, album_id=album.id if album else None,
-                    app_id=app_id, community_id=p.community_id, status=status, caption=p.caption,
-                    description=p.description, tags=tuple(p.tags), width=p.width, height=p.height, format=p.format,
-                    size=p.size, sha256=p.sha256, exif=tuple(p.exif), create_time=p.create_time, upload_time=now,
-                    mod_time=now, batch_id=batch_id, api=p.api, renditions=tuple(p.renditions)))
+                record = self._add_photo(
+                    tx,
+                    PhotoRecord(
+                        id=0,
+                        owner_id=owner.id,
+                        owner_name=owner.username,
+                        album_id=album.id if album else None,
+                        app_id=app_id,
+                        community_id=p.community_id,
+                        status=status,
+                        caption=p.caption,
+                        description=p.description,
+                        tags=tuple(p.tags),
+                        width=p.width,
+                        height=p.height,
+                        format=p.format,
+                        size=p.size,
+                        sha256=p.sha256,
+                        exif=tuple(p.exif),
+                        create_time=p.create_time,
+                        upload_time=now,
+                        mod_time=now,
+                        batch_id=batch_id,
+                        api=p.api,
+                        renditions=tuple(p.renditions),
+                    ),
+                )
                 records.append(record)
         return records
 
-    def _destination(self, tx: Transaction, owner: User, app: Application | None, album_id: int | None,
-                     default_album: bool) -> Album | None:
+    def _destination(
+        self, tx: Transaction, owner: User, app: Application | None, album_id: int | None, default_album: bool
+    ) -> Album | None:
         if default_album:
             if app is None:
                 raise ValueError("a default album needs an application")
@@ -367,14 +431,22 @@ class Catalog:
         with self._read() as tx:
             return tx.photo(photo_id)
 
-    def photos(self, owner_id: int, *, album_id: int | None = None, photo_ids: Sequence[int] | None = None,
-               include_pending: bool = True, status: str | None = None) -> list[PhotoRecord]:
+    def photos(
+        self,
+        owner_id: int,
+        *,
+        album_id: int | None = None,
+        photo_ids: Sequence[int] | None = None,
+        include_pending: bool = True,
+        status: str | None = None,
+    ) -> list[PhotoRecord]:
         """The owner's photos, oldest first (``status``: only ``"pending"`` or only ``"visible"`` ones)."""
         if photo_ids is not None and not photo_ids:
             return []
         with self._read() as tx:
-            return tx.photos(owner_id, album_id=album_id, photo_ids=photo_ids, include_pending=include_pending,
-                             status=status)
+            return tx.photos(
+                owner_id, album_id=album_id, photo_ids=photo_ids, include_pending=include_pending, status=status
+            )
 
     def approve_photo(self, photo_id: int, owner_id: int) -> PhotoRecord:
         """Make the owner's pending photo visible."""

@@ -10,18 +10,32 @@ from __future__ import annotations
 import re
 import secrets
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO, Iterator
+from typing import BinaryIO
 
-__all__ = ["FileStore", "FileStoreError", "BadFileKey", "StoredFile", "new_file_key", "new_stem", "valid_key",
-           "extension_for"]
+__all__ = [
+    "FileStore",
+    "FileStoreError",
+    "BadFileKey",
+    "StoredFile",
+    "new_file_key",
+    "new_stem",
+    "valid_key",
+    "extension_for",
+]
 
 _KEY_RE = re.compile(r"[0-9a-f]{2}/[0-9a-f]{32}_[a-z_]{1,16}\.(jpg|png|gif|webp|avif|heic)")
-_EXTENSIONS = {"jpeg": "jpg", "jpg": "jpg", "png": "png", "gif": "gif", "webp": "webp", "avif": "avif",
-               "heic": "heic"}
+_EXTENSIONS = {"jpeg": "jpg", "jpg": "jpg", "png": "png", "gif": "gif", "webp": "webp", "avif": "avif", "heic": "heic"}
 #: Content types of the extensions a key may have.
-MEDIA_TYPES = {"jpg": "image/jpeg", "png": "image/png", "gif": "image/gif", "webp": "image/webp",
-               "avif": "image/avif", "heic": "image/heic"}
+MEDIA_TYPES = {
+    "jpg": "image/jpeg",
+    "png": "image/png",
+    "gif": "image/gif",
+    "webp": "image/webp",
+    "avif": "image/avif",
+    "heic": "image/heic",
+}
 
 
 class FileStoreError(Exception):

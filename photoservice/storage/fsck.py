@@ -36,8 +36,9 @@ class FsckReport:
         return not (self.orphans or self.incomplete or self.missing)
 
 
-def fsck(catalog: Catalog, files: FileStore, *, now: float, grace: float = DEFAULT_GRACE,
-         remove: bool = False) -> FsckReport:
+def fsck(
+    catalog: Catalog, files: FileStore, *, now: float, grace: float = DEFAULT_GRACE, remove: bool = False
+) -> FsckReport:
     """Compare the file store with the catalog; remove old orphans and unfinished writes when ``remove``."""
     report = FsckReport(removed=remove)
     cutoff = now - grace

@@ -16,8 +16,9 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO
 
 from .files import FileStore, FileStoreError, StoredFile, check_key, valid_key
 
@@ -47,7 +48,7 @@ class _Window:
     def close(self) -> None:
         self._fh.close()
 
-    def __enter__(self) -> "_Window":
+    def __enter__(self) -> _Window:
         return self
 
     def __exit__(self, *exc: object) -> None:

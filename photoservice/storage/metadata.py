@@ -15,8 +15,9 @@ reached or stays locked, :class:`~.records.AlreadyExists` for a taken unique nam
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Generator, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from typing import Any, Generator, Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 from .records import Album, Application, Batch, Community, PhotoRecord, Session, User, WebCredentials
 
@@ -27,8 +28,19 @@ SCHEMA_VERSION = 1
 
 #: Every table, in the order a whole database is copied (``photoservice import``): a table comes after
 #: those its rows refer to. A migration that adds a table adds it here.
-COPIED_TABLES: tuple[str, ...] = ("applications", "users", "communities", "sessions", "web_credentials", "albums",
-                                  "photos", "renditions", "batches", "flags", "sign_in_failures")
+COPIED_TABLES: tuple[str, ...] = (
+    "applications",
+    "users",
+    "communities",
+    "sessions",
+    "web_credentials",
+    "albums",
+    "photos",
+    "renditions",
+    "batches",
+    "flags",
+    "sign_in_failures",
+)
 
 
 class Transaction(ABC):
@@ -36,8 +48,16 @@ class Transaction(ABC):
 
     # ---------------------------------------------------------------- applications, users, communities
     @abstractmethod
-    def add_application(self, api_key: str, secret: str, name: str, permissions: Sequence[str],
-                        allowed_addresses: Sequence[str], daily_upload_limit: int | None, created: float) -> int:
+    def add_application(
+        self,
+        api_key: str,
+        secret: str,
+        name: str,
+        permissions: Sequence[str],
+        allowed_addresses: Sequence[str],
+        daily_upload_limit: int | None,
+        created: float,
+    ) -> int:
         """Insert an application; returns its id."""
 
     @abstractmethod
@@ -86,8 +106,7 @@ class Transaction(ABC):
         """Record the session's latest call_id (a decimal string)."""
 
     @abstractmethod
-    def add_web_credentials(self, cookie_hash: str, wssid_hash: str, user_id: int, app_id: int,
-                            expires: float) -> None:
+    def add_web_credentials(self, cookie_hash: str, wssid_hash: str, user_id: int, app_id: int, expires: float) -> None:
         """Insert a browser-based-auth grant."""
 
     @abstractmethod
@@ -125,8 +144,15 @@ class Transaction(ABC):
         """Insert a photo and its renditions with the chosen id; False (nothing written) when it is taken."""
 
     @abstractmethod
-    def photos(self, owner_id: int, *, album_id: int | None = None, photo_ids: Sequence[int] | None = None,
-               include_pending: bool = True, status: str | None = None) -> list[PhotoRecord]:
+    def photos(
+        self,
+        owner_id: int,
+        *,
+        album_id: int | None = None,
+        photo_ids: Sequence[int] | None = None,
+        include_pending: bool = True,
+        status: str | None = None,
+    ) -> list[PhotoRecord]:
         """The owner's photos, oldest first (``status``: only those with this status)."""
 
     @abstractmethod
@@ -138,8 +164,15 @@ class Transaction(ABC):
         """One photo."""
 
     @abstractmethod
-    def count_photos(self, *, album_id: int | None = None, owner_id: int | None = None,
-                     app_id: int | None = None, status: str | None = None, since: float | None = None) -> int:
+    def count_photos(
+        self,
+        *,
+        album_id: int | None = None,
+        owner_id: int | None = None,
+        app_id: int | None = None,
+        status: str | None = None,
+        since: float | None = None,
+    ) -> int:
         """How many photos match every given filter (``since``: uploaded after that time)."""
 
     @abstractmethod

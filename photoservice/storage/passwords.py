@@ -28,8 +28,7 @@ class Passwords:
 
     def __init__(self, params: PasswordParams | None = None) -> None:
         p = params or PasswordParams()
-        self._hasher = argon2.PasswordHasher(time_cost=p.time_cost, memory_cost=p.memory_kib,
-                                             parallelism=p.parallelism)
+        self._hasher = argon2.PasswordHasher(time_cost=p.time_cost, memory_cost=p.memory_kib, parallelism=p.parallelism)
         # Verified when the user does not exist, so that an unknown name takes as long as a wrong password.
         self._dummy = self._hasher.hash("no such user")
 

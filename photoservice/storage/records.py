@@ -8,10 +8,32 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 __all__ = [
-    "StoreError", "NotFound", "AlreadyExists", "StoreUnavailable", "AlbumNotFound", "AlbumFull",
-    "PendingLimitReached", "UploadLimitReached", "BatchError", "BatchExpired", "BatchCountMismatch",
-    "BatchExceeded", "CallIdNotIncreasing", "SignInThrottled", "Quotas", "SignInPolicy", "Application", "User", "Community", "Session",
-    "WebCredentials", "Album", "Batch", "RenditionRecord", "PhotoRecord", "NewPhoto",
+    "StoreError",
+    "NotFound",
+    "AlreadyExists",
+    "StoreUnavailable",
+    "AlbumNotFound",
+    "AlbumFull",
+    "PendingLimitReached",
+    "UploadLimitReached",
+    "BatchError",
+    "BatchExpired",
+    "BatchCountMismatch",
+    "BatchExceeded",
+    "CallIdNotIncreasing",
+    "SignInThrottled",
+    "Quotas",
+    "SignInPolicy",
+    "Application",
+    "User",
+    "Community",
+    "Session",
+    "WebCredentials",
+    "Album",
+    "Batch",
+    "RenditionRecord",
+    "PhotoRecord",
+    "NewPhoto",
 ]
 
 

@@ -18,8 +18,9 @@ import io
 import os
 import secrets
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, BinaryIO, Iterator
+from typing import Any, BinaryIO
 
 import boto3
 import botocore.config
@@ -72,7 +73,7 @@ class _Slice(io.RawIOBase):
 
     def readinto(self, buffer: Any) -> int:
         data = self.read(len(buffer))
-        buffer[:len(data)] = data
+        buffer[: len(data)] = data
         return len(data)
 
     def __len__(self) -> int:
@@ -92,8 +93,16 @@ class S3FileStore(FileStore):
     than this are uploaded in parts of this size (at least 5 MiB, S3's smallest part).
     """
 
-    def __init__(self, bucket: str, prefix: str = "", *, endpoint_url: str | None = None, client: Any = None,
-                 part_size: int = 8 * _MiB, max_connections: int = 32) -> None:
+    def __init__(
+        self,
+        bucket: str,
+        prefix: str = "",
+        *,
+        endpoint_url: str | None = None,
+        client: Any = None,
+        part_size: int = 8 * _MiB,
+        max_connections: int = 32,
+    ) -> None:
         if not bucket:
             raise ValueError("an S3 bucket name is needed")
         if part_size < 5 * _MiB:
@@ -105,9 +114,12 @@ class S3FileStore(FileStore):
         self.endpoint_url = endpoint_url
         self.part_size = part_size
         self._config = botocore.config.Config(
-            max_pool_connections=max_connections, connect_timeout=10, read_timeout=60,
+            max_pool_connections=max_connections,
+            connect_timeout=10,
+            read_timeout=60,
             retries={"mode": "standard", "max_attempts": 5},
-            s3={"addressing_style": "path"} if endpoint_url else None)
+            s3={"addressing_style": "path"} if endpoint_url else None,
+        )
         self._client = client if client is not None else _new_client(endpoint_url, self._config)
         self._client_pid = os.getpid()
 
@@ -140,28 +152,36 @@ class S3FileStore(FileStore):
         try:
             if size <= self.part_size:
                 body = _Slice(source, start, size) if seekable else io.BytesIO(_read_exactly(source, size, True))
-                self.client.put_object(Bucket=self.bucket, Key=name, Body=body, ContentLength=size,
-                                       ContentType=content_type)
+                self.client.put_object(
+                    Bucket=self.bucket, Key=name, Body=body, ContentLength=size, ContentType=content_type
+                )
             else:
                 self._put_in_parts(name, source, start, size, seekable, content_type)
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
             raise self._fail("write", key, exc) from exc
 
-    def _put_in_parts(self, name: str, source: BinaryIO, start: int, size: int, seekable: bool,
-                      content_type: str) -> None:
-        upload_id = self.client.create_multipart_upload(Bucket=self.bucket, Key=name,
-                                                        ContentType=content_type)["UploadId"]
+    def _put_in_parts(
+        self, name: str, source: BinaryIO, start: int, size: int, seekable: bool, content_type: str
+    ) -> None:
+        upload_id = self.client.create_multipart_upload(Bucket=self.bucket, Key=name, ContentType=content_type)[
+            "UploadId"
+        ]
         try:
             parts = []
             for number, offset in enumerate(range(0, size, self.part_size), start=1):
                 length = min(self.part_size, size - offset)
-                body = (_Slice(source, start + offset, length) if seekable
-                        else io.BytesIO(_read_exactly(source, length, offset + length == size)))
-                etag = self.client.upload_part(Bucket=self.bucket, Key=name, UploadId=upload_id, PartNumber=number,
-                                               Body=body, ContentLength=length)["ETag"]
+                body = (
+                    _Slice(source, start + offset, length)
+                    if seekable
+                    else io.BytesIO(_read_exactly(source, length, offset + length == size))
+                )
+                etag = self.client.upload_part(
+                    Bucket=self.bucket, Key=name, UploadId=upload_id, PartNumber=number, Body=body, ContentLength=length
+                )["ETag"]
                 parts.append({"PartNumber": number, "ETag": etag})
-            self.client.complete_multipart_upload(Bucket=self.bucket, Key=name, UploadId=upload_id,
-                                                  MultipartUpload={"Parts": parts})
+            self.client.complete_multipart_upload(
+                Bucket=self.bucket, Key=name, UploadId=upload_id, MultipartUpload={"Parts": parts}
+            )
         except BaseException:
             try:
                 self.client.abort_multipart_upload(Bucket=self.bucket, Key=name, UploadId=upload_id)
@@ -211,7 +231,7 @@ class S3FileStore(FileStore):
         try:
             for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.prefix):
                 for item in page.get("Contents", ()):
-                    key = item["Key"][len(self.prefix):]
+                    key = item["Key"][len(self.prefix) :]
                     if valid_key(key):
                         yield StoredFile(key, int(item["Size"]), item["LastModified"].timestamp(), item["ETag"])
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
@@ -220,16 +240,16 @@ class S3FileStore(FileStore):
     def sweep_incomplete(self, started_before: float, remove: bool) -> list[str]:
         found = []
         try:
-            pages = self.client.get_paginator("list_multipart_uploads").paginate(Bucket=self.bucket,
-                                                                                  Prefix=self.prefix)
+            pages = self.client.get_paginator("list_multipart_uploads").paginate(Bucket=self.bucket, Prefix=self.prefix)
             for page in pages:
                 for upload in page.get("Uploads", ()):
-                    key = upload["Key"][len(self.prefix):]
+                    key = upload["Key"][len(self.prefix) :]
                     if not valid_key(key) or upload["Initiated"].timestamp() >= started_before:
                         continue  # not ours, or may be an upload in progress
                     if remove:
-                        self.client.abort_multipart_upload(Bucket=self.bucket, Key=upload["Key"],
-                                                           UploadId=upload["UploadId"])
+                        self.client.abort_multipart_upload(
+                            Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+                        )
                     found.append(f"{key} (multipart upload {upload['UploadId']})")
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
             raise self._fail("list", "the unfinished uploads", exc) from exc

@@ -11,11 +11,22 @@ from __future__ import annotations
 
 import json
 from abc import abstractmethod
-from typing import Any, Generator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 from .metadata import COPIED_TABLES, Transaction
-from .records import (Album, AlreadyExists, Application, Batch, Community, PhotoRecord, RenditionRecord, Session,
-                      User, WebCredentials)
+from .records import (
+    Album,
+    AlreadyExists,
+    Application,
+    Batch,
+    Community,
+    PhotoRecord,
+    RenditionRecord,
+    Session,
+    User,
+    WebCredentials,
+)
 
 __all__ = ["SQLTransaction", "split_script"]
 
@@ -37,15 +48,28 @@ def split_script(script: str) -> list[str]:
 
 
 def _app(row: Row) -> Application:
-    return Application(id=row["id"], api_key=row["api_key"], secret=row["secret"], name=row["name"],
-                       permissions=frozenset(json.loads(row["permissions"])),
-                       allowed_addresses=tuple(json.loads(row["allowed_addresses"])),
-                       daily_upload_limit=row["daily_upload_limit"])
+    return Application(
+        id=row["id"],
+        api_key=row["api_key"],
+        secret=row["secret"],
+        name=row["name"],
+        permissions=frozenset(json.loads(row["permissions"])),
+        allowed_addresses=tuple(json.loads(row["allowed_addresses"])),
+        daily_upload_limit=row["daily_upload_limit"],
+    )
 
 
 def _album(row: Row) -> Album:
-    return Album(id=row["id"], owner_id=row["owner_id"], name=row["name"], description=row["description"],
-                 kind=row["kind"], app_id=row["app_id"], created=row["created"], size=row["size"])
+    return Album(
+        id=row["id"],
+        owner_id=row["owner_id"],
+        name=row["name"],
+        description=row["description"],
+        kind=row["kind"],
+        app_id=row["app_id"],
+        created=row["created"],
+        size=row["size"],
+    )
 
 
 class SQLTransaction(Transaction):
@@ -95,29 +119,55 @@ class SQLTransaction(Transaction):
         return int(row["id"])
 
     # ---------------------------------------------------------------- applications, users, communities
-    def add_application(self, api_key: str, secret: str, name: str, permissions: Sequence[str],
-                        allowed_addresses: Sequence[str], daily_upload_limit: int | None, created: float) -> int:
+    def add_application(
+        self,
+        api_key: str,
+        secret: str,
+        name: str,
+        permissions: Sequence[str],
+        allowed_addresses: Sequence[str],
+        daily_upload_limit: int | None,
+        created: float,
+    ) -> int:
         return self._insert_unique(
             "INSERT INTO applications (api_key, secret, name, permissions, allowed_addresses, daily_upload_limit,"
             " created) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (api_key, secret, name, json.dumps(list(permissions)), json.dumps(list(allowed_addresses)),
-             daily_upload_limit, created), "application")
+            (
+                api_key,
+                secret,
+                name,
+                json.dumps(list(permissions)),
+                json.dumps(list(allowed_addresses)),
+                daily_upload_limit,
+                created,
+            ),
+            "application",
+        )
 
     def application(self, *, api_key: str | None = None, app_id: int | None = None) -> Application | None:
-        row = (self._one("SELECT * FROM applications WHERE api_key = ?", (api_key,)) if api_key is not None
-               else self._one("SELECT * FROM applications WHERE id = ?", (app_id,)))
+        row = (
+            self._one("SELECT * FROM applications WHERE api_key = ?", (api_key,))
+            if api_key is not None
+            else self._one("SELECT * FROM applications WHERE id = ?", (app_id,))
+        )
         return _app(row) if row else None
 
     def applications(self) -> list[Application]:
         return [_app(r) for r in self._all("SELECT * FROM applications ORDER BY id")]
 
     def add_user(self, username: str, password_hash: str, premium: bool, created: float) -> int:
-        return self._insert_unique("INSERT INTO users (username, password_hash, premium, created) VALUES (?, ?, ?, ?)",
-                                   (username, password_hash, int(premium), created), f"user {username!r}")
+        return self._insert_unique(
+            "INSERT INTO users (username, password_hash, premium, created) VALUES (?, ?, ?, ?)",
+            (username, password_hash, int(premium), created),
+            f"user {username!r}",
+        )
 
     def user(self, *, user_id: int | None = None, username: str | None = None) -> tuple[User, str] | None:
-        row = (self._one("SELECT * FROM users WHERE username = ?", (username,)) if username is not None
-               else self._one("SELECT * FROM users WHERE id = ?", (user_id,)))
+        row = (
+            self._one("SELECT * FROM users WHERE username = ?", (username,))
+            if username is not None
+            else self._one("SELECT * FROM users WHERE id = ?", (user_id,))
+        )
         if row is None:
             return None
         return User(row["id"], row["username"], bool(row["premium"])), row["password_hash"]
@@ -126,8 +176,9 @@ class SQLTransaction(Transaction):
         self._execute("UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user_id))
 
     def add_community(self, name: str, title: str) -> int:
-        return self._insert_unique("INSERT INTO communities (name, title) VALUES (?, ?)", (name, title),
-                                   f"community {name!r}")
+        return self._insert_unique(
+            "INSERT INTO communities (name, title) VALUES (?, ?)", (name, title), f"community {name!r}"
+        )
 
     def community(self, name: str) -> Community | None:
         row = self._one("SELECT * FROM communities WHERE name = ?", (name,))
@@ -138,30 +189,42 @@ class SQLTransaction(Transaction):
 
     # ---------------------------------------------------------------- sessions and web credentials
     def add_session(self, key_hash: str, user_id: int, app_id: int, expires: float) -> None:
-        self._execute("INSERT INTO sessions (key_hash, user_id, app_id, expires) VALUES (?, ?, ?, ?)",
-                      (key_hash, user_id, app_id, expires))
+        self._execute(
+            "INSERT INTO sessions (key_hash, user_id, app_id, expires) VALUES (?, ?, ?, ?)",
+            (key_hash, user_id, app_id, expires),
+        )
 
     def session(self, key_hash: str, *, lock: bool = False) -> Session | None:
         if lock:
             self._hold("sessions", "key_hash = ?", (key_hash,))
-        r = self._one("SELECT s.*, u.username, u.premium FROM sessions s JOIN users u ON u.id = s.user_id"
-                      " WHERE key_hash = ?", (key_hash,))
+        r = self._one(
+            "SELECT s.*, u.username, u.premium FROM sessions s JOIN users u ON u.id = s.user_id WHERE key_hash = ?",
+            (key_hash,),
+        )
         if r is None:
             return None
-        return Session(user=User(r["user_id"], r["username"], bool(r["premium"])), app_id=r["app_id"],
-                       expires=r["expires"], last_call_id=r["last_call_id"])
+        return Session(
+            user=User(r["user_id"], r["username"], bool(r["premium"])),
+            app_id=r["app_id"],
+            expires=r["expires"],
+            last_call_id=r["last_call_id"],
+        )
 
     def set_last_call_id(self, key_hash: str, call_id: str) -> None:
         self._execute("UPDATE sessions SET last_call_id = ? WHERE key_hash = ?", (call_id, key_hash))
 
-    def add_web_credentials(self, cookie_hash: str, wssid_hash: str, user_id: int, app_id: int,
-                            expires: float) -> None:
-        self._execute("INSERT INTO web_credentials (cookie_hash, wssid_hash, user_id, app_id, expires)"
-                      " VALUES (?, ?, ?, ?, ?)", (cookie_hash, wssid_hash, user_id, app_id, expires))
+    def add_web_credentials(self, cookie_hash: str, wssid_hash: str, user_id: int, app_id: int, expires: float) -> None:
+        self._execute(
+            "INSERT INTO web_credentials (cookie_hash, wssid_hash, user_id, app_id, expires) VALUES (?, ?, ?, ?, ?)",
+            (cookie_hash, wssid_hash, user_id, app_id, expires),
+        )
 
     def web_credentials(self, cookie_hash: str) -> tuple[WebCredentials, str] | None:
-        r = self._one("SELECT w.*, u.username, u.premium FROM web_credentials w JOIN users u ON u.id = w.user_id"
-                      " WHERE cookie_hash = ?", (cookie_hash,))
+        r = self._one(
+            "SELECT w.*, u.username, u.premium FROM web_credentials w JOIN users u ON u.id = w.user_id"
+            " WHERE cookie_hash = ?",
+            (cookie_hash,),
+        )
         if r is None:
             return None
         user = User(r["user_id"], r["username"], bool(r["premium"]))
@@ -176,10 +239,11 @@ class SQLTransaction(Transaction):
 
     # ---------------------------------------------------------------- albums
     def add_album(self, album: Album) -> bool:
-        cur = self._execute("INSERT INTO albums (id, owner_id, name, description, kind, app_id, created)"
-                            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
-                            (album.id, album.owner_id, album.name, album.description, album.kind, album.app_id,
-                             album.created))
+        cur = self._execute(
+            "INSERT INTO albums (id, owner_id, name, description, kind, app_id, created)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+            (album.id, album.owner_id, album.name, album.description, album.kind, album.app_id, album.created),
+        )
         return bool(cur.rowcount == 1)
 
     def album(self, album_id: int, *, lock: bool = False) -> Album | None:
@@ -191,13 +255,15 @@ class SQLTransaction(Transaction):
     def default_album(self, owner_id: int, app_id: int, *, lock: bool = False) -> Album | None:
         if lock:
             self._hold("albums", "owner_id = ? AND app_id = ? AND kind = 'application'", (owner_id, app_id))
-        row = self._one(_ALBUM_SELECT + "WHERE a.owner_id = ? AND a.app_id = ? AND a.kind = 'application'",
-                        (owner_id, app_id))
+        row = self._one(
+            _ALBUM_SELECT + "WHERE a.owner_id = ? AND a.app_id = ? AND a.kind = 'application'", (owner_id, app_id)
+        )
         return _album(row) if row else None
 
     def albums(self, owner_id: int) -> list[Album]:
-        return [_album(r) for r in self._all(_ALBUM_SELECT + "WHERE a.owner_id = ? ORDER BY a.created, a.id",
-                                             (owner_id,))]
+        return [
+            _album(r) for r in self._all(_ALBUM_SELECT + "WHERE a.owner_id = ? ORDER BY a.created, a.id", (owner_id,))
+        ]
 
     # ---------------------------------------------------------------- photos
     def add_photo(self, photo: PhotoRecord) -> bool:
@@ -206,14 +272,36 @@ class SQLTransaction(Transaction):
             "INSERT INTO photos (id, owner_id, album_id, app_id, community_id, status, caption, description, tags,"
             " width, height, format, size, sha256, exif, create_time, upload_time, mod_time, batch_id, api)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
-            (p.id, p.owner_id, p.album_id, p.app_id, p.community_id, p.status, p.caption, p.description,
-             json.dumps(list(p.tags)), p.width, p.height, p.format, p.size, p.sha256,
-             json.dumps([list(kv) for kv in p.exif]), p.create_time, p.upload_time, p.mod_time, p.batch_id, p.api))
+            (
+                p.id,
+                p.owner_id,
+                p.album_id,
+                p.app_id,
+                p.community_id,
+                p.status,
+                p.caption,
+                p.description,
+                json.dumps(list(p.tags)),
+                p.width,
+                p.height,
+                p.format,
+                p.size,
+                p.sha256,
+                json.dumps([list(kv) for kv in p.exif]),
+                p.create_time,
+                p.upload_time,
+                p.mod_time,
+                p.batch_id,
+                p.api,
+            ),
+        )
         if cur.rowcount != 1:
             return False
-        self._executemany("INSERT INTO renditions (photo_id, type, width, height, size, format, file_key)"
-                          " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                          [(p.id, r.type, r.width, r.height, r.size, r.format, r.file_key) for r in p.renditions])
+        self._executemany(
+            "INSERT INTO renditions (photo_id, type, width, height, size, format, file_key)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(p.id, r.type, r.width, r.height, r.size, r.format, r.file_key) for r in p.renditions],
+        )
         return True
 
     def _photos(self, rows: list[Row]) -> list[PhotoRecord]:
@@ -222,21 +310,52 @@ class SQLTransaction(Transaction):
         rends: dict[int, list[RenditionRecord]] = {r["id"]: [] for r in rows}
         ids = list(rends)
         for start in range(0, len(ids), _IN_CHUNK):
-            chunk = ids[start:start + _IN_CHUNK]
-            for r in self._all(f"SELECT * FROM renditions WHERE photo_id IN ({','.join('?' * len(chunk))})"
-                               f" ORDER BY {self._RENDITION_ORDER}", chunk):
-                rends[r["photo_id"]].append(RenditionRecord(r["type"], r["width"], r["height"], r["size"],
-                                                            r["format"], r["file_key"]))
-        return [PhotoRecord(
-            id=r["id"], owner_id=r["owner_id"], owner_name=r["username"], album_id=r["album_id"], app_id=r["app_id"],
-            community_id=r["community_id"], status=r["status"], caption=r["caption"], description=r["description"],
-            tags=tuple(json.loads(r["tags"])), width=r["width"], height=r["height"], format=r["format"],
-            size=r["size"], sha256=r["sha256"], exif=tuple((str(k), str(v)) for k, v in json.loads(r["exif"])),
-            create_time=r["create_time"], upload_time=r["upload_time"], mod_time=r["mod_time"],
-            batch_id=r["batch_id"], api=r["api"], renditions=tuple(rends[r["id"]])) for r in rows]
+            chunk = ids[start : start + _IN_CHUNK]
+            for r in self._all(
+                f"SELECT * FROM renditions WHERE photo_id IN ({','.join('?' * len(chunk))})"
+                f" ORDER BY {self._RENDITION_ORDER}",
+                chunk,
+            ):
+                rends[r["photo_id"]].append(
+                    RenditionRecord(r["type"], r["width"], r["height"], r["size"], r["format"], r["file_key"])
+                )
+        return [
+            PhotoRecord(
+                id=r["id"],
+                owner_id=r["owner_id"],
+                owner_name=r["username"],
+                album_id=r["album_id"],
+                app_id=r["app_id"],
+                community_id=r["community_id"],
+                status=r["status"],
+                caption=r["caption"],
+                description=r["description"],
+                tags=tuple(json.loads(r["tags"])),
+                width=r["width"],
+                height=r["height"],
+                format=r["format"],
+                size=r["size"],
+                sha256=r["sha256"],
+                exif=tuple((str(k), str(v)) for k, v in json.loads(r["exif"])),
+                create_time=r["create_time"],
+                upload_time=r["upload_time"],
+                mod_time=r["mod_time"],
+                batch_id=r["batch_id"],
+                api=r["api"],
+                renditions=tuple(rends[r["id"]]),
+            )
+            for r in rows
+        ]
 
-    def photos(self, owner_id: int, *, album_id: int | None = None, photo_ids: Sequence[int] | None = None,
-               include_pending: bool = True, status: str | None = None) -> list[PhotoRecord]:
+    def photos(
+        self,
+        owner_id: int,
+        *,
+        album_id: int | None = None,
+        photo_ids: Sequence[int] | None = None,
+        include_pending: bool = True,
+        status: str | None = None,
+    ) -> list[PhotoRecord]:
         sql = _PHOTO_SELECT + "WHERE p.owner_id = ?"
         params: list[Any] = [owner_id]
         if album_id is not None:
@@ -253,28 +372,36 @@ class SQLTransaction(Transaction):
         return self._photos(self._all(sql + " ORDER BY p.seq", params))
 
     def album_covers(self, owner_id: int) -> dict[int, PhotoRecord]:
-        rows = self._all(_PHOTO_SELECT + "WHERE p.seq IN (SELECT MAX(seq) FROM photos WHERE owner_id = ?"
-                         " AND status = 'visible' AND album_id IS NOT NULL GROUP BY album_id)", (owner_id,))
+        rows = self._all(
+            _PHOTO_SELECT + "WHERE p.seq IN (SELECT MAX(seq) FROM photos WHERE owner_id = ?"
+            " AND status = 'visible' AND album_id IS NOT NULL GROUP BY album_id)",
+            (owner_id,),
+        )
         return {p.album_id: p for p in self._photos(rows) if p.album_id is not None}
 
     def photo(self, photo_id: int) -> PhotoRecord | None:
         got = self._photos(self._all(_PHOTO_SELECT + "WHERE p.id = ?", (photo_id,)))
         return got[0] if got else None
 
-    def count_photos(self, *, album_id: int | None = None, owner_id: int | None = None,
-                     app_id: int | None = None, status: str | None = None, since: float | None = None) -> int:
+    def count_photos(
+        self,
+        *,
+        album_id: int | None = None,
+        owner_id: int | None = None,
+        app_id: int | None = None,
+        status: str | None = None,
+        since: float | None = None,
+    ) -> int:
         where: list[str] = []
         params: list[Any] = []
-        for column, value in (("album_id", album_id), ("owner_id", owner_id), ("app_id", app_id),
-                              ("status", status)):
+        for column, value in (("album_id", album_id), ("owner_id", owner_id), ("app_id", app_id), ("status", status)):
             if value is not None:
                 where.append(f"{column} = ?")
                 params.append(value)
         if since is not None:
             where.append("upload_time > ?")
             params.append(since)
-        row = self._one("SELECT COUNT(*) AS n FROM photos" + (" WHERE " + " AND ".join(where) if where else ""),
-                        params)
+        row = self._one("SELECT COUNT(*) AS n FROM photos" + (" WHERE " + " AND ".join(where) if where else ""), params)
         return int(row["n"]) if row else 0
 
     def set_photo_status(self, photo_id: int, status: str, mod_time: float) -> None:
@@ -301,9 +428,11 @@ class SQLTransaction(Transaction):
         if count <= 0:
             self._execute("DELETE FROM sign_in_failures WHERE key = ?", (key,))
         else:
-            self._execute("INSERT INTO sign_in_failures (key, count, last) VALUES (?, ?, ?)"
-                          " ON CONFLICT (key) DO UPDATE SET count = excluded.count, last = excluded.last",
-                          (key, count, last))
+            self._execute(
+                "INSERT INTO sign_in_failures (key, count, last) VALUES (?, ?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET count = excluded.count, last = excluded.last",
+                (key, count, last),
+            )
 
     # ---------------------------------------------------------------- batches, locks, flags
     def batch(self, owner_id: int, batch_id: str, *, lock: bool = False) -> Batch | None:
@@ -313,9 +442,11 @@ class SQLTransaction(Transaction):
         return Batch(r["owner_id"], r["batch_id"], r["batcount"], r["used"], r["first_used"]) if r else None
 
     def put_batch(self, batch: Batch) -> None:
-        self._execute("INSERT INTO batches (owner_id, batch_id, batcount, used, first_used) VALUES (?, ?, ?, ?, ?)"
-                      " ON CONFLICT (owner_id, batch_id) DO UPDATE SET used = excluded.used",
-                      (batch.owner_id, batch.batch_id, batch.batcount, batch.used, batch.first_used))
+        self._execute(
+            "INSERT INTO batches (owner_id, batch_id, batcount, used, first_used) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (owner_id, batch_id) DO UPDATE SET used = excluded.used",
+            (batch.owner_id, batch.batch_id, batch.batcount, batch.used, batch.first_used),
+        )
 
     def lock_owner(self, user_id: int) -> None:
         self._hold("users", "id = ?", (user_id,))
@@ -333,8 +464,10 @@ class SQLTransaction(Transaction):
         if value is None:
             self._execute("DELETE FROM flags WHERE name = ?", (name,))
         else:
-            self._execute("INSERT INTO flags (name, value) VALUES (?, ?)"
-                          " ON CONFLICT (name) DO UPDATE SET value = excluded.value", (name, value))
+            self._execute(
+                "INSERT INTO flags (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                (name, value),
+            )
 
     # ---------------------------------------------------------------- copying a whole database
     def export_rows(self, table: str) -> Generator[dict[str, Any], None, None]:

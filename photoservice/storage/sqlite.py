@@ -11,9 +11,10 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any
 
 from .metadata import SCHEMA_VERSION, MetadataBackend, Transaction
 from .records import StoreUnavailable
@@ -22,7 +23,8 @@ from .sql import SQLTransaction, split_script
 __all__ = ["SQLiteBackend"]
 
 # Each entry upgrades the schema from the previous version to its index + 1.
-_MIGRATIONS: tuple[str, ...] = ("""
+_MIGRATIONS: tuple[str, ...] = (
+    """
 CREATE TABLE applications (
     id INTEGER PRIMARY KEY, api_key TEXT NOT NULL UNIQUE, secret TEXT NOT NULL, name TEXT NOT NULL,
     permissions TEXT NOT NULL DEFAULT '[]', allowed_addresses TEXT NOT NULL DEFAULT '[]',
@@ -61,8 +63,10 @@ CREATE TABLE batches (
     first_used REAL NOT NULL, PRIMARY KEY (owner_id, batch_id));
 CREATE TABLE flags (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE sign_in_failures (key TEXT PRIMARY KEY, count INTEGER NOT NULL, last REAL NOT NULL);
-""",)
+""",
+)
 assert len(_MIGRATIONS) == SCHEMA_VERSION
+
 
 class _SQLiteTransaction(SQLTransaction):
     _RENDITION_ORDER = "rowid"
@@ -101,8 +105,9 @@ class SQLiteBackend(MetadataBackend):
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 if not self.path.exists():  # created owner-only: it holds application secrets
                     os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-                conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None,
-                                       check_same_thread=False)
+                conn = sqlite3.connect(
+                    self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
+                )
                 conn.row_factory = sqlite3.Row
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=FULL")

@@ -16,9 +16,10 @@ source (orphans) are not copied; the maintenance flag is not copied either.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import closing
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any
 
 from .catalog import MAINTENANCE_FLAG
 from .files import FileStore
@@ -47,16 +48,23 @@ def _without_maintenance(rows: Iterable[Mapping[str, Any]]) -> Iterator[Mapping[
     return (row for row in rows if row.get("name") != MAINTENANCE_FLAG)
 
 
-def copy_installation(source: MetadataBackend, source_files: FileStore, destination: MetadataBackend,
-                      destination_files: FileStore, *,
-                      progress: Callable[[str], None] | None = None) -> CopyReport:
+def copy_installation(
+    source: MetadataBackend,
+    source_files: FileStore,
+    destination: MetadataBackend,
+    destination_files: FileStore,
+    *,
+    progress: Callable[[str], None] | None = None,
+) -> CopyReport:
     """Copy every row and every file a row names from the source to the (empty) destination."""
     say = progress or (lambda message: None)
     for name, backend in (("source", source), ("destination", destination)):
         version = backend.schema_version()
         if version != SCHEMA_VERSION:
-            raise StoreError(f"the {name} database has schema version {version}, this photoservice "
-                             f"{SCHEMA_VERSION}: run `photoservice migrate` on it first")
+            raise StoreError(
+                f"the {name} database has schema version {version}, this photoservice "
+                f"{SCHEMA_VERSION}: run `photoservice migrate` on it first"
+            )
     with destination.transaction() as tx:
         for table in COPIED_TABLES:
             with closing(tx.export_rows(table)) as rows:

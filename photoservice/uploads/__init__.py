@@ -12,6 +12,16 @@ from .images import ImageWork, Pictures, ProcessingGate, default_workers
 from .limits import body_limits, image_limits
 from .parts import Rejected, TextFields
 
-__all__ = ["PhotoInput", "store_photos", "remove_files", "ImageWork", "default_workers", "Pictures", "ProcessingGate",
-           "Rejected", "TextFields",
-           "body_limits", "image_limits"]
+__all__ = [
+    "PhotoInput",
+    "store_photos",
+    "remove_files",
+    "ImageWork",
+    "default_workers",
+    "Pictures",
+    "ProcessingGate",
+    "Rejected",
+    "TextFields",
+    "body_limits",
+    "image_limits",
+]

@@ -10,9 +10,9 @@ period); it can never leave a row naming a missing file.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timezone
-from typing import Sequence
+from datetime import UTC
 
 import imgpipe
 
@@ -44,11 +44,13 @@ def create_time_of(exif: imgpipe.Exif) -> str | None:
     if when is None:
         return None
     if when.tzinfo is not None:
-        return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return when.strftime("%Y-%m-%dT%H:%M:%S")
 
 
-def _put_renditions(files: FileStore, result: imgpipe.ProcessedImage, written: list[str]) -> tuple[RenditionRecord, ...]:
+def _put_renditions(
+    files: FileStore, result: imgpipe.ProcessedImage, written: list[str]
+) -> tuple[RenditionRecord, ...]:
     stem = new_stem()
     records = []
     for r in result.renditions:
@@ -56,27 +58,54 @@ def _put_renditions(files: FileStore, result: imgpipe.ProcessedImage, written: l
         with r.open() as source:  # the original is streamed from the request's spool, never read whole
             files.put(key, source, r.size)
         written.append(key)
-        records.append(RenditionRecord(type=r.type, width=r.width, height=r.height, size=r.size,
-                                       format=key.rsplit(".", 1)[1], file_key=key))
+        records.append(
+            RenditionRecord(
+                type=r.type, width=r.width, height=r.height, size=r.size, format=key.rsplit(".", 1)[1], file_key=key
+            )
+        )
     return tuple(records)
 
 
-def store_photos(catalog: Catalog, files: FileStore, inputs: Sequence[PhotoInput], *, owner: User,
-                 app_id: int | None, album_id: int | None, default_album: bool, pending: bool, api: str,
-                 batch: tuple[str, int] | None = None, community_id: int | None = None) -> list[PhotoRecord]:
+def store_photos(
+    catalog: Catalog,
+    files: FileStore,
+    inputs: Sequence[PhotoInput],
+    *,
+    owner: User,
+    app_id: int | None,
+    album_id: int | None,
+    default_album: bool,
+    pending: bool,
+    api: str,
+    batch: tuple[str, int] | None = None,
+    community_id: int | None = None,
+) -> list[PhotoRecord]:
     """Write every rendition, then record the photos in one transaction; on failure remove the files."""
     written: list[str] = []
     try:
         news = []
         for item in inputs:
             r = item.result
-            news.append(NewPhoto(
-                caption=item.caption, description=item.description, tags=item.tags, width=r.width,
-                height=r.height, format=r.format, size=r.size, sha256=r.sha256, exif=exif_pairs(r.exif),
-                create_time=create_time_of(r.exif), renditions=_put_renditions(files, r, written), api=api,
-                community_id=community_id))
-        return catalog.add_photos(owner, app_id, news, album_id=album_id, default_album=default_album,
-                                  pending=pending, batch=batch)
+            news.append(
+                NewPhoto(
+                    caption=item.caption,
+                    description=item.description,
+                    tags=item.tags,
+                    width=r.width,
+                    height=r.height,
+                    format=r.format,
+                    size=r.size,
+                    sha256=r.sha256,
+                    exif=exif_pairs(r.exif),
+                    create_time=create_time_of(r.exif),
+                    renditions=_put_renditions(files, r, written),
+                    api=api,
+                    community_id=community_id,
+                )
+            )
+        return catalog.add_photos(
+            owner, app_id, news, album_id=album_id, default_album=default_album, pending=pending, batch=batch
+        )
     except BaseException:
         remove_files(files, written)
         raise

@@ -15,8 +15,9 @@ import ctypes
 import ctypes.util
 import os
 import threading
+from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import fastmime
 import imgpipe
@@ -119,8 +120,9 @@ class ProcessingGate(Executor):
         for future, fn, args, kwargs in held:
             self._start(future, fn, args, kwargs)
 
-    def _start(self, future: Future[Any], fn: Callable[..., Any], args: tuple[Any, ...],
-               kwargs: dict[str, Any]) -> None:
+    def _start(
+        self, future: Future[Any], fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> None:
         if not future.set_running_or_notify_cancel():
             return  # cancelled while held (the request was closed)
 
@@ -130,6 +132,7 @@ class ProcessingGate(Executor):
                 future.set_result(inner.result())
             else:
                 future.set_exception(error)
+
         self._work.executor.submit(self._work.run, lambda: fn(*args, **kwargs)).add_done_callback(done)
 
 
@@ -150,8 +153,14 @@ class Pictures:
 
     def handler(self, part: fastmime.Part) -> imgpipe.ImageHandler:
         """A new handler for this picture part."""
-        handler = imgpipe.ImageHandler(part, renditions=self.renditions, limits=self.limits, executor=self.gate,
-                                       strip_gps=self.strip_gps, budget=self.work.budget)
+        handler = imgpipe.ImageHandler(
+            part,
+            renditions=self.renditions,
+            limits=self.limits,
+            executor=self.gate,
+            strip_gps=self.strip_gps,
+            budget=self.work.budget,
+        )
         self.handlers.append(handler)
         self.part_indexes.append(part.index)
         return handler

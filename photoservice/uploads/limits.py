@@ -19,9 +19,12 @@ def body_limits(config: Config) -> fastmime.Limits:
     A picture part may come without a filename (up.photos.upload's ``data``), so fields may be as large as
     files; :class:`~photoservice.uploads.parts.TextFields` bounds real text fields to ``max_field_bytes``.
     """
-    return fastmime.Limits(max_parts=config.max_parts + _OTHER_PARTS, max_file_size=config.max_file_bytes,
-                           max_field_size=max(config.max_file_bytes, config.max_field_bytes),
-                           max_body_size=config.max_body_bytes)
+    return fastmime.Limits(
+        max_parts=config.max_parts + _OTHER_PARTS,
+        max_file_size=config.max_file_bytes,
+        max_field_size=max(config.max_file_bytes, config.max_field_bytes),
+        max_body_size=config.max_body_bytes,
+    )
 
 
 def image_limits(config: Config) -> imgpipe.ImageLimits:

@@ -14,8 +14,11 @@ BOUNDARY = "fastmimeTestBoundary9x7"
 CONTENT_TYPE = f"multipart/form-data; boundary={BOUNDARY}"
 
 
-def body(*parts: tuple[str, str | None, bytes] | tuple[str, str | None, bytes, str], boundary: str = BOUNDARY,
-         epilogue: bytes = b"") -> bytes:
+def body(
+    *parts: tuple[str, str | None, bytes] | tuple[str, str | None, bytes, str],
+    boundary: str = BOUNDARY,
+    epilogue: bytes = b"",
+) -> bytes:
     """A multipart/form-data body from ``(name, filename, data[, content_type])`` tuples.
 
     ``name`` may be ``None`` for a file part without a name.
@@ -92,13 +95,19 @@ class TrackingInput(io.RawIOBase):
             raise AssertionError("the adapter must never read without a size")
         if self.fail_after is not None and self.pos >= self.fail_after:
             raise OSError("connection reset by peer")
-        chunk = self._data[self.pos:self.pos + size]
+        chunk = self._data[self.pos : self.pos + size]
         self.pos += len(chunk)
         return chunk
 
 
-def environ(data: bytes, *, content_type: str | None = CONTENT_TYPE, content_length: Any = "auto",
-            terminated: bool = False, stream: Any = None) -> dict[str, Any]:
+def environ(
+    data: bytes,
+    *,
+    content_type: str | None = CONTENT_TYPE,
+    content_length: Any = "auto",
+    terminated: bool = False,
+    stream: Any = None,
+) -> dict[str, Any]:
     env: dict[str, Any] = {"REQUEST_METHOD": "POST", "wsgi.input": stream or TrackingInput(data)}
     if content_type is not None:
         env["CONTENT_TYPE"] = content_type

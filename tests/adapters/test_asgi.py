@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import sys
 import threading
 import time
@@ -14,7 +15,6 @@ import pytest
 
 import fastmime
 import fastmime.asgi
-
 from fastmime.handlers import event_loop_safe
 
 from ._util import BOUNDARY as _BOUNDARY
@@ -49,7 +49,7 @@ class Script:
 
 
 def chunked(data: bytes, size: int, *, disconnect_after: int | None = None) -> list[dict[str, Any]]:
-    pieces = [data[i:i + size] for i in range(0, len(data), size)]
+    pieces = [data[i : i + size] for i in range(0, len(data), size)]
     messages: list[dict[str, Any]] = [{"type": "http.request", "body": p, "more_body": True} for p in pieces]
     if disconnect_after is not None:
         return messages[:disconnect_after] + [{"type": "http.disconnect"}]
@@ -66,8 +66,11 @@ def test_stream_request_in_worker_threads() -> None:
     rec = Recorder()
     receive = Script(chunked(data, 7000))
     run(fastmime.asgi.stream_request(scope(content_length=len(data)), receive, rec))
-    assert rec.result() == [("title", None, b"hello", 1, 0), ("photo", "a.jpg", BIG, 1, 0),
-                            ("", "nameless.jpg", b"xyz", 1, 0)]
+    assert rec.result() == [
+        ("title", None, b"hello", 1, 0),
+        ("photo", "a.jpg", BIG, 1, 0),
+        ("", "nameless.jpg", b"xyz", 1, 0),
+    ]
     threads = set().union(*(r.threads for r in rec.parts))
     assert threads and all(name.startswith("fastmime") for name in threads)
     assert receive.messages == []
@@ -75,10 +78,12 @@ def test_stream_request_in_worker_threads() -> None:
 
 def test_empty_and_odd_messages() -> None:
     data = body(("a", None, b"1"))
-    messages = [{"type": "http.request", "body": b"", "more_body": True},
-                {"type": "http.request", "more_body": True},
-                {"type": "http.request", "body": data[:5], "more_body": True},
-                {"type": "http.request", "body": data[5:]}]
+    messages = [
+        {"type": "http.request", "body": b"", "more_body": True},
+        {"type": "http.request", "more_body": True},
+        {"type": "http.request", "body": data[:5], "more_body": True},
+        {"type": "http.request", "body": data[5:]},
+    ]
     rec = Recorder()
     run(fastmime.asgi.stream_request(scope(), Script(messages), rec))
     assert rec.result() == [("a", None, b"1", 1, 0)]
@@ -111,12 +116,15 @@ def test_incomplete_body() -> None:
     assert len(rec.parts[0].aborted) == 1
 
 
-@pytest.mark.parametrize("ctype, length, error", [
-    (None, None, fastmime.NotMultipart),
-    ("text/plain", None, fastmime.NotMultipart),
-    ("multipart/form-data", None, fastmime.MissingBoundary),
-    (CONTENT_TYPE, 10**12, fastmime.BodyTooLarge),
-])
+@pytest.mark.parametrize(
+    "ctype, length, error",
+    [
+        (None, None, fastmime.NotMultipart),
+        ("text/plain", None, fastmime.NotMultipart),
+        ("multipart/form-data", None, fastmime.MissingBoundary),
+        (CONTENT_TYPE, 10**12, fastmime.BodyTooLarge),
+    ],
+)
 def test_refused_before_receive(ctype: str | None, length: int | None, error: type[Exception]) -> None:
     receive = Script([])
     with pytest.raises(error):
@@ -133,8 +141,11 @@ def test_limit_during_stream() -> None:
     data = body(("photo", "a.jpg", BIG))
     rec = Recorder()
     with pytest.raises(fastmime.FileTooLarge):
-        run(fastmime.asgi.stream_request(scope(), Script(chunked(data, 10000)), rec,
-                                         limits=fastmime.Limits(max_file_size=50_000)))
+        run(
+            fastmime.asgi.stream_request(
+                scope(), Script(chunked(data, 10000)), rec, limits=fastmime.Limits(max_file_size=50_000)
+            )
+        )
     assert len(rec.parts[0].aborted) == 1
 
 
@@ -145,8 +156,11 @@ def test_progress_on_the_loop() -> None:
     def progress(received: int, expected: int | None) -> None:
         seen.append((received, expected, threading.current_thread().name))
 
-    run(fastmime.asgi.stream_request(scope(content_length=len(data)), Script(chunked(data, 65536)), Recorder(),
-                                     progress=progress))
+    run(
+        fastmime.asgi.stream_request(
+            scope(content_length=len(data)), Script(chunked(data, 65536)), Recorder(), progress=progress
+        )
+    )
     assert [s[:2] for s in seen][-1] == (len(data), len(data))
     assert len(seen) == -(-len(data) // 65536)
     assert {s[2] for s in seen} == {threading.main_thread().name}
@@ -220,8 +234,7 @@ def test_chunks_queued_behind_a_busy_handler_are_fed_in_one_hand_off() -> None:
 
     async def main(pool: Executor) -> None:
         handler = SlowHandler(receive, block_at=3)
-        task = asyncio.create_task(fastmime.asgi.stream_request(scope(), receive, lambda part: handler,
-                                                                executor=pool))
+        task = asyncio.create_task(fastmime.asgi.stream_request(scope(), receive, lambda part: handler, executor=pool))
         while not handler.entered.is_set():
             await asyncio.sleep(0.001)
         await asyncio.sleep(0.02)  # the read-ahead fills up
@@ -314,7 +327,7 @@ def test_stream_body_from_async_iterable() -> None:
 
     async def chunks() -> Any:
         for i in range(0, len(data), 1000):
-            yield data[i:i + 1000]
+            yield data[i : i + 1000]
 
     rec = Recorder()
     run(fastmime.asgi.stream_body(chunks(), CONTENT_TYPE, rec, content_length=len(data)))
@@ -333,8 +346,9 @@ def test_runs_under_trio_without_anyio(monkeypatch: pytest.MonkeyPatch) -> None:
 
     trio.run(main, Script(chunked(data, 30000)))
     assert rec.result() == [("photo", "a.jpg", BIG, 1, 0)]
-    assert all(not name.startswith("fastmime") and name != threading.main_thread().name
-               for name in rec.parts[0].threads)
+    assert all(
+        not name.startswith("fastmime") and name != threading.main_thread().name for name in rec.parts[0].threads
+    )
 
 
 # -- where handlers run: event_loop_safe ------------------------------------------------------------
@@ -368,10 +382,15 @@ class Chooser(Recorder):
         return rec
 
 
-FIELDS_AND_PHOTO = body(("title", None, b"hello"), ("tags", None, b"a b"), ("photo", "a.jpg", BIG),
-                        ("after", None, b"z"))
-EXPECTED = [("title", None, b"hello", 1, 0), ("tags", None, b"a b", 1, 0), ("photo", "a.jpg", BIG, 1, 0),
-            ("after", None, b"z", 1, 0)]
+FIELDS_AND_PHOTO = body(
+    ("title", None, b"hello"), ("tags", None, b"a b"), ("photo", "a.jpg", BIG), ("after", None, b"z")
+)
+EXPECTED = [
+    ("title", None, b"hello", 1, 0),
+    ("tags", None, b"a b", 1, 0),
+    ("photo", "a.jpg", BIG, 1, 0),
+    ("after", None, b"z", 1, 0),
+]
 
 
 @pytest.mark.parametrize("size", [7, 1000, 65536, len(FIELDS_AND_PHOTO)])
@@ -384,8 +403,11 @@ def test_safe_handlers_and_chooser_run_on_the_loop(size: int) -> None:
             submits.append(fn)
             raise AssertionError("nothing may go to a thread")
 
-    run(fastmime.asgi.stream_request(scope(), Script(chunked(FIELDS_AND_PHOTO, size)), event_loop_safe(chooser),
-                                     executor=NoThreads()))
+    run(
+        fastmime.asgi.stream_request(
+            scope(), Script(chunked(FIELDS_AND_PHOTO, size)), event_loop_safe(chooser), executor=NoThreads()
+        )
+    )
     assert chooser.result() == EXPECTED
     assert {t for r in chooser.parts for t in r.threads} == {MAIN} and {t for _, t in chooser.calls} == {MAIN}
     assert submits == []
@@ -442,10 +464,10 @@ def test_an_unsafe_handler_refusing_in_the_replay_is_aborted_and_later_parts_nev
         return rec
 
     with pytest.raises(fastmime.FileTooLarge):
-        run(fastmime.asgi.stream_request(scope(), Script(chunked(FIELDS_AND_PHOTO, len(FIELDS_AND_PHOTO))),
-                                         handler_for))
-    assert [(r.part.name, r.ended, len(r.aborted)) for r in made] == [("title", 1, 0), ("tags", 1, 0),
-                                                                      ("photo", 0, 1)]
+        run(
+            fastmime.asgi.stream_request(scope(), Script(chunked(FIELDS_AND_PHOTO, len(FIELDS_AND_PHOTO))), handler_for)
+        )
+    assert [(r.part.name, r.ended, len(r.aborted)) for r in made] == [("title", 1, 0), ("tags", 1, 0), ("photo", 0, 1)]
 
 
 def test_an_unsafe_handler_failing_at_its_end_stops_the_parts_after_it() -> None:
@@ -551,8 +573,10 @@ def test_base64_parts_keep_the_handlers_place() -> None:
     import base64
 
     encoded = base64.encodebytes(BIG)
-    data = (b"--" + BOUNDARY + b'\r\nContent-Disposition: form-data; name="photo"; filename="a.jpg"\r\n'
-            b"Content-Transfer-Encoding: base64\r\n\r\n" + encoded + b"\r\n--" + BOUNDARY + b"--\r\n")
+    data = (
+        b"--" + BOUNDARY + b'\r\nContent-Disposition: form-data; name="photo"; filename="a.jpg"\r\n'
+        b"Content-Transfer-Encoding: base64\r\n\r\n" + encoded + b"\r\n--" + BOUNDARY + b"--\r\n"
+    )
     chooser = Chooser()
     run(fastmime.asgi.stream_request(scope(), Script(chunked(data, 30000)), event_loop_safe(chooser)))
     assert chooser.result() == [("photo", "a.jpg", BIG, 1, 0)] and chooser.parts[0].threads == {MAIN}
@@ -573,12 +597,16 @@ def test_requests_take_turns_in_a_small_pool() -> None:
     data = {name: body((name, "x.bin", BIG * 4)) for name in ("a", "b")}
 
     async def main(pool: Executor) -> None:
-        await asyncio.gather(*(
-            fastmime.asgi.stream_request(scope(), Script(chunked(data[name], 8000)), lambda part: Noting(part),
-                                         executor=pool)
-            for name in ("a", "b")))
+        await asyncio.gather(
+            *(
+                fastmime.asgi.stream_request(
+                    scope(), Script(chunked(data[name], 8000)), lambda part: Noting(part), executor=pool
+                )
+                for name in ("a", "b")
+            )
+        )
 
     with ThreadPoolExecutor(1) as pool:
         run(main(pool))
-    switches = sum(1 for x, y in zip(order, order[1:]) if x != y)
+    switches = sum(1 for x, y in itertools.pairwise(order) if x != y)
     assert switches >= 4  # batches of a and b alternate, instead of a's whole upload, then b's

@@ -21,8 +21,7 @@ def test_wsgi_urlencoded() -> None:
     with fastmime.wsgi.parse_form(env) as form:
         assert form.fields.multi_items() == EXPECTED and len(form.files) == 0
     # chunked: read to EOF only when the server terminates the input, as for multipart
-    with fastmime.wsgi.parse_form(environ(FORM, content_type=URLENCODED, content_length=None,
-                                          terminated=True)) as form:
+    with fastmime.wsgi.parse_form(environ(FORM, content_type=URLENCODED, content_length=None, terminated=True)) as form:
         assert form.fields.multi_items() == EXPECTED
     env = environ(FORM, content_type=URLENCODED, content_length=None)
     with pytest.raises(fastmime.LengthRequired):
@@ -46,7 +45,7 @@ def test_wsgi_urlencoded_limits_and_disconnects() -> None:
 
 
 def test_asgi_urlencoded() -> None:
-    async def parse(messages, length=len(FORM), **kw):
+    async def parse(messages, length=len(FORM), **kw):  # noqa: B008 - FORM is a constant
         with await fastmime.asgi.parse_form(scope(URLENCODED, length), Script(messages), **kw) as form:
             return form.fields.multi_items(), len(form.files)
 

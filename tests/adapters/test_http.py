@@ -14,8 +14,11 @@ from fastmime.wsgi import InvalidContentLength, LengthRequired
 
 
 def _fastmime_errors() -> list[type[BaseException]]:
-    classes = [cls for _, cls in inspect.getmembers(fastmime._errors, inspect.isclass)
-               if issubclass(cls, fastmime.MultipartError)]
+    classes = [
+        cls
+        for _, cls in inspect.getmembers(fastmime._errors, inspect.isclass)
+        if issubclass(cls, fastmime.MultipartError)
+    ]
     return classes + [fastmime.handlers.ValueTooLarge, LengthRequired, InvalidContentLength]
 
 
@@ -28,12 +31,21 @@ def test_every_fastmime_error_has_a_status_and_message(cls: type[BaseException])
     assert reason_phrase(status)
 
 
-@pytest.mark.parametrize("cls, status", [
-    (fastmime.NotMultipart, 415), (fastmime.MissingBoundary, 400), (fastmime.BodyTooLarge, 413),
-    (fastmime.FileTooLarge, 413), (fastmime.TooManyParts, 413), (fastmime.IncompleteBody, 400),
-    (fastmime.ClientDisconnected, 400), (fastmime.InvalidHeader, 400), (LengthRequired, 411),
-    (InvalidContentLength, 400),
-])
+@pytest.mark.parametrize(
+    "cls, status",
+    [
+        (fastmime.NotMultipart, 415),
+        (fastmime.MissingBoundary, 400),
+        (fastmime.BodyTooLarge, 413),
+        (fastmime.FileTooLarge, 413),
+        (fastmime.TooManyParts, 413),
+        (fastmime.IncompleteBody, 400),
+        (fastmime.ClientDisconnected, 400),
+        (fastmime.InvalidHeader, 400),
+        (LengthRequired, 411),
+        (InvalidContentLength, 400),
+    ],
+)
 def test_fastmime_statuses(cls: type[Exception], status: int) -> None:
     assert status_for(cls("x")) == status
 
@@ -47,13 +59,19 @@ def test_messages_are_specific() -> None:
 
 def test_imgpipe_errors() -> None:
     import imgpipe._errors as errors
+
     limit = {"limit": 1, "actual": 2}
     cases = [
-        (errors.UnsupportedFormatError("x"), 415), (errors.NotAnImageError("x"), 415),
-        (errors.EmptyImageError("x"), 415), (errors.CorruptImageError("x"), 422),
-        (errors.TruncatedImageError("x"), 422), (errors.FileTooLargeError("x", **limit), 413),
-        (errors.TooManyPixelsError("x", **limit), 422), (errors.DimensionsTooLargeError("x", **limit), 422),
-        (errors.ImageLimitError("x", **limit), 422), (errors.ImageError("x"), 422),
+        (errors.UnsupportedFormatError("x"), 415),
+        (errors.NotAnImageError("x"), 415),
+        (errors.EmptyImageError("x"), 415),
+        (errors.CorruptImageError("x"), 422),
+        (errors.TruncatedImageError("x"), 422),
+        (errors.FileTooLargeError("x", **limit), 413),
+        (errors.TooManyPixelsError("x", **limit), 422),
+        (errors.DimensionsTooLargeError("x", **limit), 422),
+        (errors.ImageLimitError("x", **limit), 422),
+        (errors.ImageError("x"), 422),
     ]
     for exc, status in cases:
         found = http_error(exc)
@@ -98,6 +116,7 @@ def test_http_status_outside_the_error_range_is_ignored() -> None:
 
 def test_the_mapping_never_looks_at_class_names() -> None:
     import fastmime.http
+
     source = inspect.getsource(fastmime.http)
     assert "__name__" not in source and "__module__" not in source and "imgpipe" not in source.split('"""', 2)[2]
 

@@ -30,6 +30,7 @@ EXPECTED = ({"title": "hi"}, [("", "nameless.jpg", sha256(BIG))])
 
 # -- Starlette / FastAPI ------------------------------------------------------------------------------
 
+
 def _starlette_app() -> Any:
     from starlette.applications import Starlette
     from starlette.responses import JSONResponse
@@ -62,8 +63,13 @@ def _starlette_app() -> Any:
             return JSONResponse("consumed")
         return JSONResponse("not detected")
 
-    return Starlette(routes=[Route("/form", form, methods=["POST"]), Route("/stream", stream, methods=["POST"]),
-                             Route("/consumed", consumed, methods=["POST"])])
+    return Starlette(
+        routes=[
+            Route("/form", form, methods=["POST"]),
+            Route("/stream", stream, methods=["POST"]),
+            Route("/consumed", consumed, methods=["POST"]),
+        ]
+    )
 
 
 def test_starlette_parse_form_and_stream() -> None:
@@ -73,7 +79,9 @@ def test_starlette_parse_form_and_stream() -> None:
         reply = client.post("/form", content=DATA, headers={"Content-Type": CONTENT_TYPE}).json()
         assert (reply["fields"], [tuple(f) for f in reply["files"]]) == EXPECTED
         assert client.post("/stream", content=DATA, headers={"Content-Type": CONTENT_TYPE}).json() == [
-            sha256(b"hi"), sha256(BIG)]
+            sha256(b"hi"),
+            sha256(BIG),
+        ]
         assert client.post("/form", content=b"x", headers={"Content-Type": "text/plain"}).status_code == 415
         ok = body(("title", None, b"hi"))
         assert client.post("/consumed", content=ok, headers={"Content-Type": CONTENT_TYPE}).json() == "consumed"
@@ -112,6 +120,7 @@ def test_starlette_disconnect_is_client_disconnected() -> None:
 
 
 # -- FastAPI ---------------------------------------------------------------------------------------------
+
 
 def _fastapi_app(route_class: bool = True) -> Any:
     from fastapi import Depends, FastAPI
@@ -153,23 +162,35 @@ def test_fastapi_form_body_validates_like_form_and_file() -> None:
 
     app = _fastapi_app()
     with TestClient(app) as client:
-        ok = body(("title", None, b"hi"), ("count", None, b"3"), ("tags", None, b"a"), ("tags", None, b"b"),
-                  (None, "n.jpg", b"abc", "image/jpeg"))
+        ok = body(
+            ("title", None, b"hi"),
+            ("count", None, b"3"),
+            ("tags", None, b"a"),
+            ("tags", None, b"b"),
+            (None, "n.jpg", b"abc", "image/jpeg"),
+        )
         assert client.post("/model", content=ok, headers={"Content-Type": CONTENT_TYPE}).json() == {
-            "title": "hi", "count": 3, "tags": ["a", "b"], "nameless": 3}
+            "title": "hi",
+            "count": 3,
+            "tags": ["a", "b"],
+            "nameless": 3,
+        }
         assert app.state.kept[0].file.closed  # closed once the route was done
         reply = client.post("/model", data={"title": "t", "count": "x"})  # urlencoded, a bad int
         assert reply.status_code == 422 and reply.json()["detail"][0]["loc"] == ["body", "count"]
         reply = client.post("/model", data={"count": "1"})
         assert reply.status_code == 422 and reply.json()["detail"] == [
-            {"type": "missing", "loc": ["body", "title"], "msg": "Field required"}]
+            {"type": "missing", "loc": ["body", "title"], "msg": "Field required"}
+        ]
         big = body(("title", None, b"t"), (None, "n.jpg", BIG))
         reply = client.post("/model", content=big, headers={"Content-Type": CONTENT_TYPE})
         assert (reply.status_code, reply.json()) == (413, {"detail": "uploaded file too large"})
         reply = client.post("/model", content=b"{}", headers={"Content-Type": "application/json"})
         assert reply.status_code == 415
         assert client.post("/raw", content=DATA, headers={"Content-Type": CONTENT_TYPE}).json() == {
-            "fields": [["title", "hi"]], "files": [""]}
+            "fields": [["title", "hi"]],
+            "files": [""],
+        }
 
 
 @pytest.mark.parametrize("route_class", [True, False])
@@ -184,8 +205,12 @@ def test_fastapi_openapi_documents_the_form(route_class: bool) -> None:
     assert model["required"] is True and list(model["content"]) == ["multipart/form-data"]  # it has a file
     schema = model["content"]["multipart/form-data"]["schema"]
     assert schema["required"] == ["title"]
-    assert schema["properties"]["tags"] == {"items": {"type": "string"}, "type": "array", "title": "Tags",
-                                            "default": []}
+    assert schema["properties"]["tags"] == {
+        "items": {"type": "string"},
+        "type": "array",
+        "title": "Tags",
+        "default": [],
+    }
     assert {"type": "string", "format": "binary"} in schema["properties"][""]["anyOf"]
 
 
@@ -207,12 +232,15 @@ def test_starlette_error_handlers_and_pull_api() -> None:
     register_error_handlers(app)
     with TestClient(app) as client:
         assert client.post("/parts", content=SIMPLE, headers={"Content-Type": CONTENT_TYPE}).json() == [
-            ["title", None, 2], ["", "nameless.jpg", 3]]
+            ["title", None, 2],
+            ["", "nameless.jpg", 3],
+        ]
         reply = client.post("/parts", content=DATA, headers={"Content-Type": CONTENT_TYPE})
         assert (reply.status_code, reply.text) == (413, "uploaded file too large\n")
 
 
 # -- Flask ----------------------------------------------------------------------------------------------
+
 
 def _flask_app(max_length: int | None = None) -> Any:
     from flask import Flask, jsonify, request
@@ -275,15 +303,21 @@ def test_flask_install_fills_request_form_and_files() -> None:
     def view() -> Any:
         if "refuse" in request.form:
             raise Refused("no")
-        files = [(name, f.filename, f.content_type, sha256(f.read()), isinstance(f, FileStorage))
-                 for name, f in request.files.items(multi=True)]
-        return jsonify({"fields": list(request.form.items(multi=True)), "files": files,
-                        "values": request.values.getlist("title")})
+        files = [
+            (name, f.filename, f.content_type, sha256(f.read()), isinstance(f, FileStorage))
+            for name, f in request.files.items(multi=True)
+        ]
+        return jsonify(
+            {"fields": list(request.form.items(multi=True)), "files": files, "values": request.values.getlist("title")}
+        )
 
     client = app.test_client()
     reply = client.post("/", data=DATA, content_type=CONTENT_TYPE).get_json()
-    assert reply == {"fields": [["title", "hi"]], "files": [["", "nameless.jpg", "image/jpeg", sha256(BIG), True]],
-                     "values": ["hi"]}
+    assert reply == {
+        "fields": [["title", "hi"]],
+        "files": [["", "nameless.jpg", "image/jpeg", sha256(BIG), True]],
+        "values": ["hi"],
+    }
     reply = client.post("/", data="title=a+b&title=%C3%A9", content_type="application/x-www-form-urlencoded")
     assert reply.get_json()["fields"] == [["title", "a b"], ["title", "é"]]
     too_big = body(("title", None, b"x" * 1001))  # MAX_FORM_MEMORY_SIZE is the field limit
@@ -303,14 +337,20 @@ def test_flask_body_consumed_is_a_multipart_error_with_a_status() -> None:
 
 # -- Django ---------------------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def django_settings() -> None:
     from django.conf import settings
 
     if not settings.configured:
-        settings.configure(SECRET_KEY="tests", ALLOWED_HOSTS=["testserver"], ROOT_URLCONF=__name__,
-                           MIDDLEWARE=[], DEFAULT_CHARSET="utf-8",
-                           FASTMIME_LIMITS=fastmime.Limits(max_field_size=1000))
+        settings.configure(
+            SECRET_KEY="tests",
+            ALLOWED_HOSTS=["testserver"],
+            ROOT_URLCONF=__name__,
+            MIDDLEWARE=[],
+            DEFAULT_CHARSET="utf-8",
+            FASTMIME_LIMITS=fastmime.Limits(max_field_size=1000),
+        )
     import django
 
     django.setup()
@@ -319,8 +359,15 @@ def django_settings() -> None:
 def _wsgi_request(data: bytes, *, length: bool = True, terminated: bool = False) -> Any:
     from django.core.handlers.wsgi import WSGIRequest
 
-    environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/", "SERVER_NAME": "testserver", "SERVER_PORT": "80",
-               "wsgi.input": io.BytesIO(data), "CONTENT_TYPE": CONTENT_TYPE, "wsgi.url_scheme": "http"}
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/",
+        "SERVER_NAME": "testserver",
+        "SERVER_PORT": "80",
+        "wsgi.input": io.BytesIO(data),
+        "CONTENT_TYPE": CONTENT_TYPE,
+        "wsgi.url_scheme": "http",
+    }
     if length:
         environ["CONTENT_LENGTH"] = str(len(data))
     if terminated:
@@ -372,8 +419,13 @@ def test_django_asgi_request(django_settings: None) -> None:
     spooled = tempfile.SpooledTemporaryFile()
     spooled.write(DATA)
     spooled.seek(0)
-    scope = {"type": "http", "method": "POST", "path": "/", "headers": [(b"content-type", CONTENT_TYPE.encode())],
-             "query_string": b""}
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/",
+        "headers": [(b"content-type", CONTENT_TYPE.encode())],
+        "query_string": b"",
+    }
     request = ASGIRequest(scope, spooled)  # chunked: no Content-Length, the spooled body ends at EOF
     assert _summary(parse_form(request)) == EXPECTED
 
@@ -382,9 +434,17 @@ def _handler_response(path: str, data: bytes, content_type: str = CONTENT_TYPE, 
     """A request through Django's real handler (middleware, CSRF, views) without a server."""
     from django.core.handlers.wsgi import WSGIHandler
 
-    environ = {"REQUEST_METHOD": "POST", "PATH_INFO": path, "SERVER_NAME": "testserver", "SERVER_PORT": "80",
-               "wsgi.input": io.BytesIO(data), "CONTENT_TYPE": content_type, "wsgi.url_scheme": "http",
-               "CONTENT_LENGTH": str(len(data)), **extra}
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": path,
+        "SERVER_NAME": "testserver",
+        "SERVER_PORT": "80",
+        "wsgi.input": io.BytesIO(data),
+        "CONTENT_TYPE": content_type,
+        "wsgi.url_scheme": "http",
+        "CONTENT_LENGTH": str(len(data)),
+        **extra,
+    }
     if extra.pop("chunked", None) or "wsgi.input_terminated" in extra:
         environ.pop("CONTENT_LENGTH")
     return WSGIHandler()(environ, lambda status, headers: None), environ
@@ -396,7 +456,9 @@ def test_django_middleware_fills_post_and_files(django_settings: None) -> None:
     with override_settings(MIDDLEWARE=["fastmime.integrations.django.FastmimeMiddleware"]):
         response, _ = _handler_response("/django/form", DATA)
         assert json.loads(b"".join(response)) == {
-            "post": [["title", "hi"]], "files": [["", "nameless.jpg", "image/jpeg", len(BIG), sha256(BIG)]]}
+            "post": [["title", "hi"]],
+            "files": [["", "nameless.jpg", "image/jpeg", len(BIG), sha256(BIG)]],
+        }
         response, _ = _handler_response("/django/form", DATA, **{"wsgi.input_terminated": True})
         assert json.loads(b"".join(response))["files"][0][4] == sha256(BIG)  # chunked under WSGI
         response, _ = _handler_response("/django/form", body(("title", None, b"x" * 2000)))
@@ -436,4 +498,6 @@ def __getattr__(name: str) -> Any:
     if name == "urlpatterns":  # Django's URL resolver asks for it, after settings are configured
         return _urls()
     raise AttributeError(name)
+
+
 assert BOUNDARY in CONTENT_TYPE

@@ -10,7 +10,6 @@ import pytest
 import fastmime
 import fastmime.asgi
 import fastmime.wsgi
-
 from fastmime.wsgi import CHUNK_SIZE
 
 from ._util import CONTENT_TYPE, TrackingInput, body, environ
@@ -31,7 +30,11 @@ def test_wsgi_parts_and_their_chunks() -> None:
     assert title.text() == "héllo" and title.done
     photo = next(parts)
     assert (photo.name, photo.filename, photo.media_type, photo.header("content-type")) == (
-        "photo", "p.jpg", "image/jpeg", "image/jpeg")
+        "photo",
+        "p.jpg",
+        "image/jpeg",
+        "image/jpeg",
+    )
     pieces = list(photo)
     assert b"".join(pieces) == BIG and max(map(len, pieces)) <= CHUNK_SIZE and list(photo) == []
     after = next(parts)
@@ -44,7 +47,7 @@ def test_a_part_not_read_is_skipped_without_being_kept() -> None:
     tracemalloc.start()
     try:
         names = []
-        for part in fastmime.iter_parts((huge[i:i + 65536] for i in range(0, len(huge), 65536)), CONTENT_TYPE):
+        for part in fastmime.iter_parts((huge[i : i + 65536] for i in range(0, len(huge), 65536)), CONTENT_TYPE):
             names.append(part.name)
             if part.name == "b":
                 assert part.read() == b"last"
@@ -59,7 +62,7 @@ def test_errors_reach_the_reader_and_stay() -> None:
     with pytest.raises(fastmime.FileTooLarge):
         for part in fastmime.iter_parts(DATA, CONTENT_TYPE, fastmime.Limits(max_file_size=1000)):
             part.read()
-    parts = fastmime.iter_parts(DATA[:len(DATA) // 2], CONTENT_TYPE)
+    parts = fastmime.iter_parts(DATA[: len(DATA) // 2], CONTENT_TYPE)
     next(parts).skip()
     photo = next(parts)
     with pytest.raises(fastmime.IncompleteBody):
@@ -76,7 +79,7 @@ def test_errors_reach_the_reader_and_stay() -> None:
 
 def test_leaving_early_stops_reading() -> None:
     env = environ(DATA)
-    for part in fastmime.wsgi.iter_parts(env):
+    for _part in fastmime.wsgi.iter_parts(env):
         break
     assert env["wsgi.input"].pos == CHUNK_SIZE
 
@@ -108,8 +111,11 @@ def test_asgi_parts() -> None:
         return seen
 
     receive = Script(chunked(DATA, 10_000))
-    assert run(consume(receive)) == [("title", 5, 1), ("photo", len(BIG), len(DATA) // 10_000 + 1),
-                                     ("after", 0, len(DATA) // 10_000 + 1)]
+    assert run(consume(receive)) == [
+        ("title", 5, 1),
+        ("photo", len(BIG), len(DATA) // 10_000 + 1),
+        ("after", 0, len(DATA) // 10_000 + 1),
+    ]
     with pytest.raises(fastmime.ClientDisconnected) as info:
         run(consume(Script(chunked(DATA, 10_000, disconnect_after=3))))
     assert info.value.offset == 30_000
@@ -122,7 +128,7 @@ def test_asgi_parts() -> None:
 def test_aiter_parts_over_any_async_iterable() -> None:
     async def chunks():
         for i in range(0, len(DATA), 999):
-            yield DATA[i:i + 999]
+            yield DATA[i : i + 999]
 
     async def names() -> list[str]:
         return [part.name async for part in fastmime.aiter_parts(chunks(), CONTENT_TYPE)]

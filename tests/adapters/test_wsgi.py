@@ -18,8 +18,11 @@ def test_streams_parts_in_bounded_chunks() -> None:
     env = environ(data)
     rec = Recorder()
     fastmime.wsgi.stream_request(env, rec)
-    assert rec.result() == [("title", None, b"hello", 1, 0), ("photo", "a.jpg", BIG, 1, 0),
-                            ("", "nameless.jpg", b"xyz", 1, 0)]
+    assert rec.result() == [
+        ("title", None, b"hello", 1, 0),
+        ("photo", "a.jpg", BIG, 1, 0),
+        ("", "nameless.jpg", b"xyz", 1, 0),
+    ]
     assert max(env["wsgi.input"].reads) <= CHUNK_SIZE
 
 
@@ -79,14 +82,17 @@ def test_body_too_large_without_length_stops_reading() -> None:
     assert [len(r.aborted) for r in rec.parts] == [1]
 
 
-@pytest.mark.parametrize("ctype, error", [
-    (None, fastmime.NotMultipart),
-    ("", fastmime.NotMultipart),
-    ("application/x-www-form-urlencoded", fastmime.NotMultipart),
-    ("multipart/form-data", fastmime.MissingBoundary),
-    ("multipart/form-data; boundary=", fastmime.EmptyBoundary),
-    ("multipart/form-data; boundary=" + "x" * 71, fastmime.BoundaryTooLong),
-])
+@pytest.mark.parametrize(
+    "ctype, error",
+    [
+        (None, fastmime.NotMultipart),
+        ("", fastmime.NotMultipart),
+        ("application/x-www-form-urlencoded", fastmime.NotMultipart),
+        ("multipart/form-data", fastmime.MissingBoundary),
+        ("multipart/form-data; boundary=", fastmime.EmptyBoundary),
+        ("multipart/form-data; boundary=" + "x" * 71, fastmime.BoundaryTooLong),
+    ],
+)
 def test_content_type_refused_before_reading(ctype: str | None, error: type[Exception]) -> None:
     env = environ(body(("a", None, b"1")), content_type=ctype)
     with pytest.raises(error):
@@ -132,8 +138,9 @@ def test_progress_reports_bytes_and_expected_length() -> None:
     assert [r for r, _ in seen] == sorted(r for r, _ in seen)
     assert len(seen) == -(-len(data) // CHUNK_SIZE)
     seen.clear()
-    fastmime.wsgi.stream_request(environ(data, content_length=None, terminated=True), Recorder(),
-                                 progress=lambda r, e: seen.append((r, e)))
+    fastmime.wsgi.stream_request(
+        environ(data, content_length=None, terminated=True), Recorder(), progress=lambda r, e: seen.append((r, e))
+    )
     assert seen[-1] == (len(data), None)
 
 
@@ -155,7 +162,7 @@ def test_handler_error_propagates_and_aborts() -> None:
         pass
 
     class Refuser:
-        aborted: list[BaseException] = []
+        aborted: list[BaseException] = []  # noqa: RUF012 - shared by the instances on purpose
 
         def on_data(self, chunk: memoryview) -> None:
             raise Refused()
@@ -173,13 +180,19 @@ def test_handler_error_propagates_and_aborts() -> None:
 
 
 def test_parse_form() -> None:
-    data = body(("title", None, "héllo".encode()), ("photo", "a.jpg", BIG, "image/jpeg"),
-                (None, "nameless.jpg", b"xyz"), ("photo", "b.jpg", b""))
+    data = body(
+        ("title", None, "héllo".encode()),
+        ("photo", "a.jpg", BIG, "image/jpeg"),
+        (None, "nameless.jpg", b"xyz"),
+        ("photo", "b.jpg", b""),
+    )
     with fastmime.wsgi.parse_form(environ(data), spool_threshold=1000) as form:
         assert form.fields["title"] == "héllo"
         photos = form.files.getall("photo")
         assert [(p.filename, p.size, p.content_type) for p in photos] == [
-            ("a.jpg", len(BIG), "image/jpeg"), ("b.jpg", 0, "application/octet-stream")]
+            ("a.jpg", len(BIG), "image/jpeg"),
+            ("b.jpg", 0, "application/octet-stream"),
+        ]
         assert photos[0].read() == BIG
         assert form.files[""].filename == "nameless.jpg"
         assert form.files[""].read() == b"xyz"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 from dataclasses import dataclass, field
 
@@ -13,8 +14,14 @@ if fastmime.IMPLEMENTATION == "cython":
     IMPLEMENTATIONS["cython"] = fastmime.MultipartParser
 
 BOUNDARY = b"----WebKitFormBoundary7MA4YWxkTrZu0gW"
-UNLIMITED = fastmime.Limits(max_parts=1 << 20, max_header_size=1 << 20, max_header_lines=1 << 10,
-                            max_field_size=1 << 40, max_file_size=1 << 40, max_body_size=1 << 40)
+UNLIMITED = fastmime.Limits(
+    max_parts=1 << 20,
+    max_header_size=1 << 20,
+    max_header_lines=1 << 10,
+    max_field_size=1 << 40,
+    max_file_size=1 << 40,
+    max_body_size=1 << 40,
+)
 
 
 @dataclass
@@ -77,7 +84,7 @@ def outcome(parser_cls, body, chunks=None, limits=None, boundary=BOUNDARY):
 
 
 def split_every(body: bytes, size: int) -> list[bytes]:
-    return [body[i:i + size] for i in range(0, len(body), size)]
+    return [body[i : i + size] for i in range(0, len(body), size)]
 
 
 def chunkings(body: bytes, seed: int = 0, random_splits: int = 8):
@@ -89,11 +96,12 @@ def chunkings(body: bytes, seed: int = 0, random_splits: int = 8):
     for n in range(random_splits):
         cuts = sorted(rng.sample(range(1, len(body)), min(len(body) - 1, rng.randint(1, 12)))) if len(body) > 1 else []
         bounds = [0, *cuts, len(body)]
-        yield f"random{n}", [body[a:b] for a, b in zip(bounds, bounds[1:])]
+        yield f"random{n}", [body[a:b] for a, b in itertools.pairwise(bounds)]
 
 
-def part(name=None, data=b"", filename=None, content_type=None, extra_headers=(), disposition=None,
-         eol=b"\r\n") -> bytes:
+def part(
+    name=None, data=b"", filename=None, content_type=None, extra_headers=(), disposition=None, eol=b"\r\n"
+) -> bytes:
     """One part (headers + blank line + data), without delimiters."""
     if disposition is None:
         disposition = "form-data"

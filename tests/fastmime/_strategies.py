@@ -28,6 +28,7 @@ tests alone, ``FASTMIME_HYPOTHESIS_SCALE=20 FASTMIME_HYPOTHESIS_RANDOM=1``).
 from __future__ import annotations
 
 import functools
+import itertools
 import os
 import random
 import string
@@ -65,9 +66,16 @@ def property_settings(max_examples: int) -> settings:
     """The profile's settings (tests/_hypothesis.py: fixed examples, no database, no deadline under ``ci``)
     with ``max_examples`` scaled by it, and the health checks these generators trip on purpose suppressed."""
     extra = {"derandomize": False, "print_blob": True} if _RANDOM else {}
-    return settings(max_examples=max(1, int(examples(max_examples) * _SCALE)), **extra,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                           HealthCheck.large_base_example, HealthCheck.filter_too_much])
+    return settings(
+        max_examples=max(1, int(examples(max_examples) * _SCALE)),
+        **extra,
+        suppress_health_check=[
+            HealthCheck.too_slow,
+            HealthCheck.data_too_large,
+            HealthCheck.large_base_example,
+            HealthCheck.filter_too_much,
+        ],
+    )
 
 
 # -- alphabets ---------------------------------------------------------------------------------------
@@ -91,6 +99,7 @@ TYPICAL_BOUNDARIES = [
     b"x" * 70,
 ]
 
+
 def _text_chars(exclude: str = '"', include: str = "") -> st.SearchStrategy[str]:
     """Characters with no control character (but ``include``) nor ``exclude``: one draw per string."""
     return st.characters(exclude_categories=("Cs", "Cc"), exclude_characters=exclude, include_characters=include)
@@ -101,11 +110,11 @@ _SPECIAL_ASCII = " ;=,:\\%'/()<>@[]?{}*&#~!.-_+"
 
 
 def _special_text(max_size: int, extra: str = "") -> st.SearchStrategy[str]:
-    return st.text(alphabet=string.ascii_letters + string.digits + _SPECIAL_ASCII + extra,
-                   max_size=max_size)
+    return st.text(alphabet=string.ascii_letters + string.digits + _SPECIAL_ASCII + extra, max_size=max_size)
 
 
 # -- building blocks -----------------------------------------------------------------------------------
+
 
 @st.composite
 def boundaries(draw) -> bytes:
@@ -133,10 +142,27 @@ def _near_misses(boundary: bytes, eol: bytes) -> list:
     delim = eol + b"--" + boundary
     other = (b"\n" if eol == b"\r\n" else b"\r\n") + b"--" + boundary
     return [
-        b"\r", b"\n", b"\r\n", b"\n\r", b"-", b"--", b"\r\n\r\n", b"\n\n", b"\r\r\n",
-        boundary, b"--" + boundary, b"--" + boundary + b"--", boundary[:-1],
-        delim[:-1], delim[:-1] + b"\x00", eol + b"-" + boundary, eol + b"--" + boundary[1:],
-        b"\r--" + boundary, other, other + b"--", other + b"\r\n",
+        b"\r",
+        b"\n",
+        b"\r\n",
+        b"\n\r",
+        b"-",
+        b"--",
+        b"\r\n\r\n",
+        b"\n\n",
+        b"\r\r\n",
+        boundary,
+        b"--" + boundary,
+        b"--" + boundary + b"--",
+        boundary[:-1],
+        delim[:-1],
+        delim[:-1] + b"\x00",
+        eol + b"-" + boundary,
+        eol + b"--" + boundary[1:],
+        b"\r--" + boundary,
+        other,
+        other + b"--",
+        other + b"\r\n",
     ] + [delim[:k] for k in range(1, len(delim))]
 
 
@@ -156,7 +182,7 @@ def tricky_bytes(draw, boundary: bytes, eol: bytes, max_pieces: int = 12) -> byt
         b = program[i]
         i += 1
         if b < 64:
-            out.append(program[i:i + b % 8 + 1])
+            out.append(program[i : i + b % 8 + 1])
             i += b % 8 + 1
         else:
             out.append(near[b % len(near)] + (b"\xff" if b >= 160 else b""))
@@ -193,8 +219,12 @@ def _param_value(rnd: random.Random, value: str, compat: bool) -> str:
     styles = ["quoted"]
     if raw_quoted_roundtrips(value):
         styles.append("raw")  # quoted, backslashes unescaped (what browsers send)
-    if (value and ";" not in value and value.strip(" \t") == value
-            and (not compat or all(c in TOKEN_CHARS for c in value))):
+    if (
+        value
+        and ";" not in value
+        and value.strip(" \t") == value
+        and (not compat or all(c in TOKEN_CHARS for c in value))
+    ):
         styles.append("unquoted")
     if compat:
         styles = [s for s in styles if s != "quoted" or "\\" not in value]
@@ -222,22 +252,53 @@ def _filenames(compat: bool) -> st.SearchStrategy[str]:
     segment = st.text(alphabet=_text_chars(exclude='"\\/'), max_size=6)
     pieces = [
         _names(compat),
-        st.sampled_from(["", "a.jpg", " lead space.png", "trail space.gif ", "ünïcödé.txt", "a;b=c.jpg",
-                         "photo (1).JPG", "x'y.txt", "日本語.png", "a\tb.bin"]),
+        st.sampled_from(
+            [
+                "",
+                "a.jpg",
+                " lead space.png",
+                "trail space.gif ",
+                "ünïcödé.txt",
+                "a;b=c.jpg",
+                "photo (1).JPG",
+                "x'y.txt",
+                "日本語.png",
+                "a\tb.bin",
+            ]
+        ),
     ]
     if not compat:
         pieces += [
-            st.sampled_from(["C:\\x\\y.jpg", "\\\\server\\share\\f.txt", "C:\\dir\\", "a\\\\b", "\\",
-                             "..\\..\\etc\\passwd", "100%.jpg", "%22q%22.txt"]),
+            st.sampled_from(
+                [
+                    "C:\\x\\y.jpg",
+                    "\\\\server\\share\\f.txt",
+                    "C:\\dir\\",
+                    "a\\\\b",
+                    "\\",
+                    "..\\..\\etc\\passwd",
+                    "100%.jpg",
+                    "%22q%22.txt",
+                ]
+            ),
             st.lists(segment, min_size=1, max_size=4).map("\\".join),
             st.lists(segment, min_size=1, max_size=4).map("/".join),
         ]
     return st.one_of(*pieces)
 
 
-_CONTENT_TYPES = ["text/plain", "image/jpeg", "application/octet-stream", "text/plain; charset=utf-8",
-                  'text/plain; charset="iso-8859-1"', "IMAGE/PNG", "multipart/mixed; boundary=x",
-                  "text/html;charset=UTF-8", "application/x-www-form-urlencoded", "x/y; a=\"b;c\""]
+_CONTENT_TYPES = [
+    "text/plain",
+    "image/jpeg",
+    "application/octet-stream",
+    "text/plain; charset=utf-8",
+    'text/plain; charset="iso-8859-1"',
+    "IMAGE/PNG",
+    "multipart/mixed; boundary=x",
+    "text/html;charset=UTF-8",
+    "application/x-www-form-urlencoded",
+    'x/y; a="b;c"',
+]
 
 
 @functools.cache
@@ -249,8 +310,7 @@ def _header_values(compat: bool) -> st.SearchStrategy[str]:
 
 @functools.cache
 def _content_types(compat: bool) -> st.SearchStrategy[str]:
-    return st.one_of(st.sampled_from(_CONTENT_TYPES),
-                     _header_values(compat).map(lambda s: s or "application/x-empty"))
+    return st.one_of(st.sampled_from(_CONTENT_TYPES), _header_values(compat).map(lambda s: s or "application/x-empty"))
 
 
 @functools.cache
@@ -279,17 +339,18 @@ def _ws(rnd: random.Random) -> str:
 
 # -- parts and bodies --------------------------------------------------------------------------------
 
+
 @dataclass
 class PartSpec:
     """One part: the values the parser must report and how its header lines are spelled."""
 
-    name: str                       # "" when the Content-Disposition has no name parameter
+    name: str  # "" when the Content-Disposition has no name parameter
     filename: str | None
-    content_type: str | None        # the first Content-Type's value, as sent (stripped)
+    content_type: str | None  # the first Content-Type's value, as sent (stripped)
     data: bytes
     #: every header line as (name, leading whitespace, value, trailing whitespace), in order
     header_lines: list = field(default_factory=list)
-    has_name_param: bool = True     # False: the Content-Disposition has no name parameter at all
+    has_name_param: bool = True  # False: the Content-Disposition has no name parameter at all
 
     @property
     def expected_headers(self) -> list:
@@ -299,8 +360,12 @@ class PartSpec:
 @st.composite
 def _dispositions(draw, rnd: random.Random, name: str | None, filename: str | None, compat: bool) -> str:
     """A Content-Disposition value that means ``name`` / ``filename``."""
-    if (rnd.random() < 0.4 and name is not None and raw_quoted_roundtrips(name)
-            and (filename is None or raw_quoted_roundtrips(filename))):
+    if (
+        rnd.random() < 0.4
+        and name is not None
+        and raw_quoted_roundtrips(name)
+        and (filename is None or raw_quoted_roundtrips(filename))
+    ):
         # Exactly what browsers send (fastmime's fast path).
         value = f'form-data; name="{name}"'
         if filename is not None:
@@ -329,8 +394,12 @@ def _dispositions(draw, rnd: random.Random, name: str | None, filename: str | No
             encoded = _pct_quote(filename.encode(codec), safe=rnd.choice(["", "._-"]))
             params.append(("filename*", f"{charset}'{lang}'{encoded}"))
     for _ in range(rnd.choice((0, 0, 0, 1, 2))):
-        params.append((rnd.choice(["size", "creation-date", "x", "modification-date", "foo_bar"]),
-                       rnd.choice(["123", '"Wed, 12 Feb 1997 16:29:51 -0500"', "tok", '""', "a1B2"])))
+        params.append(
+            (
+                rnd.choice(["size", "creation-date", "x", "modification-date", "foo_bar"]),
+                rnd.choice(["123", '"Wed, 12 Feb 1997 16:29:51 -0500"', "tok", '""', "a1B2"]),
+            )
+        )
     rnd.shuffle(params)
     out = _random_case(rnd, "form-data")
     for key, value in params:
@@ -376,8 +445,8 @@ def part_specs(draw, boundary: bytes, eol: bytes, compat: bool = False) -> PartS
 class PartLayout:
     """Where one part lies in the built body (offsets from the body's start)."""
 
-    header_offset: int      # after the delimiter line's line end
-    header_size: int        # the header block, without the empty line that ends it
+    header_offset: int  # after the delimiter line's line end
+    header_size: int  # the header block, without the empty line that ends it
     header_lines: int
     data_start: int
     data_size: int
@@ -391,19 +460,19 @@ class PartLayout:
 @dataclass
 class Built:
     body: bytes
-    parts: list             # of PartSpec, the expected parts
-    layout: list            # of PartLayout
-    needle: bytes           # the delimiter inside the body: eol--boundary
-    term: bytes             # the end of a header block: eol eol
+    parts: list  # of PartSpec, the expected parts
+    layout: list  # of PartLayout
+    needle: bytes  # the delimiter inside the body: eol--boundary
+    term: bytes  # the end of a header block: eol eol
 
 
 @dataclass
 class BodySpec:
     boundary: bytes
-    eol: bytes                      # b"\r\n" or b"\n" (bare LF everywhere)
-    preamble: bytes                 # its own final line end included, or b""
-    parts: list                     # of PartSpec
-    paddings: list                  # transport padding after each opening delimiter
+    eol: bytes  # b"\r\n" or b"\n" (bare LF everywhere)
+    preamble: bytes  # its own final line end included, or b""
+    parts: list  # of PartSpec
+    paddings: list  # transport padding after each opening delimiter
     epilogue: bytes
 
     def build(self) -> Built:
@@ -416,25 +485,42 @@ class BodySpec:
                 out += eol
             out += b"--" + b + padding + eol
             header_offset = len(out)
-            block = eol.join(n.encode("ascii") + b":" + (lead + v + trail).encode("utf-8")
-                             for n, lead, v, trail in part.header_lines)
+            block = eol.join(
+                n.encode("ascii") + b":" + (lead + v + trail).encode("utf-8") for n, lead, v, trail in part.header_lines
+            )
             out += block + eol + eol
-            layout.append(PartLayout(header_offset, len(block), len(part.header_lines), len(out),
-                                     len(part.data), part.filename is not None))
+            layout.append(
+                PartLayout(
+                    header_offset,
+                    len(block),
+                    len(part.header_lines),
+                    len(out),
+                    len(part.data),
+                    part.filename is not None,
+                )
+            )
             out += part.data
         if layout:
             out += eol
         out += b"--" + b + b"--" + self.epilogue
         needle = eol + b"--" + b
         body = bytes(out)
-        for part, lay in zip(self.parts, layout):  # the builder's own sanity check
-            assert needle not in body[lay.data_start:lay.data_end + len(needle) - 1]
+        for _part, lay in zip(self.parts, layout):  # the builder's own sanity check
+            assert needle not in body[lay.data_start : lay.data_end + len(needle) - 1]
         return Built(body, list(self.parts), layout, needle, eol + eol)
 
 
 @st.composite
-def body_specs(draw, *, compat: bool = False, max_parts: int = 6, lf: bool | None = None,
-               preamble: bool = True, epilogue: bool = True, padding: bool | None = None) -> BodySpec:
+def body_specs(
+    draw,
+    *,
+    compat: bool = False,
+    max_parts: int = 6,
+    lf: bool | None = None,
+    preamble: bool = True,
+    epilogue: bool = True,
+    padding: bool | None = None,
+) -> BodySpec:
     """A valid body. ``compat``: only what multipart 2.0.1 parses the same way."""
     boundary = draw(boundaries())
     if lf is None:
@@ -458,18 +544,25 @@ def body_specs(draw, *, compat: bool = False, max_parts: int = 6, lf: bool | Non
         pre = text + line_end
     parts = draw(st.lists(part_specs(boundary, eol, compat), max_size=max_parts))
     if padding:
-        paddings = draw(st.lists(st.text(alphabet=" \t", max_size=4).map(str.encode),
-                                 min_size=len(parts), max_size=len(parts)))
+        paddings = draw(
+            st.lists(st.text(alphabet=" \t", max_size=4).map(str.encode), min_size=len(parts), max_size=len(parts))
+        )
     else:
         paddings = [b""] * len(parts)
     epi = b""
     if epilogue and draw(st.booleans()):
-        epi = draw(st.one_of(st.binary(max_size=24), tricky_bytes(boundary, eol, max_pieces=4),
-                             st.sampled_from([b"\r\n", b"\r\n--" + boundary + b"\r\ngarbage"])))
+        epi = draw(
+            st.one_of(
+                st.binary(max_size=24),
+                tricky_bytes(boundary, eol, max_pieces=4),
+                st.sampled_from([b"\r\n", b"\r\n--" + boundary + b"\r\ngarbage"]),
+            )
+        )
     return BodySpec(boundary, eol, pre, parts, paddings, epi)
 
 
 # -- chunkings -----------------------------------------------------------------------------------------
+
 
 class Chunking:
     """How a body is cut into feeds: whole, fixed sizes, or at split points; as bytes, bytearray or memoryview."""
@@ -481,11 +574,11 @@ class Chunking:
         if self.kind == "whole":
             pieces = [body]
         elif self.kind == "size":
-            pieces = [body[i:i + self.arg] for i in range(0, len(body), self.arg)]
+            pieces = [body[i : i + self.arg] for i in range(0, len(body), self.arg)]
         else:  # split points, taken modulo len(body) + 1; repeats give empty feeds
             cuts = sorted(p % (len(body) + 1) for p in self.arg)
             edges = [0, *cuts, len(body)]
-            pieces = [body[a:b] for a, b in zip(edges, edges[1:])]
+            pieces = [body[a:b] for a, b in itertools.pairwise(edges)]
         if self.wrap == "bytearray":
             return [bytearray(p) for p in pieces]
         if self.wrap == "memoryview":
@@ -508,12 +601,14 @@ def chunkings() -> st.SearchStrategy[Chunking]:
         st.just(WHOLE),
         st.just(BYTEWISE),
         st.builds(lambda n, w: Chunking("size", n, w), st.integers(2, 40), wrap),
-        st.builds(lambda pts, w: Chunking("points", tuple(pts), w),
-                  st.lists(st.integers(0, 1 << 16), max_size=12), wrap),
+        st.builds(
+            lambda pts, w: Chunking("points", tuple(pts), w), st.lists(st.integers(0, 1 << 16), max_size=12), wrap
+        ),
     )
 
 
 # -- running a parser and recording what it did -------------------------------------------------------
+
 
 class RecordingHandler:
     """Records one part's data and end/abort calls; protocol violations go to ``violations``."""
@@ -523,7 +618,7 @@ class RecordingHandler:
     def __init__(self, part, violations: list, raise_in=None) -> None:
         self.part = part
         self.chunks: list = []
-        self.ended = False      # on_end returned normally
+        self.ended = False  # on_end returned normally
         self.aborts: list = []
         self.violations = violations
         self.raise_in = raise_in  # None, "data", "end": make that callback raise HandlerBoom
@@ -567,13 +662,13 @@ class PartOutcome:
     charset: str | None
     headers: tuple
     ended: bool
-    data: bytes | None      # None for a part that did not end: how much it got depends on the chunking
+    data: bytes | None  # None for a part that did not end: how much it got depends on the chunking
 
 
 @dataclass
 class Outcome:
-    error: tuple | None     # (class name, part_index, part_name, offset, str(error))
-    parts: list             # of PartOutcome
+    error: tuple | None  # (class name, part_index, part_name, offset, str(error))
+    parts: list  # of PartOutcome
     aborted_data: bytes | None
     handlers: list
     exception: BaseException | None
@@ -587,12 +682,25 @@ class Outcome:
 def error_signature(error: BaseException | None):
     if error is None:
         return None
-    return (type(error).__name__, getattr(error, "part_index", None), getattr(error, "part_name", None),
-            getattr(error, "offset", None), str(error))
+    return (
+        type(error).__name__,
+        getattr(error, "part_index", None),
+        getattr(error, "part_name", None),
+        getattr(error, "offset", None),
+        str(error),
+    )
 
 
-def run(parser_cls, boundary: bytes, chunks, limits=None, *, handler_factory=None,
-        check_internals: bool = False, abort_after: int | None = None) -> Outcome:
+def run(
+    parser_cls,
+    boundary: bytes,
+    chunks,
+    limits=None,
+    *,
+    handler_factory=None,
+    check_internals: bool = False,
+    abort_after: int | None = None,
+) -> Outcome:
     """Feed ``chunks`` then close; record everything; check the handler protocol and the failed state.
 
     ``check_internals`` (pure parser only): after every feed the held-back tail is shorter than the
@@ -652,8 +760,19 @@ def run(parser_cls, boundary: bytes, chunks, limits=None, *, handler_factory=Non
     if len(open_parts) > 1:
         violations.append(f"{len(open_parts)} parts did not end; only the last started one may be open")
     assert not violations, violations
-    parts = [PartOutcome(h.part.index, h.part.name, h.part.filename, h.part.content_type, h.part.charset,
-                         tuple(h.part.headers), h.ended, h.data if h.ended else None) for h in handlers]
+    parts = [
+        PartOutcome(
+            h.part.index,
+            h.part.name,
+            h.part.filename,
+            h.part.content_type,
+            h.part.charset,
+            tuple(h.part.headers),
+            h.ended,
+            h.data if h.ended else None,
+        )
+        for h in handlers
+    ]
     aborted = open_parts[-1].data if open_parts else None
     return Outcome(error_signature(error), parts, aborted, handlers, error)
 
@@ -676,21 +795,23 @@ def check_parser_bounds(parser) -> None:
 
 
 def expected_outcome_parts(built: Built) -> list:
-    return [PartOutcome(i, p.name, p.filename, p.content_type, None, tuple(p.expected_headers), True, p.data)
-            for i, p in enumerate(built.parts)]
+    return [
+        PartOutcome(i, p.name, p.filename, p.content_type, None, tuple(p.expected_headers), True, p.data)
+        for i, p in enumerate(built.parts)
+    ]
 
 
 def without_charset(parts) -> list:
-    return [PartOutcome(p.index, p.name, p.filename, p.content_type, None, p.headers, p.ended, p.data)
-            for p in parts]
+    return [PartOutcome(p.index, p.name, p.filename, p.content_type, None, p.headers, p.ended, p.data) for p in parts]
 
 
 # -- the reference for limits ------------------------------------------------------------------------
 
+
 def held_back(body: bytes, start: int, cut: int, needle: bytes) -> int:
     """Where the longest suffix of ``body[start:cut]`` shorter than ``needle`` that begins ``needle`` starts."""
     for size in range(min(len(needle) - 1, cut - start), 0, -1):
-        if needle.startswith(body[cut - size:cut]):
+        if needle.startswith(body[cut - size : cut]):
             return cut - size
     return cut
 
@@ -716,7 +837,7 @@ def expected_limit_outcome(built: Built, limits: fastmime.Limits):
     n = len(built.needle)
     started = ended = 0
     open_part = None
-    for k, (part, lay) in enumerate(zip(built.parts, built.layout)):
+    for k, (_part, lay) in enumerate(zip(built.parts, built.layout)):
         if cut < lay.header_offset:
             break
         if k >= limits.max_parts:

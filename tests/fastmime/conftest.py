@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-import fastmime
-import fastmime.pure
-
 from ._helpers import IMPLEMENTATIONS
 
 

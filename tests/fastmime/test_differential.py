@@ -54,7 +54,13 @@ from hypothesis import given
 import fastmime
 
 from ._strategies import (
-    IMPLEMENTATIONS, WHOLE, body_specs, chunkings, expected_outcome_parts, property_settings, run,
+    IMPLEMENTATIONS,
+    WHOLE,
+    body_specs,
+    chunkings,
+    expected_outcome_parts,
+    property_settings,
+    run,
     without_charset,
 )
 
@@ -66,8 +72,7 @@ only_2_0_1 = pytest.mark.skipif(not MULTIPART_2_0_1, reason="the examples pin mu
 
 def run_multipart(boundary: bytes, chunks, *, strict: bool = False):
     """multipart's parts as (name, filename, Content-Type, headers, data), or its exception."""
-    parser = multipart.PushMultipartParser(boundary, max_header_size=1 << 20, max_header_count=1 << 10,
-                                           strict=strict)
+    parser = multipart.PushMultipartParser(boundary, max_header_size=1 << 20, max_header_count=1 << 10, strict=strict)
     parts, current = [], None
     try:
         for chunk in chunks:
@@ -78,8 +83,9 @@ def run_multipart(boundary: bytes, chunks, *, strict: bool = False):
                     current = (event, bytearray())
                 elif event is None:
                     seg, data = current
-                    parts.append((seg.name, seg.filename, seg.header("Content-Type"), list(seg.headerlist),
-                                  bytes(data)))
+                    parts.append(
+                        (seg.name, seg.filename, seg.header("Content-Type"), list(seg.headerlist), bytes(data))
+                    )
                     current = None
                 else:
                     current[1].extend(event)
@@ -92,8 +98,7 @@ def run_multipart(boundary: bytes, chunks, *, strict: bool = False):
 def fastmime_view(outcome):
     """fastmime's parts seen the way multipart reports them: header names Title-Cased."""
     assert outcome.error is None, outcome.error
-    return [(p.name, p.filename, p.content_type, [(n.title(), v) for n, v in p.headers], p.data)
-            for p in outcome.parts]
+    return [(p.name, p.filename, p.content_type, [(n.title(), v) for n, v in p.headers], p.data) for p in outcome.parts]
 
 
 @property_settings(250)
@@ -148,36 +153,72 @@ DIFFERENCES = {
     "transport padding, first delimiter": (b"--B \t\r\n" + CD + b"\r\n\r\nx\r\n--B--", PART_A, "ParserError"),
     "transport padding, later delimiter": (
         b"--B\r\n" + CD + b"\r\n\r\nx\r\n--B \r\n" + CD + b"\r\n\r\ny\r\n--B--",
-        PART_A + [("a", None, None, b"y")], "ParserError"),
+        PART_A + [("a", None, None, b"y")],
+        "ParserError",
+    ),
     "--B inside a preamble line": (b"xx--B\r\n--B\r\n" + CD + b"\r\n\r\nx\r\n--B--", PART_A, "ParserError"),
     "preamble ending with bare LF": (b"pre\n--B\r\n" + CD + b"\r\n\r\nx\r\n--B--", PART_A, "ParserError"),
     "folded header line": (b"--B\r\n" + CD + b"\r\nX-A: a\r\n b\r\n\r\nx\r\n--B--", "InvalidHeader", PART_A),
-    "trailing whitespace in a value": (b"--B\r\n" + CD + b"\r\nContent-Type: text/plain \t\r\n\r\nx\r\n--B--",
-                                       [("a", None, "text/plain", b"x")], [("a", None, "text/plain \t", b"x")]),
-    "space before the colon": (b'--B\r\nContent-Disposition : form-data; name="a"\r\n\r\nx\r\n--B--',
-                               "InvalidHeader", PART_A),
+    "trailing whitespace in a value": (
+        b"--B\r\n" + CD + b"\r\nContent-Type: text/plain \t\r\n\r\nx\r\n--B--",
+        [("a", None, "text/plain", b"x")],
+        [("a", None, "text/plain \t", b"x")],
+    ),
+    "space before the colon": (
+        b'--B\r\nContent-Disposition : form-data; name="a"\r\n\r\nx\r\n--B--',
+        "InvalidHeader",
+        PART_A,
+    ),
     "token header name": (b"--B\r\n" + CD + b"\r\nX.Y!: z\r\n\r\nx\r\n--B--", PART_A, "ParserError"),
     "NUL in a header value": (b"--B\r\n" + CD + b"\r\nX-A: a\x00b\r\n\r\nx\r\n--B--", "InvalidHeader", PART_A),
-    "Latin-1 header": (b'--B\r\nContent-Disposition: form-data; name="\xe9"\r\n\r\nx\r\n--B--',
-                       [("\xe9", None, None, b"x")], "ParserError"),
-    "percent-encoding": (b'--B\r\nContent-Disposition: form-data; name="a%22b"; filename="x%0Ay"\r\n\r\nx\r\n--B--',
-                         [("a%22b", "x%0Ay", None, b"x")], [('a"b', "x\ny", None, b"x")]),
-    "raw Windows path": (b'--B\r\nContent-Disposition: form-data; name="a"; filename="C:\\x\\y.jpg"\r\n\r\nx\r\n--B--',
-                         [("a", "C:\\x\\y.jpg", None, b"x")], [("a", "y.jpg", None, b"x")]),
-    "escaped backslash": (b'--B\r\nContent-Disposition: form-data; name="a"; filename="a\\\\b"\r\n\r\nx\r\n--B--',
-                          [("a", "a\\b", None, b"x")], [("a", "a\\\\b", None, b"x")]),
-    "repeated name parameter": (b'--B\r\nContent-Disposition: form-data; name="a"; name="b"\r\n\r\nx\r\n--B--',
-                                "InvalidContentDisposition", [("b", None, None, b"x")]),
+    "Latin-1 header": (
+        b'--B\r\nContent-Disposition: form-data; name="\xe9"\r\n\r\nx\r\n--B--',
+        [("\xe9", None, None, b"x")],
+        "ParserError",
+    ),
+    "percent-encoding": (
+        b'--B\r\nContent-Disposition: form-data; name="a%22b"; filename="x%0Ay"\r\n\r\nx\r\n--B--',
+        [("a%22b", "x%0Ay", None, b"x")],
+        [('a"b', "x\ny", None, b"x")],
+    ),
+    "raw Windows path": (
+        b'--B\r\nContent-Disposition: form-data; name="a"; filename="C:\\x\\y.jpg"\r\n\r\nx\r\n--B--',
+        [("a", "C:\\x\\y.jpg", None, b"x")],
+        [("a", "y.jpg", None, b"x")],
+    ),
+    "escaped backslash": (
+        b'--B\r\nContent-Disposition: form-data; name="a"; filename="a\\\\b"\r\n\r\nx\r\n--B--',
+        [("a", "a\\b", None, b"x")],
+        [("a", "a\\\\b", None, b"x")],
+    ),
+    "repeated name parameter": (
+        b'--B\r\nContent-Disposition: form-data; name="a"; name="b"\r\n\r\nx\r\n--B--',
+        "InvalidContentDisposition",
+        [("b", None, None, b"x")],
+    ),
     "two Content-Disposition headers": (
         b"--B\r\n" + CD + b'\r\nContent-Disposition: form-data; name="b"\r\n\r\nx\r\n--B--',
-        "InvalidContentDisposition", [("b", None, None, b"x")]),
-    "filename*": (b"--B\r\nContent-Disposition: form-data; name=\"a\"; filename=\"x.jpg\"; "
-                  b"filename*=utf-8''%C3%A9.jpg\r\n\r\nx\r\n--B--",
-                  [("a", "\xe9.jpg", None, b"x")], [("a", "x.jpg", None, b"x")]),
-    "unquoted value with a space": (b"--B\r\nContent-Disposition: form-data; name=a b\r\n\r\nx\r\n--B--",
-                                    [("a b", None, None, b"x")], PART_A),
-    "tab after ;": (b'--B\r\nContent-Disposition: form-data;\tname="x; filename=evil"\r\n\r\nx\r\n--B--',
-                    [("x; filename=evil", None, None, b"x")], [("", "evil", None, b"x")]),
+        "InvalidContentDisposition",
+        [("b", None, None, b"x")],
+    ),
+    "filename*": (
+        (
+            b'--B\r\nContent-Disposition: form-data; name="a"; filename="x.jpg"; '
+            b"filename*=utf-8''%C3%A9.jpg\r\n\r\nx\r\n--B--"
+        ),
+        [("a", "\xe9.jpg", None, b"x")],
+        [("a", "x.jpg", None, b"x")],
+    ),
+    "unquoted value with a space": (
+        b"--B\r\nContent-Disposition: form-data; name=a b\r\n\r\nx\r\n--B--",
+        [("a b", None, None, b"x")],
+        PART_A,
+    ),
+    "tab after ;": (
+        b'--B\r\nContent-Disposition: form-data;\tname="x; filename=evil"\r\n\r\nx\r\n--B--',
+        [("x; filename=evil", None, None, b"x")],
+        [("", "evil", None, b"x")],
+    ),
     "part Content-Length": (b"--B\r\n" + CD + b"\r\nContent-Length: 5\r\n\r\nx\r\n--B--", PART_A, "ParserError"),
 }
 
@@ -211,22 +252,29 @@ def test_documented_difference_boundary_length():
 
 
 @only_2_0_1
-@pytest.mark.parametrize("body", [
-    b"--B\r\n" + CD + b"\r\n\r\nx\r\n--B-x",                      # one dash after the boundary
-    b"--B\r\n" + CD + b"\r\n\r\nx\r\n--Bx\r\n",                     # the boundary is a prefix of the line
-    b"--B\r\nContent-Disposition: attachment\r\n\r\nx\r\n--B--",   # not form-data
-    b"--B\r\n\r\nx\r\n--B--",                                      # no headers
-    b"--B\r\n" + CD + b"\r\n\r\nx",                                # no close delimiter
-], ids=["single-dash", "boundary-prefix", "attachment", "no-headers", "incomplete"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"--B\r\n" + CD + b"\r\n\r\nx\r\n--B-x",  # one dash after the boundary
+        b"--B\r\n" + CD + b"\r\n\r\nx\r\n--Bx\r\n",  # the boundary is a prefix of the line
+        b"--B\r\nContent-Disposition: attachment\r\n\r\nx\r\n--B--",  # not form-data
+        b"--B\r\n\r\nx\r\n--B--",  # no headers
+        b"--B\r\n" + CD + b"\r\n\r\nx",  # no close delimiter
+    ],
+    ids=["single-dash", "boundary-prefix", "attachment", "no-headers", "incomplete"],
+)
 def test_both_refuse(body):
     assert isinstance(_fastmime(body), str)
     assert _multipart(body) == "ParserError"
 
 
-@pytest.mark.parametrize("body", [
-    b"--B--garbage",
-    b"--B\r\n" + CD + b"\r\n\r\nx\r\n--B-- \r\n--B\r\n",
-    b"preamble\r\n--B\r\n" + CD + b"\r\n\r\nx\n--B\r--B\r\r\n--x\r\n--B--",
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"--B--garbage",
+        b"--B\r\n" + CD + b"\r\n\r\nx\r\n--B-- \r\n--B\r\n",
+        b"preamble\r\n--B\r\n" + CD + b"\r\n\r\nx\n--B\r--B\r\r\n--x\r\n--B--",
+    ],
+)
 def test_both_accept(body):
     assert _fastmime(body) == _multipart(body)

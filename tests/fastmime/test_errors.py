@@ -25,51 +25,72 @@ def assert_error_everywhere(parser_cls, body, error_cls, limits=None, *, part_in
     return first
 
 
-@pytest.mark.parametrize("body, error_cls", [
-    (D + b"\r\nContent-Disposition: form-data; name=\"a\"\r\nNoColonHere\r\n\r\nx\r\n" + D + b"--",
-     fastmime.InvalidHeader),
-    (D + b"\r\nContent-Disposition: form-data; name=\"a\"\r\n: empty name\r\n\r\nx\r\n" + D + b"--",
-     fastmime.InvalidHeader),
-    (D + b"\r\nContent-<<<position: form-data; name=\"a\"\r\n\r\nx\r\n" + D + b"--", fastmime.InvalidHeader),
-    (D + b"\r\nContent-Disposition: form-data; n\rme=\"a\"\r\n\r\nx\r\n" + D + b"--", fastmime.InvalidHeader),
-    (D + b"\r\nContent-Disposition: form-data; n\nme=\"a\"\r\n\r\nx\r\n" + D + b"--", fastmime.InvalidHeader),
-    (D + b"\r\nContent-Disposition: form-data; name=\"a\"\x00\r\n\r\nx\r\n" + D + b"--", fastmime.InvalidHeader),
-    (D + b"\r\nContent-Disposition: form-data;\r\n name=\"a\"\r\n\r\nx\r\n" + D + b"--", fastmime.InvalidHeader),
-    (D + b"\r\nContent-Type: text/plain\r\n\r\nx\r\n" + D + b"--", fastmime.MissingContentDisposition),
-    (D + b"\r\n\r\nx\r\n" + D + b"--", fastmime.MissingContentDisposition),
-    (D + b"\r\nContent-Disposition: attachment; name=\"a\"\r\n\r\nx\r\n" + D + b"--",
-     fastmime.InvalidContentDisposition),
-    (D + b"\r\nContent-Disposition: form-data; name=\"a\"; name=\"b\"\r\n\r\nx\r\n" + D + b"--",
-     fastmime.InvalidContentDisposition),
-    (D + b"\r\nContent-Disposition: form-data; name=\"a\"\r\nContent-Disposition: form-data; name=\"b\"\r\n"
-     b"\r\nx\r\n" + D + b"--", fastmime.InvalidContentDisposition),
-    (D + b"\r\nContent-Disposition: form-data; name=\"a\"; filename*=bogus\r\n\r\nx\r\n" + D + b"--",
-     fastmime.InvalidContentDisposition),
-    (D + b"X\r\n", fastmime.InvalidDelimiter),
-    (D + b"-X\r\n", fastmime.InvalidDelimiter),
-    (D + b"\rX", fastmime.InvalidDelimiter),
-    (D + b"\r\n" + part("a", b"1") + b"\r\n" + D + b"junk\r\n", fastmime.InvalidDelimiter),
-    (D + b"\r\n" + part("a", b"1") + b"\r\n" + D + b" \t x", fastmime.InvalidDelimiter),
-    (D + b"\r\n" + part("a", b"1") + b"\r\n" + D + b"\n" + part("b", b"2") + b"\r\n" + D + b"--",
-     fastmime.InvalidDelimiter),
-    (D + b"\r\n" + part("a", b"1") + b"\r\n" + D + b" " * 1025 + b"\r\n", fastmime.InvalidDelimiter),
-])
+@pytest.mark.parametrize(
+    "body, error_cls",
+    [
+        (
+            D + b'\r\nContent-Disposition: form-data; name="a"\r\nNoColonHere\r\n\r\nx\r\n' + D + b"--",
+            fastmime.InvalidHeader,
+        ),
+        (
+            D + b'\r\nContent-Disposition: form-data; name="a"\r\n: empty name\r\n\r\nx\r\n' + D + b"--",
+            fastmime.InvalidHeader,
+        ),
+        (D + b'\r\nContent-<<<position: form-data; name="a"\r\n\r\nx\r\n' + D + b"--", fastmime.InvalidHeader),
+        (D + b'\r\nContent-Disposition: form-data; n\rme="a"\r\n\r\nx\r\n' + D + b"--", fastmime.InvalidHeader),
+        (D + b'\r\nContent-Disposition: form-data; n\nme="a"\r\n\r\nx\r\n' + D + b"--", fastmime.InvalidHeader),
+        (D + b'\r\nContent-Disposition: form-data; name="a"\x00\r\n\r\nx\r\n' + D + b"--", fastmime.InvalidHeader),
+        (D + b'\r\nContent-Disposition: form-data;\r\n name="a"\r\n\r\nx\r\n' + D + b"--", fastmime.InvalidHeader),
+        (D + b"\r\nContent-Type: text/plain\r\n\r\nx\r\n" + D + b"--", fastmime.MissingContentDisposition),
+        (D + b"\r\n\r\nx\r\n" + D + b"--", fastmime.MissingContentDisposition),
+        (
+            D + b'\r\nContent-Disposition: attachment; name="a"\r\n\r\nx\r\n' + D + b"--",
+            fastmime.InvalidContentDisposition,
+        ),
+        (
+            D + b'\r\nContent-Disposition: form-data; name="a"; name="b"\r\n\r\nx\r\n' + D + b"--",
+            fastmime.InvalidContentDisposition,
+        ),
+        (
+            D + b'\r\nContent-Disposition: form-data; name="a"\r\nContent-Disposition: form-data; name="b"\r\n'
+            b"\r\nx\r\n" + D + b"--",
+            fastmime.InvalidContentDisposition,
+        ),
+        (
+            D + b'\r\nContent-Disposition: form-data; name="a"; filename*=bogus\r\n\r\nx\r\n' + D + b"--",
+            fastmime.InvalidContentDisposition,
+        ),
+        (D + b"X\r\n", fastmime.InvalidDelimiter),
+        (D + b"-X\r\n", fastmime.InvalidDelimiter),
+        (D + b"\rX", fastmime.InvalidDelimiter),
+        (D + b"\r\n" + part("a", b"1") + b"\r\n" + D + b"junk\r\n", fastmime.InvalidDelimiter),
+        (D + b"\r\n" + part("a", b"1") + b"\r\n" + D + b" \t x", fastmime.InvalidDelimiter),
+        (
+            D + b"\r\n" + part("a", b"1") + b"\r\n" + D + b"\n" + part("b", b"2") + b"\r\n" + D + b"--",
+            fastmime.InvalidDelimiter,
+        ),
+        (D + b"\r\n" + part("a", b"1") + b"\r\n" + D + b" " * 1025 + b"\r\n", fastmime.InvalidDelimiter),
+    ],
+)
 def test_malformed_bodies(parser_cls, body, error_cls):
     error = assert_error_everywhere(parser_cls, body, error_cls)
     assert isinstance(error, fastmime.ParseError)
     assert error.offset is not None
 
 
-@pytest.mark.parametrize("body", [
-    b"",
-    b"no delimiter at all",
-    D,
-    D + b"\r\n",
-    D + b"\r\nContent-Disposition: form-data; name=\"a\"\r\n",
-    D + b"\r\n" + part("a", b"1"),
-    D + b"\r\n" + part("a", b"1") + b"\r\n" + D,
-    D + b"\r\n" + part("a", b"1") + b"\r\n" + D + b"-",
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"no delimiter at all",
+        D,
+        D + b"\r\n",
+        D + b'\r\nContent-Disposition: form-data; name="a"\r\n',
+        D + b"\r\n" + part("a", b"1"),
+        D + b"\r\n" + part("a", b"1") + b"\r\n" + D,
+        D + b"\r\n" + part("a", b"1") + b"\r\n" + D + b"-",
+    ],
+)
 def test_incomplete_bodies_fail_at_close(parser_cls, body):
     recorder, error = parse(parser_cls, body)
     assert isinstance(error, fastmime.IncompleteBody)
@@ -78,7 +99,7 @@ def test_incomplete_bodies_fail_at_close(parser_cls, body):
 
 
 def test_error_names_part_and_offset(parser_cls):
-    body = body_of(part("first", b"1")) [:-len(D) - 2] + b"\r\n" + D + b"\r\nX-Bad Header: 1\r\n\r\n"
+    body = body_of(part("first", b"1"))[: -len(D) - 2] + b"\r\n" + D + b"\r\nX-Bad Header: 1\r\n\r\n"
     _, error = parse(parser_cls, body)
     assert isinstance(error, fastmime.InvalidHeader)
     assert error.part_index == 1
@@ -97,14 +118,17 @@ def test_open_part_is_aborted_exactly_once(parser_cls):
         assert b.aborted[0] is error
 
 
-@pytest.mark.parametrize("limit, value, body, error_cls", [
-    ("max_parts", 2, body_of(part("a"), part("b"), part("c")), fastmime.TooManyParts),
-    ("max_header_size", 60, body_of(part("a", extra_headers=[b"X-Long: " + b"v" * 40])), fastmime.HeaderTooLarge),
-    ("max_header_lines", 2, body_of(part("a", extra_headers=[b"A: 1", b"B: 2"])), fastmime.TooManyHeaders),
-    ("max_field_size", 10, body_of(part("a", b"x" * 11)), fastmime.FieldTooLarge),
-    ("max_file_size", 10, body_of(part("a", b"x" * 11, filename="f")), fastmime.FileTooLarge),
-    ("max_body_size", 100, body_of(part("a", b"x" * 200)), fastmime.BodyTooLarge),
-])
+@pytest.mark.parametrize(
+    "limit, value, body, error_cls",
+    [
+        ("max_parts", 2, body_of(part("a"), part("b"), part("c")), fastmime.TooManyParts),
+        ("max_header_size", 60, body_of(part("a", extra_headers=[b"X-Long: " + b"v" * 40])), fastmime.HeaderTooLarge),
+        ("max_header_lines", 2, body_of(part("a", extra_headers=[b"A: 1", b"B: 2"])), fastmime.TooManyHeaders),
+        ("max_field_size", 10, body_of(part("a", b"x" * 11)), fastmime.FieldTooLarge),
+        ("max_file_size", 10, body_of(part("a", b"x" * 11, filename="f")), fastmime.FileTooLarge),
+        ("max_body_size", 100, body_of(part("a", b"x" * 200)), fastmime.BodyTooLarge),
+    ],
+)
 def test_each_limit_has_its_own_error(parser_cls, limit, value, body, error_cls):
     limits = fastmime.Limits(**{limit: value})
     error = assert_error_everywhere(parser_cls, body, error_cls, limits)
@@ -112,12 +136,15 @@ def test_each_limit_has_its_own_error(parser_cls, limit, value, body, error_cls)
     assert error.http_status == 413
 
 
-@pytest.mark.parametrize("limit, value, body", [
-    ("max_parts", 3, body_of(part("a"), part("b"), part("c"))),
-    ("max_header_lines", 3, body_of(part("a", extra_headers=[b"A: 1", b"B: 2"]))),
-    ("max_field_size", 11, body_of(part("a", b"x" * 11))),
-    ("max_file_size", 11, body_of(part("a", b"x" * 11, filename="f"))),
-])
+@pytest.mark.parametrize(
+    "limit, value, body",
+    [
+        ("max_parts", 3, body_of(part("a"), part("b"), part("c"))),
+        ("max_header_lines", 3, body_of(part("a", extra_headers=[b"A: 1", b"B: 2"]))),
+        ("max_field_size", 11, body_of(part("a", b"x" * 11))),
+        ("max_file_size", 11, body_of(part("a", b"x" * 11, filename="f"))),
+    ],
+)
 def test_limits_are_inclusive(parser_cls, limit, value, body):
     _, error = parse(parser_cls, body, limits=fastmime.Limits(**{limit: value}))
     assert error is None
@@ -127,8 +154,9 @@ def test_header_size_limit_is_exact(parser_cls):
     block = b'Content-Disposition: form-data; name="a"'
     body = body_of(part("a", b"1"))
     assert parse(parser_cls, body, limits=fastmime.Limits(max_header_size=len(block)))[1] is None
-    error = assert_error_everywhere(parser_cls, body, fastmime.HeaderTooLarge,
-                                    fastmime.Limits(max_header_size=len(block) - 1))
+    error = assert_error_everywhere(
+        parser_cls, body, fastmime.HeaderTooLarge, fastmime.Limits(max_header_size=len(block) - 1)
+    )
     assert error.offset == len(D) + 2 + len(block) - 1
 
 
@@ -148,8 +176,9 @@ def test_earlier_error_wins_over_body_limit(parser_cls):
 
 def test_field_limit_names_the_part(parser_cls):
     body = body_of(part("ok", b"1"), part("caption", b"y" * 50))
-    error = assert_error_everywhere(parser_cls, body, fastmime.FieldTooLarge, fastmime.Limits(max_field_size=20),
-                                    part_index=1)
+    error = assert_error_everywhere(
+        parser_cls, body, fastmime.FieldTooLarge, fastmime.Limits(max_field_size=20), part_index=1
+    )
     assert error.part_name == "caption"
     assert error.offset == body.index(b"y" * 50) + 20
 
@@ -246,13 +275,16 @@ def test_feed_after_close(parser_cls):
     parser.abort()  # nothing to abort: no error
 
 
-@pytest.mark.parametrize("boundary, error_cls", [
-    (b"", fastmime.EmptyBoundary),
-    (b"x" * 71, fastmime.BoundaryTooLong),
-    (b"bad\r\nboundary", fastmime.InvalidBoundary),
-    (b"trailing ", fastmime.InvalidBoundary),
-    ("naïve", fastmime.InvalidBoundary),
-])
+@pytest.mark.parametrize(
+    "boundary, error_cls",
+    [
+        (b"", fastmime.EmptyBoundary),
+        (b"x" * 71, fastmime.BoundaryTooLong),
+        (b"bad\r\nboundary", fastmime.InvalidBoundary),
+        (b"trailing ", fastmime.InvalidBoundary),
+        ("naïve", fastmime.InvalidBoundary),
+    ],
+)
 def test_parser_checks_its_boundary(parser_cls, boundary, error_cls):
     with pytest.raises(error_cls):
         parser_cls(boundary, Recorder())
@@ -274,8 +306,14 @@ def test_boundary_length_limit_is_configurable(parser_cls):
 def test_error_hierarchy():
     assert issubclass(fastmime.NotMultipart, fastmime.ParseError)
     assert fastmime.NotMultipart.http_status == 415
-    for cls in (fastmime.TooManyParts, fastmime.HeaderTooLarge, fastmime.TooManyHeaders, fastmime.FieldTooLarge,
-                fastmime.FileTooLarge, fastmime.BodyTooLarge):
+    for cls in (
+        fastmime.TooManyParts,
+        fastmime.HeaderTooLarge,
+        fastmime.TooManyHeaders,
+        fastmime.FieldTooLarge,
+        fastmime.FileTooLarge,
+        fastmime.BodyTooLarge,
+    ):
         assert issubclass(cls, fastmime.LimitExceeded) and issubclass(cls, fastmime.MultipartError)
     for cls in (fastmime.MissingBoundary, fastmime.EmptyBoundary, fastmime.BoundaryTooLong):
         assert issubclass(cls, fastmime.InvalidBoundary)

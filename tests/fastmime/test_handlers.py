@@ -10,7 +10,13 @@ import pytest
 
 import fastmime
 from fastmime.handlers import (
-    DiscardHandler, HashingHandler, PartHandler, SpooledFileHandler, ValueHandler, event_loop_safe, is_event_loop_safe,
+    DiscardHandler,
+    HashingHandler,
+    PartHandler,
+    SpooledFileHandler,
+    ValueHandler,
+    event_loop_safe,
+    is_event_loop_safe,
 )
 
 from ._helpers import BOUNDARY, body_of, part
@@ -21,7 +27,7 @@ CONTENT_TYPE = "multipart/form-data; boundary=" + BOUNDARY.decode()
 def feed_one(handler, data, pieces=3):
     step = max(1, len(data) // pieces)
     for i in range(0, len(data), step):
-        handler.on_data(memoryview(data)[i:i + step])
+        handler.on_data(memoryview(data)[i : i + step])
     handler.on_end()
     return handler
 
@@ -84,9 +90,14 @@ def test_which_built_in_handlers_are_event_loop_safe(tmp_path):
 
 def test_event_loop_safe_marks_functions_and_classes():
     class Mine:
-        def on_data(self, chunk): pass
-        def on_end(self): pass
-        def on_abort(self, error): pass
+        def on_data(self, chunk):
+            pass
+
+        def on_end(self):
+            pass
+
+        def on_abort(self, error):
+            pass
 
     assert not is_event_loop_safe(Mine()) and not is_event_loop_safe(lambda part: Mine())
     assert event_loop_safe(Mine) is Mine and is_event_loop_safe(Mine())
@@ -133,9 +144,13 @@ def test_hashing_handler_forwards_abort():
 
 
 def test_parse_form_fields_and_files():
-    body = body_of(part("caption", "Überblick".encode()), part("tag", b"a"), part("tag", b"b"),
-                   part("photo", b"\xff\xd8data", filename="p.jpg", content_type="image/jpeg"),
-                   part(None, b"unnamed", filename="x.jpg"))
+    body = body_of(
+        part("caption", "Überblick".encode()),
+        part("tag", b"a"),
+        part("tag", b"b"),
+        part("photo", b"\xff\xd8data", filename="p.jpg", content_type="image/jpeg"),
+        part(None, b"unnamed", filename="x.jpg"),
+    )
     with fastmime.parse_form(body, CONTENT_TYPE) as form:
         assert form.fields["caption"] == "Überblick"
         assert form.fields["tag"] == "a" and form.fields.getall("tag") == ["a", "b"]
@@ -151,15 +166,18 @@ def test_parse_form_fields_and_files():
 
 def test_parse_form_takes_chunks_and_bytes_content_type():
     body = body_of(part("a", b"1"), part("f", b"x" * 3000, filename="f"))
-    chunks = (body[i:i + 100] for i in range(0, len(body), 100))
+    chunks = (body[i : i + 100] for i in range(0, len(body), 100))
     with fastmime.parse_form(chunks, CONTENT_TYPE.encode()) as form:
         assert form.fields["a"] == "1" and form.files["f"].read() == b"x" * 3000
 
 
 def test_parse_form_charsets():
-    body = body_of(part("_charset_", b"iso-8859-1"), part("a", b"caf\xe9"),
-                   part("b", "é".encode("utf-16-le"), content_type="text/plain; charset=utf-16-le"),
-                   part("c", b"x", content_type="text/plain; charset=no-such-charset"))
+    body = body_of(
+        part("_charset_", b"iso-8859-1"),
+        part("a", b"caf\xe9"),
+        part("b", "é".encode("utf-16-le"), content_type="text/plain; charset=utf-16-le"),
+        part("c", b"x", content_type="text/plain; charset=no-such-charset"),
+    )
     with fastmime.parse_form(body, CONTENT_TYPE) as form:
         assert form.fields["a"] == "café"
         assert form.fields["b"] == "é"
@@ -187,7 +205,7 @@ def test_parse_form_async():
 
     async def stream():
         for i in range(0, len(body), 10):
-            yield body[i:i + 10]
+            yield body[i : i + 10]
             await asyncio.sleep(0)
 
     async def main():

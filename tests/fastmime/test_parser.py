@@ -18,8 +18,7 @@ def only_ok(parser_cls, body, **kw):
 def test_fields_and_files(parser_cls):
     body = body_of(
         part("title", b"Sunset"),
-        part("photo", b"\xff\xd8\xff\xe0JPEG\r\n--not-a-delimiter\r\n", filename="sun.jpg",
-             content_type="image/jpeg"),
+        part("photo", b"\xff\xd8\xff\xe0JPEG\r\n--not-a-delimiter\r\n", filename="sun.jpg", content_type="image/jpeg"),
         part("empty", b""),
     )
     parts = only_ok(parser_cls, body)
@@ -39,8 +38,13 @@ def test_data_arrives_as_memoryviews(parser_cls):
 
 def test_chunking_never_changes_the_result(parser_cls):
     content = b"\r\n--" + BOUNDARY[:-1] + b"\r\r\n\n--" + BOUNDARY + b"x" + b"\r" * 5
-    body = body_of(part("a", content), part("b", b"", filename="b.bin"), part("c", b"-" * 80),
-                   preamble=b"preamble\r\n--" + BOUNDARY[:5] + b"\r\n", epilogue=b"\r\nepilogue\r\n")
+    body = body_of(
+        part("a", content),
+        part("b", b"", filename="b.bin"),
+        part("c", b"-" * 80),
+        preamble=b"preamble\r\n--" + BOUNDARY[:5] + b"\r\n",
+        epilogue=b"\r\nepilogue\r\n",
+    )
     expected = outcome(parser_cls, body)
     assert expected[1] is None
     assert expected[0][0][4] == content
@@ -57,8 +61,11 @@ def test_both_implementations_agree():
         body_of(part("a", b"1"), part("f", b"\r\n\r\n", filename="f.txt", content_type="text/plain")),
         body_of(part("a", b"1")) + b"garbage after the end",
         body_of(part("a", b"1"))[:-3],
-        b"--" + BOUNDARY + b"\r\nContent-Disposition: form-data; name=\"a\"\r\nBad Header\r\n\r\nx\r\n--"
-        + BOUNDARY + b"--",
+        b"--"
+        + BOUNDARY
+        + b'\r\nContent-Disposition: form-data; name="a"\r\nBad Header\r\n\r\nx\r\n--'
+        + BOUNDARY
+        + b"--",
     ]
     for body in bodies:
         results = {name: outcome(cls, body) for name, cls in IMPLEMENTATIONS.items()}
@@ -84,8 +91,12 @@ def test_empty_file_input_as_browsers_send_it(parser_cls):
 
 
 def test_headers_kept_in_order_as_sent(parser_cls):
-    raw = part("a", b"v", content_type="text/plain; charset=ISO-8859-1",
-               extra_headers=[b"X-Custom:  spaced value\t", b"content-id: <1>"])
+    raw = part(
+        "a",
+        b"v",
+        content_type="text/plain; charset=ISO-8859-1",
+        extra_headers=[b"X-Custom:  spaced value\t", b"content-id: <1>"],
+    )
     (p,) = only_ok(parser_cls, body_of(raw))
     assert p.part.headers == [
         ("Content-Disposition", 'form-data; name="a"'),
@@ -100,8 +111,7 @@ def test_headers_kept_in_order_as_sent(parser_cls):
 
 
 def test_header_names_are_case_insensitive(parser_cls):
-    raw = (b"cOnTeNt-DiSpOsItIoN: FORM-DATA; NAME=\"a\"; FileName=\"f.txt\"\r\n"
-           b"CONTENT-TYPE: text/plain\r\n\r\nx")
+    raw = b'cOnTeNt-DiSpOsItIoN: FORM-DATA; NAME="a"; FileName="f.txt"\r\nCONTENT-TYPE: text/plain\r\n\r\nx'
     (p,) = only_ok(parser_cls, body_of(raw))
     assert (p.part.name, p.part.filename, p.part.content_type) == ("a", "f.txt", "text/plain")
 
@@ -119,8 +129,10 @@ def test_latin1_header_bytes_do_not_fail(parser_cls):
 
 
 def test_filename_star_wins_over_filename(parser_cls):
-    raw = (b"Content-Disposition: form-data; name=\"f\"; filename=\"fallback.jpg\"; "
-           b"filename*=UTF-8''%D0%A4%D0%BE%D1%82%D0%BE.jpg\r\n\r\nx")
+    raw = (
+        b'Content-Disposition: form-data; name="f"; filename="fallback.jpg"; '
+        b"filename*=UTF-8''%D0%A4%D0%BE%D1%82%D0%BE.jpg\r\n\r\nx"
+    )
     (p,) = only_ok(parser_cls, body_of(raw))
     assert p.part.filename == "Фото.jpg"
 
@@ -152,8 +164,11 @@ def test_semicolon_inside_quoted_filename(parser_cls):
 
 
 def test_preamble_and_epilogue_are_ignored(parser_cls):
-    body = body_of(part("a", b"1"), preamble=b"This is the preamble.\r\n-- not it\r\n",
-                   epilogue=b"\r\nThis is the epilogue, with --" + BOUNDARY + b" in it.\r\n")
+    body = body_of(
+        part("a", b"1"),
+        preamble=b"This is the preamble.\r\n-- not it\r\n",
+        epilogue=b"\r\nThis is the epilogue, with --" + BOUNDARY + b" in it.\r\n",
+    )
     parts = only_ok(parser_cls, body)
     assert [(p.part.name, bytes(p.data)) for p in parts] == [("a", b"1")]
 
@@ -165,8 +180,19 @@ def test_delimiter_inside_a_preamble_line_is_not_a_delimiter(parser_cls):
 
 
 def test_transport_padding_after_delimiters(parser_cls):
-    body = (b"--" + BOUNDARY + b" \t \r\n" + part("a", b"1") + b"\r\n--" + BOUNDARY + b"\t\r\n"
-            + part("b", b"2") + b"\r\n--" + BOUNDARY + b"--  \r\n")
+    body = (
+        b"--"
+        + BOUNDARY
+        + b" \t \r\n"
+        + part("a", b"1")
+        + b"\r\n--"
+        + BOUNDARY
+        + b"\t\r\n"
+        + part("b", b"2")
+        + b"\r\n--"
+        + BOUNDARY
+        + b"--  \r\n"
+    )
     parts = only_ok(parser_cls, body)
     assert [(p.part.name, bytes(p.data)) for p in parts] == [("a", b"1"), ("b", b"2")]
 
@@ -177,13 +203,16 @@ def test_empty_form(parser_cls):
 
 
 def test_bare_lf_body_is_accepted_leniently(parser_cls):
-    body = body_of(part("a", b"line1\r\nline2", eol=b"\n"), part("f", b"\x00\n\r", filename="f.bin", eol=b"\n"),
-                   eol=b"\n")
+    body = body_of(
+        part("a", b"line1\r\nline2", eol=b"\n"), part("f", b"\x00\n\r", filename="f.bin", eol=b"\n"), eol=b"\n"
+    )
     for label, chunks in chunkings(body):
         recorder, error = parse(parser_cls, body, chunks)
         assert error is None, (label, error)
         assert [(p.part.name, bytes(p.data)) for p in recorder.parts] == [
-            ("a", b"line1\r\nline2"), ("f", b"\x00\n\r")], label
+            ("a", b"line1\r\nline2"),
+            ("f", b"\x00\n\r"),
+        ], label
 
 
 def test_bare_lf_mode_is_fixed_by_the_first_delimiter(parser_cls):
@@ -238,7 +267,7 @@ def test_large_file_streams_in_pieces(parser_cls):
 
     parser = parser_cls(BOUNDARY, handler_for)
     for i in range(0, len(body), 65536):
-        parser.feed(body[i:i + 65536])
+        parser.feed(body[i : i + 65536])
     parser.close()
     assert handlers[0].size == len(content)
     assert max(seen) <= 65536
@@ -254,7 +283,7 @@ def test_feed_accepts_any_bytes_like(parser_cls):
 
 def test_empty_feeds_are_harmless(parser_cls):
     body = body_of(part("a", b"hello"))
-    chunks = [b""] + [body[i:i + 5] + b"" for i in range(0, len(body), 5)]
+    chunks = [b""] + [body[i : i + 5] + b"" for i in range(0, len(body), 5)]
     chunks = [c for pair in zip(chunks, [b""] * len(chunks)) for c in pair]
     recorder, error = parse(parser_cls, body, chunks)
     assert error is None and bytes(recorder.parts[0].data) == b"hello"
@@ -280,4 +309,5 @@ def test_many_fields(parser_cls):
     recorder, error = parse(parser_cls, body_of(*parts))
     assert error is None
     assert [(r.part.index, r.part.name, bytes(r.data)) for r in recorder.parts] == [
-        (i, f"f{i}", str(i).encode()) for i in range(500)]
+        (i, f"f{i}", str(i).encode()) for i in range(500)
+    ]

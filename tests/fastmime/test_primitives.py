@@ -22,9 +22,12 @@ from fastmime import _parser as pure
 
 from ._strategies import TOKEN_CHARS, _cparser, property_settings
 
-MODULES = [pytest.param(pure, id="python"),
-           pytest.param(_cparser, id="cython",
-                        marks=pytest.mark.skipif(_cparser is None, reason="the Cython extension is not built"))]
+MODULES = [
+    pytest.param(pure, id="python"),
+    pytest.param(
+        _cparser, id="cython", marks=pytest.mark.skipif(_cparser is None, reason="the Cython extension is not built")
+    ),
+]
 
 
 _settings = property_settings
@@ -39,8 +42,27 @@ def _both(name: str, *args):
     return expected
 
 
-_PIECES = [b"\r", b"\n", b"\r\n", b"-", b"--", b"B", b"Bx", b"\r\n--B", b"\n--B", b"\r\n--", b":", b" ", b"\t",
-           b"\x00", b"\xff", b"\x7f", b"\xc3", b"\xc3\xa9", b"a"]
+_PIECES = [
+    b"\r",
+    b"\n",
+    b"\r\n",
+    b"-",
+    b"--",
+    b"B",
+    b"Bx",
+    b"\r\n--B",
+    b"\n--B",
+    b"\r\n--",
+    b":",
+    b" ",
+    b"\t",
+    b"\x00",
+    b"\xff",
+    b"\x7f",
+    b"\xc3",
+    b"\xc3\xa9",
+    b"a",
+]
 tricky = st.lists(st.one_of(st.sampled_from(_PIECES), st.binary(max_size=6)), max_size=24).map(b"".join)
 
 
@@ -56,11 +78,12 @@ def needles(draw, data: bytes):
     """A slice of ``data`` (so that it is found), a delimiter-like needle, or anything."""
     if data and draw(st.booleans()):
         i = draw(st.integers(0, len(data) - 1))
-        return data[i:draw(st.integers(i, len(data)))]
+        return data[i : draw(st.integers(i, len(data)))]
     return draw(st.one_of(st.sampled_from([b"", b"\r\n--B", b"\n--B", b"\r\n\r\n", b"\n\n", b"\r\n"]), tricky))
 
 
 # -- _find -------------------------------------------------------------------------------------------
+
 
 @_settings(400)
 @given(st.data())
@@ -82,6 +105,7 @@ def test_find_edges(mod):
 
 
 # -- _held_back_start ----------------------------------------------------------------------------------
+
 
 @st.composite
 def delimiter_needles(draw):
@@ -137,6 +161,7 @@ def test_held_back_start_edges(mod):
 
 # -- _starts_with --------------------------------------------------------------------------------------
 
+
 @_settings(300)
 @given(st.data())
 def test_starts_with_is_bytes_startswith(draw):
@@ -148,7 +173,7 @@ def test_starts_with_is_bytes_startswith(draw):
 
 # -- _split_header_block -------------------------------------------------------------------------------
 
-_CONTROLS = frozenset(range(0, 9)) | frozenset(range(10, 32)) | {127}
+_CONTROLS = frozenset(range(9)) | frozenset(range(10, 32)) | {127}
 _TOKEN = frozenset(TOKEN_CHARS.encode("ascii"))
 
 
@@ -160,7 +185,7 @@ def split_header_block_reference(block: bytes, eol: bytes):
         colon = line.find(b":")
         if colon <= 0 or any(c not in _TOKEN for c in line[:colon]):
             return None
-        value = line[colon + 1:]
+        value = line[colon + 1 :]
         if any(c in _CONTROLS for c in value):
             return None
         value = value.strip(b" \t")
@@ -174,14 +199,51 @@ def split_header_block_reference(block: bytes, eol: bytes):
 
 _NAME_BYTES = st.one_of(
     st.text(alphabet=TOKEN_CHARS, min_size=1, max_size=8).map(str.encode),
-    st.sampled_from([b"Content-Disposition", b"content-type", b"Content-Type", b"X y", b"", b"\xc3\xa9",
-                     b"a(b)", b"a\tb", b" X", b"X ", b"a\x00", b"\x7f", b"{x}"]),
+    st.sampled_from(
+        [
+            b"Content-Disposition",
+            b"content-type",
+            b"Content-Type",
+            b"X y",
+            b"",
+            b"\xc3\xa9",
+            b"a(b)",
+            b"a\tb",
+            b" X",
+            b"X ",
+            b"a\x00",
+            b"\x7f",
+            b"{x}",
+        ]
+    ),
 )
 _VALUE_BYTES = st.one_of(
     st.text(max_size=10).map(lambda s: s.encode("utf-8", "surrogatepass")),
-    st.lists(st.sampled_from([b" ", b"\t", b":", b"\"", b";", b"=", b"\xff", b"\xc3", b"\xc3\xa9", b"\xed\xa0\x80",
-                              b"\x00", b"\x1f", b"\x7f", b"\r", b"\n", b"\x85", b"a", b"\xe2\x82\xac"]),
-             max_size=8).map(b"".join),
+    st.lists(
+        st.sampled_from(
+            [
+                b" ",
+                b"\t",
+                b":",
+                b'"',
+                b";",
+                b"=",
+                b"\xff",
+                b"\xc3",
+                b"\xc3\xa9",
+                b"\xed\xa0\x80",
+                b"\x00",
+                b"\x1f",
+                b"\x7f",
+                b"\r",
+                b"\n",
+                b"\x85",
+                b"a",
+                b"\xe2\x82\xac",
+            ]
+        ),
+        max_size=8,
+    ).map(b"".join),
 )
 
 
@@ -192,8 +254,9 @@ def header_blocks(draw, eol: bytes):
         if draw(st.integers(0, 9)) == 0:
             lines.append(draw(st.binary(max_size=10)))  # anything, colon or not
         else:
-            lines.append(draw(_NAME_BYTES) + draw(st.sampled_from([b":", b":", b": ", b":\t", b"::"]))
-                         + draw(_VALUE_BYTES))
+            lines.append(
+                draw(_NAME_BYTES) + draw(st.sampled_from([b":", b":", b": ", b":\t", b"::"])) + draw(_VALUE_BYTES)
+            )
     sep = draw(st.sampled_from([eol, eol, eol, b"\r\n", b"\n", b"\r"]))
     return sep.join(lines)
 
@@ -233,9 +296,32 @@ def test_split_header_block_examples(mod):
 
 _HEADER_TEXT = st.one_of(
     st.text(max_size=40),
-    st.lists(st.sampled_from(['form-data', 'multipart/form-data', ';', ' ', '\t', '=', '"', '\\', 'name', 'filename',
-                              'filename*', 'boundary', "utf-8''%C3%A9", 'a b', 'x', '\\"', '\\\\', 'NAME', 'é']),
-             max_size=14).map("".join),
+    st.lists(
+        st.sampled_from(
+            [
+                "form-data",
+                "multipart/form-data",
+                ";",
+                " ",
+                "\t",
+                "=",
+                '"',
+                "\\",
+                "name",
+                "filename",
+                "filename*",
+                "boundary",
+                "utf-8''%C3%A9",
+                "a b",
+                "x",
+                '\\"',
+                "\\\\",
+                "NAME",
+                "é",
+            ]
+        ),
+        max_size=14,
+    ).map("".join),
 )
 
 
@@ -257,18 +343,23 @@ def test_boundary_from_content_type_compiled_matches_pure(value):
             return f(value)
         except fastmime.MultipartError as e:
             return type(e).__name__, str(e)
+
     expected = outcome(pure.boundary_from_content_type)
     if _cparser is not None:
         assert outcome(_cparser.boundary_from_content_type) == expected
 
 
-_DISPOSITION_NAMES = st.text(alphabet=st.characters(exclude_categories=("Cs", "Cc"), exclude_characters='"'),
-                             max_size=8)
+_DISPOSITION_NAMES = st.text(
+    alphabet=st.characters(exclude_categories=("Cs", "Cc"), exclude_characters='"'), max_size=8
+)
 
 
 @_settings(300)
-@given(name=_DISPOSITION_NAMES, filename=st.none() | _DISPOSITION_NAMES,
-       tail=st.sampled_from(["", " ", ";", "; x=1", '"', "\t"]))
+@given(
+    name=_DISPOSITION_NAMES,
+    filename=st.none() | _DISPOSITION_NAMES,
+    tail=st.sampled_from(["", " ", ";", "; x=1", '"', "\t"]),
+)
 def test_browser_fast_path_matches_the_general_parser(name, filename, tail):
     """_browser_disposition is a shortcut: when it answers, the general parser answers the same."""
     value = f'form-data; name="{name}"' + ("" if filename is None else f'; filename="{filename}"') + tail

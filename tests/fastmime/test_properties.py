@@ -16,6 +16,7 @@ Hypothesis runs derandomized with no example database, so CI sees the same examp
 from __future__ import annotations
 
 import hashlib
+import itertools
 import sys
 import tracemalloc
 
@@ -27,8 +28,19 @@ import fastmime
 import fastmime.pure
 
 from ._strategies import (
-    BYTEWISE, IMPLEMENTATIONS, WHOLE, Chunking, RecordingHandler, body_specs, chunkings, emitted,
-    expected_limit_outcome, expected_outcome_parts, property_settings, run, without_charset,
+    BYTEWISE,
+    IMPLEMENTATIONS,
+    WHOLE,
+    Chunking,
+    RecordingHandler,
+    body_specs,
+    chunkings,
+    emitted,
+    expected_limit_outcome,
+    expected_outcome_parts,
+    property_settings,
+    run,
+    without_charset,
 )
 
 PURE = fastmime.pure.MultipartParser
@@ -54,11 +66,12 @@ def _assert_same(results):
     for label, o in others:
         assert o.key == ref.key, f"{label} differs from {label0}:\n{o.key!r}\n!=\n{ref.key!r}"
     aborted = sorted((o.aborted_data for _, o in results if o.aborted_data is not None), key=len)
-    for shorter, longer in zip(aborted, aborted[1:]):
+    for shorter, longer in itertools.pairwise(aborted):
         assert longer.startswith(shorter), (shorter, longer)
 
 
 # -- (a) valid bodies ------------------------------------------------------------------------------------
+
 
 @_settings(300)
 @given(spec=body_specs(), extra=st.lists(chunkings(), min_size=1, max_size=3))
@@ -107,13 +120,49 @@ def _anchors(body: bytes, boundary: bytes) -> list:
 
 
 def mutate(body: bytes, boundary: bytes, ops) -> bytes:
-    inserts = [b"\r", b"\n", b"\r\n", b"-", b"--", b" ", b"\t", b":", b";", b'"', b"\\", b"\x00", b"\xff",
-               b"\x7f", b"\xc3", b"\r\n\r\n", b"\n\n", b"=", b"*", b"'", b"%", b"%ZZ", b"filename*=",
-               b"filename*=utf-8''%C3%A9", b"name=", b"name=\"n\"", b"filename=\"f\"",
-               b"Content-Disposition: form-data\r\n", b"Content-Type: x/y\r\n", b"form-data", b"X:\r\n",
-               b"--" + boundary, b"\r\n--" + boundary, b"\n--" + boundary, b"--" + boundary + b"--",
-               boundary, boundary[:-1], b"\r\n--" + boundary + b"\r\n", b"\n--" + boundary + b"\n",
-               b" \t \r\n", b"\r\n \r\n"]
+    inserts = [
+        b"\r",
+        b"\n",
+        b"\r\n",
+        b"-",
+        b"--",
+        b" ",
+        b"\t",
+        b":",
+        b";",
+        b'"',
+        b"\\",
+        b"\x00",
+        b"\xff",
+        b"\x7f",
+        b"\xc3",
+        b"\r\n\r\n",
+        b"\n\n",
+        b"=",
+        b"*",
+        b"'",
+        b"%",
+        b"%ZZ",
+        b"filename*=",
+        b"filename*=utf-8''%C3%A9",
+        b"name=",
+        b'name="n"',
+        b'filename="f"',
+        b"Content-Disposition: form-data\r\n",
+        b"Content-Type: x/y\r\n",
+        b"form-data",
+        b"X:\r\n",
+        b"--" + boundary,
+        b"\r\n--" + boundary,
+        b"\n--" + boundary,
+        b"--" + boundary + b"--",
+        boundary,
+        boundary[:-1],
+        b"\r\n--" + boundary + b"\r\n",
+        b"\n--" + boundary + b"\n",
+        b" \t \r\n",
+        b"\r\n \r\n",
+    ]
     for kind, pos, arg in ops:
         if kind == "crlf":
             lines = body.split(b"\r\n") if arg else body.split(b"\n")
@@ -121,7 +170,7 @@ def mutate(body: bytes, boundary: bytes, ops) -> bytes:
                 i = pos % (len(lines) - 1)
                 joined_with = b"\n" if arg else b"\r\n"
                 old = b"\r\n" if arg else b"\n"
-                body = (old.join(lines[:i + 1]) + joined_with + old.join(lines[i + 1:]))
+                body = old.join(lines[: i + 1]) + joined_with + old.join(lines[i + 1 :])
             continue
         where, raw, delta = pos
         if where == 0 or not body:
@@ -130,31 +179,39 @@ def mutate(body: bytes, boundary: bytes, ops) -> bytes:
             anchors = _anchors(body, boundary)
             at = min(max(anchors[raw % len(anchors)] + delta, 0), len(body))
         if kind == "flip" and at < len(body):
-            body = body[:at] + bytes([body[at] ^ arg]) + body[at + 1:]
+            body = body[:at] + bytes([body[at] ^ arg]) + body[at + 1 :]
         elif kind == "set" and at < len(body):
-            body = body[:at] + bytes([arg]) + body[at + 1:]
+            body = body[:at] + bytes([arg]) + body[at + 1 :]
         elif kind == "insert":
             piece = inserts[arg % len(inserts)] if isinstance(arg, int) else arg
             body = body[:at] + piece + body[at:]
         elif kind == "delete":
-            body = body[:at] + body[at + arg:]
+            body = body[:at] + body[at + arg :]
         elif kind == "truncate":
             body = body[:at]
         elif kind == "dup":
-            body = body[:at + arg] + body[at:]
+            body = body[: at + arg] + body[at:]
     return body
 
 
 _SMALL_LIMITS = st.builds(
     fastmime.Limits,
-    max_parts=st.integers(1, 6), max_header_size=st.integers(1, 300), max_header_lines=st.integers(1, 6),
-    max_field_size=st.integers(1, 200), max_file_size=st.integers(1, 200), max_body_size=st.integers(1, 2000),
+    max_parts=st.integers(1, 6),
+    max_header_size=st.integers(1, 300),
+    max_header_lines=st.integers(1, 6),
+    max_field_size=st.integers(1, 200),
+    max_file_size=st.integers(1, 200),
+    max_body_size=st.integers(1, 2000),
 )
 
 
 @_settings(600)
-@given(spec=body_specs(), ops=st.lists(_OPS, min_size=1, max_size=4), extra=st.lists(chunkings(), max_size=2),
-       limits=st.none() | st.none() | _SMALL_LIMITS)
+@given(
+    spec=body_specs(),
+    ops=st.lists(_OPS, min_size=1, max_size=4),
+    extra=st.lists(chunkings(), max_size=2),
+    limits=st.none() | st.none() | _SMALL_LIMITS,
+)
 def test_mutated_bodies_same_outcome_everywhere(spec, ops, extra, limits):
     body = mutate(spec.build().body, spec.boundary, ops)
     results = _runs(spec.boundary, body, [WHOLE, BYTEWISE, Chunking("size", 7), *extra], limits)
@@ -169,9 +226,14 @@ def test_mutated_bodies_same_outcome_everywhere(spec, ops, extra, limits):
 
 # -- (c) on_abort --------------------------------------------------------------------------------------
 
+
 @_settings(200)
-@given(spec=body_specs(), plan=st.dictionaries(st.integers(0, 5), st.sampled_from(["data", "end"]), max_size=2),
-       abort_at=st.none() | st.integers(0, 40), ch=chunkings())
+@given(
+    spec=body_specs(),
+    plan=st.dictionaries(st.integers(0, 5), st.sampled_from(["data", "end"]), max_size=2),
+    abort_at=st.none() | st.integers(0, 40),
+    ch=chunkings(),
+)
 def test_handler_errors_and_abort_call_on_abort_once(spec, plan, abort_at, ch):
     built = spec.build()
 
@@ -202,8 +264,10 @@ def test_on_end_raising_gets_on_abort_too():
         assert not h.ended and h.aborts == [o.exception] and h.data == b"xyz"
 
 
-TWO_PARTS = (b'--B\r\nContent-Disposition: form-data; name="a"\r\n\r\nxyz\r\n'
-             b'--B\r\nContent-Disposition: form-data; name="b"\r\n\r\nuvw\r\n--B--')
+TWO_PARTS = (
+    b'--B\r\nContent-Disposition: form-data; name="a"\r\n\r\nxyz\r\n'
+    b'--B\r\nContent-Disposition: form-data; name="b"\r\n\r\nuvw\r\n--B--'
+)
 
 
 def _abort_from_callback(cls, where: str, chunks_):
@@ -276,6 +340,7 @@ def test_abort_from_on_data_is_honoured_when_the_feed_ends_first(cls):
 
 # -- (d) limits ------------------------------------------------------------------------------------------
 
+
 @st.composite
 def limited_bodies(draw):
     spec = draw(body_specs(max_parts=5))
@@ -285,8 +350,19 @@ def limited_bodies(draw):
 
     # Half the time one limit alone is tight, so that each one gets its turn; else each one is tight
     # one time in three, and they compete.
-    focus = draw(st.sampled_from(["max_parts", "max_header_size", "max_header_lines", "max_field_size",
-                                  "max_file_size", "max_body_size", None]))
+    focus = draw(
+        st.sampled_from(
+            [
+                "max_parts",
+                "max_header_size",
+                "max_header_lines",
+                "max_field_size",
+                "max_file_size",
+                "max_body_size",
+                None,
+            ]
+        )
+    )
 
     def pick(which, lo, hi):
         tight = which == focus if focus is not None else draw(st.integers(0, 2)) == 0
@@ -328,7 +404,7 @@ def test_limits_raise_the_right_error(case, ch):
         # No error cut the part short: it received exactly what can be known not to start a delimiter.
         k = expected_error[1]
         for _, r in results:
-            assert r.aborted_data == built.parts[k].data[:emitted(built, k, limits.max_body_size)]
+            assert r.aborted_data == built.parts[k].data[: emitted(built, k, limits.max_body_size)]
     if expected_error is not None and expected_error[0] in ("FieldTooLarge", "FileTooLarge"):
         k = expected_error[1]
         limit = limits.max_file_size if built.layout[k].is_file else limits.max_field_size
@@ -345,10 +421,19 @@ def test_body_limit_counts_preamble_and_epilogue(cls):
     assert [p.ended for p in o.parts] == [True]
 
 
-_LIMIT_FIELDS = ["max_parts", "max_header_size", "max_header_lines", "max_field_size", "max_file_size",
-                 "max_body_size", "max_boundary_length"]
-_HUGE_BODY = (b'pre\r\n--B\r\nContent-Disposition: form-data; name="a"; filename="f"\r\n\r\nxyz\r\n'
-              b'--B\r\nContent-Disposition: form-data; name="b"\r\n\r\nuvw\r\n--B--')
+_LIMIT_FIELDS = [
+    "max_parts",
+    "max_header_size",
+    "max_header_lines",
+    "max_field_size",
+    "max_file_size",
+    "max_body_size",
+    "max_boundary_length",
+]
+_HUGE_BODY = (
+    b'pre\r\n--B\r\nContent-Disposition: form-data; name="a"; filename="f"\r\n\r\nxyz\r\n'
+    b'--B\r\nContent-Disposition: form-data; name="b"\r\n\r\nuvw\r\n--B--'
+)
 
 
 @pytest.mark.parametrize("value", [sys.maxsize, 1 << 64], ids=["sys.maxsize", "2**64"])
@@ -373,8 +458,10 @@ def _big_body(size: int = 4 * 1024 * 1024):
     """A body with one ``size``-byte file part full of delimiter near-misses, cut so that every 64 KiB
     chunk ends with a partial delimiter (``CRLF--boundary`` minus its last byte)."""
     delim = b"\r\n--" + BOUNDARY
-    head = (b"--" + BOUNDARY + b"\r\nContent-Disposition: form-data; name=\"f\"; filename=\"big.bin\"\r\n"
-            b"Content-Type: application/octet-stream\r\n\r\n")
+    head = (
+        b"--" + BOUNDARY + b'\r\nContent-Disposition: form-data; name="f"; filename="big.bin"\r\n'
+        b"Content-Type: application/octet-stream\r\n\r\n"
+    )
     filler = b"".join(delim[:k] + b"x" for k in range(1, len(delim))) + b"\r\n--\r\n\n--" + BOUNDARY
     data = bytearray()
     while len(data) < size:
@@ -414,7 +501,7 @@ def test_pure_parser_tail_stays_below_the_delimiter(big_body):
     n = len(b"\r\n--" + BOUNDARY)
     longest_tail = 0
     for i in range(0, len(body), CHUNK):
-        parser.feed(body[i:i + CHUNK])
+        parser.feed(body[i : i + CHUNK])
         assert len(parser._tail) <= n - 1
         longest_tail = max(longest_tail, len(parser._tail))
     parser.close()
@@ -426,7 +513,7 @@ def test_pure_parser_tail_stays_below_the_delimiter(big_body):
 @pytest.mark.parametrize("cls", list(IMPLEMENTATIONS.values()), ids=list(IMPLEMENTATIONS))
 def test_parser_allocates_little_while_streaming(cls, big_body):
     body, data = big_body
-    chunks_ = [body[i:i + CHUNK] for i in range(0, len(body), CHUNK)]
+    chunks_ = [body[i : i + CHUNK] for i in range(0, len(body), CHUNK)]
     digest = hashlib.sha256()
 
     class Sink:
@@ -456,13 +543,13 @@ def test_parser_allocates_little_while_streaming(cls, big_body):
 @pytest.mark.parametrize("eol", [b"\r\n", b"\n"])
 def test_pure_parser_header_buffer_is_bounded(size, eol):
     limit = 8 * 1024
-    header = b"Content-Disposition: form-data; name=\"h\"" + eol + b"X-Long: " + b"a\tb: c" * 40_000
+    header = b'Content-Disposition: form-data; name="h"' + eol + b"X-Long: " + b"a\tb: c" * 40_000
     body = b"--" + BOUNDARY + eol + header
     parser = PURE(BOUNDARY, lambda part: RecordingHandler(part, []), fastmime.Limits(max_header_size=limit))
     longest = 0
     with pytest.raises(fastmime.HeaderTooLarge) as info:
         for i in range(0, len(body), size):
-            parser.feed(body[i:i + size])
+            parser.feed(body[i : i + size])
             longest = max(longest, len(parser._hbuf or b""))
             assert longest <= limit + 3 * len(eol)
     assert info.value.offset == len(b"--" + BOUNDARY + eol) + limit
@@ -472,7 +559,7 @@ def test_pure_parser_header_buffer_is_bounded(size, eol):
 
 @pytest.mark.parametrize("eol", [b"\r\n", b"\n"])
 def test_header_block_exactly_at_the_limit_is_accepted_in_any_chunking(eol):
-    cd = b"Content-Disposition: form-data; name=\"h\""
+    cd = b'Content-Disposition: form-data; name="h"'
     block = cd + eol + b"X-Pad: " + b"p" * 100
     body = b"--B" + eol + block + eol + eol + b"data" + eol + b"--B--"
     for cls in IMPLEMENTATIONS.values():

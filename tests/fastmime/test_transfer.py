@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import itertools
 
 import pytest
 from hypothesis import given
@@ -40,8 +41,12 @@ def encoded_part(data: bytes, encoding: str, *, length: int | None = None, filen
 def test_base64_and_quoted_printable_are_decoded_in_every_chunking(parser_cls) -> None:
     wrapped = base64.encodebytes(PAYLOAD)  # 76-character lines, as MIME writes them
     qp = binascii.b2a_qp(PAYLOAD, istext=False)
-    body = body_of(encoded_part(wrapped, "base64"), encoded_part(qp, "Quoted-Printable"),
-                   encoded_part(b"as is", "8bit"), part("plain", b"untouched"))
+    body = body_of(
+        encoded_part(wrapped, "base64"),
+        encoded_part(qp, "Quoted-Printable"),
+        encoded_part(b"as is", "8bit"),
+        part("plain", b"untouched"),
+    )
     for label, chunks in chunkings(body):
         recorder, error = run(parser_cls, body, chunks)
         assert error is None, label
@@ -54,19 +59,25 @@ def test_base64_and_quoted_printable_are_decoded_in_every_chunking(parser_cls) -
 def test_decoders_match_the_whole_body_decoders(data: bytes, cuts: list[int]) -> None:
     import fastmime.pure
 
-    for encoding, encoded in (("base64", base64.encodebytes(data)), ("quoted-printable", binascii.b2a_qp(data, istext=False))):
+    for encoding, encoded in (
+        ("base64", base64.encodebytes(data)),
+        ("quoted-printable", binascii.b2a_qp(data, istext=False)),
+    ):
         body = body_of(encoded_part(encoded, encoding))
         bounds = sorted({0, len(body), *(c % (len(body) + 1) for c in cuts)})
-        recorder, error = run(fastmime.pure.MultipartParser, body, [body[a:b] for a, b in zip(bounds, bounds[1:])])
+        recorder, error = run(fastmime.pure.MultipartParser, body, [body[a:b] for a, b in itertools.pairwise(bounds)])
         assert error is None
         assert bytes(recorder.parts[0].data) == data
 
 
-@pytest.mark.parametrize("encoded, why", [
-    (b"QUJD*EVG", "alphabet"),
-    (b"QUJDRA=", "left over"),
-    (b"QQ==QUJD", "after the padding"),
-])
+@pytest.mark.parametrize(
+    "encoded, why",
+    [
+        (b"QUJD*EVG", "alphabet"),
+        (b"QUJDRA=", "left over"),
+        (b"QQ==QUJD", "after the padding"),
+    ],
+)
 def test_invalid_base64_is_refused(parser_cls, encoded: bytes, why: str) -> None:
     for label, chunks in chunkings(body_of(encoded_part(encoded, "base64")), random_splits=2):
         recorder, error = run(parser_cls, b"", chunks)
@@ -95,7 +106,7 @@ def test_a_parts_own_content_length_is_enforced(parser_cls) -> None:
     # a longer part is refused as soon as the extra byte arrives, before the body's end is read
     recorder = Recorder()
     parser = parser_cls(BOUNDARY, fastmime.decode_parts(recorder))
-    parser.feed(long[:long.index(b"123456") + 5])
+    parser.feed(long[: long.index(b"123456") + 5])
     with pytest.raises(fastmime.PartLengthMismatch):
         parser.feed(b"6")
     assert bytes(recorder.parts[0].data) == b"12345" and len(recorder.parts[0].aborted) == 1
@@ -109,7 +120,7 @@ def test_content_length_counts_the_bytes_as_sent(parser_cls) -> None:
 
 
 def test_nested_multipart_is_refused(parser_cls) -> None:
-    inner = (b"--inner\r\nContent-Disposition: file; filename=\"a.txt\"\r\n\r\nA\r\n--inner--")
+    inner = b'--inner\r\nContent-Disposition: file; filename="a.txt"\r\n\r\nA\r\n--inner--'
     body = body_of(part("title", b"x"), part("files", inner, content_type="multipart/mixed; boundary=inner"))
     recorder, error = run(parser_cls, body)
     assert isinstance(error, fastmime.NestedMultipart) and error.http_status == 415
@@ -118,8 +129,10 @@ def test_nested_multipart_is_refused(parser_cls) -> None:
 
 
 def test_parse_form_and_adapters_decode(tmp_path) -> None:
-    body = body_of(encoded_part(base64.encodebytes(PAYLOAD), "base64"), part("t", b"caf=C3=A9",
-                   extra_headers=[b"Content-Transfer-Encoding: quoted-printable"]))
+    body = body_of(
+        encoded_part(base64.encodebytes(PAYLOAD), "base64"),
+        part("t", b"caf=C3=A9", extra_headers=[b"Content-Transfer-Encoding: quoted-printable"]),
+    )
     ctype = "multipart/form-data; boundary=" + BOUNDARY.decode()
     with fastmime.parse_form(body, ctype) as form:
         assert form.files["f"].read() == PAYLOAD and form.files["f"].size == len(PAYLOAD)

@@ -17,9 +17,10 @@ from ._strategies import property_settings
 CTYPE = "application/x-www-form-urlencoded"
 
 
-def fields(body: bytes, content_type: str = CTYPE, limits: fastmime.Limits | None = None,
-           chunk: int | None = None) -> list[tuple[str, str]]:
-    chunks = [body] if chunk is None else [body[i:i + chunk] for i in range(0, len(body), chunk)]
+def fields(
+    body: bytes, content_type: str = CTYPE, limits: fastmime.Limits | None = None, chunk: int | None = None
+) -> list[tuple[str, str]]:
+    chunks = [body] if chunk is None else [body[i : i + chunk] for i in range(0, len(body), chunk)]
     with fastmime.parse_form(chunks, content_type, limits) as form:
         assert form.files.multi_items() == []
         return form.fields.multi_items()
@@ -27,8 +28,14 @@ def fields(body: bytes, content_type: str = CTYPE, limits: fastmime.Limits | Non
 
 def test_what_a_browser_form_sends() -> None:
     body = b"title=Sunset+over+the+sea&tags=a&tags=b%26c&empty=&flag&caf%C3%A9=cr%C3%A8me"
-    assert fields(body) == [("title", "Sunset over the sea"), ("tags", "a"), ("tags", "b&c"), ("empty", ""),
-                            ("flag", ""), ("café", "crème")]
+    assert fields(body) == [
+        ("title", "Sunset over the sea"),
+        ("tags", "a"),
+        ("tags", "b&c"),
+        ("empty", ""),
+        ("flag", ""),
+        ("café", "crème"),
+    ]
     with fastmime.parse_form(body, CTYPE) as form:
         assert form.fields.getall("tags") == ["a", "b&c"]
 
@@ -36,8 +43,11 @@ def test_what_a_browser_form_sends() -> None:
 @pytest.mark.parametrize("chunk", [1, 2, 3, 7])
 def test_chunking_never_changes_the_result(chunk: int) -> None:
     body = b"a=1&&b=%41%4&c=x=y&%zz=%&d+e=f+g"
-    assert fields(body, chunk=chunk) == fields(body) == [
-        ("a", "1"), ("b", "A%4"), ("c", "x=y"), ("%zz", "%"), ("d e", "f g")]
+    assert (
+        fields(body, chunk=chunk)
+        == fields(body)
+        == [("a", "1"), ("b", "A%4"), ("c", "x=y"), ("%zz", "%"), ("d e", "f g")]
+    )
 
 
 def test_charset_from_content_type_then_charset_field() -> None:

@@ -153,8 +153,9 @@ def _inverse3(m: list[list[float]]) -> list[list[float]]:
     ]
 
 
-def adobe_to_srgb(rgb: tuple[int, int, int], colorants: tuple[tuple[float, float, float], ...] = ADOBE_D50,
-                  gamma: float = ADOBE_GAMMA) -> tuple[float, float, float]:
+def adobe_to_srgb(
+    rgb: tuple[int, int, int], colorants: tuple[tuple[float, float, float], ...] = ADOBE_D50, gamma: float = ADOBE_GAMMA
+) -> tuple[float, float, float]:
     """Expected 8-bit sRGB for an 8-bit colour in the given matrix/gamma space (no gamut clipping needed
     for the colours the tests use)."""
     lin = [(v / 255) ** gamma for v in rgb]
@@ -195,7 +196,12 @@ def png16(width: int, height: int, value: tuple[int, ...]) -> bytes:
 def png_header_only(width: int, height: int) -> bytes:
     """A PNG signature + IHDR claiming ``width`` x ``height`` with a tiny, bogus IDAT (a 'bomb' header)."""
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + _chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _chunk(b"IHDR", ihdr)
+        + _chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+        + _chunk(b"IEND", b"")
+    )
 
 
 def jpeg_with_sof_size(jpeg: bytes, width: int, height: int) -> bytes:

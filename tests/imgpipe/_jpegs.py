@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import io
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Sequence
+from typing import Any
 
 from PIL import Image, TiffImagePlugin
 
@@ -178,9 +179,7 @@ def make_jpeg(
 # Raw TIFF/EXIF builder
 # --------------------------------------------------------------------------------------------------
 
-_TYPE_FMT = {
-    1: "B", 2: "B", 3: "H", 4: "L", 5: "L", 6: "b", 7: "B", 8: "h", 9: "l", 10: "l", 11: "f", 12: "d"
-}
+_TYPE_FMT = {1: "B", 2: "B", 3: "H", 4: "L", 5: "L", 6: "b", 7: "B", 8: "h", 9: "l", 10: "l", 11: "f", 12: "d"}
 
 BYTE, ASCII, SHORT, LONG, RATIONAL, SBYTE, UNDEFINED, SSHORT, SLONG, SRATIONAL, FLOAT, DOUBLE = range(1, 13)
 

@@ -28,8 +28,8 @@ def test_reservations_wait_for_room_and_oversized_ones_run_alone() -> None:
     a = threading.Thread(target=hold, args=("a", 60, 0.2))
     a.start()
     first.wait(5)
-    b = threading.Thread(target=hold, args=("b", 60, 0))          # does not fit beside a: waits
-    c = threading.Thread(target=hold, args=("c", 10**9, 0))       # larger than the budget: alone
+    b = threading.Thread(target=hold, args=("b", 60, 0))  # does not fit beside a: waits
+    c = threading.Thread(target=hold, args=("c", 10**9, 0))  # larger than the budget: alone
     b.start()
     c.start()
     for t in (a, b, c):

@@ -34,8 +34,9 @@ def photos(tmp_path: Path) -> Path:
     return folder
 
 
-def test_process_a_folder_reports_and_skips_bad_files(photos: Path, tmp_path: Path,
-                                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_process_a_folder_reports_and_skips_bad_files(
+    photos: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "out"
     assert main(["process", str(photos), "--out", str(out), "--no-progress"]) == 1
     err = capsys.readouterr()
@@ -43,8 +44,16 @@ def test_process_a_folder_reports_and_skips_bad_files(photos: Path, tmp_path: Pa
     assert "3 processed, 1 failed" in err.out
     written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
     assert written == [
-        "a.full.jpg", "a.png.full.png", "a.png.screen.jpg", "a.png.thumb.jpg", "a.screen.jpg", "a.thumb.jpg",
-        "photolist.xml", "trip/b.full.jpg", "trip/b.screen.jpg", "trip/b.thumb.jpg",
+        "a.full.jpg",
+        "a.png.full.png",
+        "a.png.screen.jpg",
+        "a.png.thumb.jpg",
+        "a.screen.jpg",
+        "a.thumb.jpg",
+        "photolist.xml",
+        "trip/b.full.jpg",
+        "trip/b.screen.jpg",
+        "trip/b.thumb.jpg",
     ]
     assert (out / "a.full.jpg").read_bytes() == (photos / "a.jpg").read_bytes()  # full is the original
     root = ET.fromstring((out / "photolist.xml").read_bytes())
@@ -71,8 +80,20 @@ def test_jobs_give_the_same_files(photos: Path, tmp_path: Path, executor: str) -
 
 def test_json_document_platform_renditions_and_webp(photos: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    args = ["process", str(photos / "a.jpg"), "--out", str(out), "--renditions", "platform", "--format", "webp",
-            "--quality", "70", "--json", "--no-progress"]
+    args = [
+        "process",
+        str(photos / "a.jpg"),
+        "--out",
+        str(out),
+        "--renditions",
+        "platform",
+        "--format",
+        "webp",
+        "--quality",
+        "70",
+        "--json",
+        "--no-progress",
+    ]
     assert main(args) == 0
     doc = json.loads((out / "photolist.json").read_text(encoding="utf-8"))
     images = doc["PhotoList"]["Photo"][0]["ImageList"]
@@ -91,10 +112,15 @@ def test_avif_or_a_usage_error(photos: Path, tmp_path: Path, capsys: pytest.Capt
         assert info.value.code == 2 and "libavif" in capsys.readouterr().err
 
 
-def test_missing_input_fails_but_the_rest_is_done(photos: Path, tmp_path: Path,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["process", str(photos / "nope.jpg"), str(photos / "a.png"), "--out", str(tmp_path / "o"),
-                 "--no-progress"]) == 1
+def test_missing_input_fails_but_the_rest_is_done(
+    photos: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        main(
+            ["process", str(photos / "nope.jpg"), str(photos / "a.png"), "--out", str(tmp_path / "o"), "--no-progress"]
+        )
+        == 1
+    )
     assert "nope.jpg: no such file" in capsys.readouterr().err
     assert (tmp_path / "o" / "a.full.png").exists()
 
@@ -112,7 +138,12 @@ def test_exif_human_and_json(photos: Path, capsys: pytest.CaptureFixture[str]) -
 
 
 def test_console_entry_point_runs(photos: Path, tmp_path: Path) -> None:
-    proc = subprocess.run([sys.executable, "-m", "imgpipe", "process", str(photos / "a.jpg"), "--out",
-                           str(tmp_path / "o")], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "imgpipe", "process", str(photos / "a.jpg"), "--out", str(tmp_path / "o")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "1 processed, 0 failed" in proc.stdout

@@ -5,14 +5,12 @@ from __future__ import annotations
 import io
 import math
 import struct
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
 import pytest
 from hypothesis import given, settings
-
-from .._hypothesis import examples
 from hypothesis import strategies as st
 from PIL import Image
 
@@ -38,6 +36,8 @@ from tests.imgpipe._jpegs import (
     sample_sd400_tiff,
     tag,
 )
+
+from .._hypothesis import examples
 
 # The <EXIF> block of the sample response in specs/uploadPhotos.txt.
 SAMPLE_PHOTOLIST = {
@@ -129,7 +129,7 @@ def test_every_field_from_pillow_jpeg() -> None:
     assert e.raw["GPSLongitudeRef"] == "W"
     assert isinstance(e.raw["FNumber"], Rational)
     assert "ExifOffset" not in e.raw and "GPSInfo" not in e.raw  # pointers are not values
-    assert e.capture_time() == datetime(2010, 7, 14, 7, 8, 7, tzinfo=timezone.utc)
+    assert e.capture_time() == datetime(2010, 7, 14, 7, 8, 7, tzinfo=UTC)
 
 
 def test_gps_southern_eastern_hemisphere() -> None:
@@ -188,12 +188,12 @@ def test_photolist_matches_sample(big_endian: bool) -> None:
 
 def test_photolist_partial_and_camera_variants() -> None:
     assert ifd0_only(tag(0x010F, ASCII, "Canon")).photolist() == {
-        **dict.fromkeys(SAMPLE_PHOTOLIST), "Camera": "Canon.", "Quality": "0"
+        **dict.fromkeys(SAMPLE_PHOTOLIST),
+        "Camera": "Canon.",
+        "Quality": "0",
     }
     assert ifd0_only(tag(0x0110, ASCII, "DSC-W1")).photolist()["Camera"] == "DSC-W1."
-    assert ifd0_only(tag(0x010F, ASCII, "Acme Inc."), tag(0x0110, ASCII, "X1")).photolist()[
-        "Camera"
-    ] == "Acme Inc. X1."
+    assert ifd0_only(tag(0x010F, ASCII, "Acme Inc."), tag(0x0110, ASCII, "X1")).photolist()["Camera"] == "Acme Inc. X1."
     # Only an orientation: nothing for the EXIF block, so no Quality either.
     assert all(v is None for v in ifd0_only(tag(0x0112, SHORT, 3)).photolist().values())
 
@@ -553,7 +553,7 @@ def test_offset_time_variants() -> None:
             tags.append(tag(0x9011, ASCII, off))
         return exif_only(*tags).capture_time()
 
-    assert cap("2020:01:02 03:04:05", "-05:30") == datetime(2020, 1, 2, 8, 34, 5, tzinfo=timezone.utc)
+    assert cap("2020:01:02 03:04:05", "-05:30") == datetime(2020, 1, 2, 8, 34, 5, tzinfo=UTC)
     assert cap("2020:01:02 03:04:05", "bogus!") == datetime(2020, 1, 2, 3, 4, 5)
     assert cap("2020:01:02 03:04:05", "+99:00") == datetime(2020, 1, 2, 3, 4, 5)
     assert cap("0000:00:00 00:00:00") is None
@@ -586,7 +586,7 @@ def test_truncated_block_everywhere_never_raises() -> None:
         if cut < 8:
             assert e.is_empty
     full = jpeg_with_exif_bytes(tiff)
-    for cut in range(0, 400):
+    for cut in range(400):
         assert isinstance(read_exif(full[:cut]), Exif)
 
 

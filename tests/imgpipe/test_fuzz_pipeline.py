@@ -13,8 +13,6 @@ import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-
-from .._hypothesis import examples
 from hypothesis import strategies as st
 from PIL import Image
 
@@ -22,6 +20,8 @@ import imgpipe
 from imgpipe import ImageError, ImageLimits, process_image
 from tests.imgpipe._images import animated, png16
 from tests.imgpipe._jpegs import make_jpeg
+
+from .._hypothesis import examples
 
 # Pillow warns about the damage it skips while probing metadata (e.g. "Tag data larger than file").
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning:PIL")

@@ -133,7 +133,7 @@ def test_executor(photo: bytes, tmp_path: Path) -> None:
     bad = b"GIF89a" + b"\x00" * 3
     with ThreadPoolExecutor(2) as pool:
         handlers = []
-        for i, data in enumerate([photo, bad, photo]):
+        for _i, data in enumerate([photo, bad, photo]):
             h = ImageHandler(PART, executor=pool, spool_threshold=1000, spool_dir=str(tmp_path))
             feed(h, data, 333)
             h.on_end()
@@ -181,12 +181,15 @@ def test_end_to_end_with_fastmime(photo: bytes) -> None:
     buf = io.BytesIO()
     png.save(buf, "PNG")
     boundary = "----imgpipe-test-boundary"
-    body = _body(boundary, [
-        ("caption0", None, None, b"hello"),
-        ("file0", "a.jpg", "image/jpeg", photo),
-        ("file1", "b.jpg", "image/jpeg", buf.getvalue()),  # the name lies: it is a PNG
-        ("file2", "c.jpg", "image/jpeg", b"not an image at all"),
-    ])
+    body = _body(
+        boundary,
+        [
+            ("caption0", None, None, b"hello"),
+            ("file0", "a.jpg", "image/jpeg", photo),
+            ("file1", "b.jpg", "image/jpeg", buf.getvalue()),  # the name lies: it is a PNG
+            ("file2", "c.jpg", "image/jpeg", b"not an image at all"),
+        ],
+    )
     handlers: list[object] = []
 
     def choose(part: object) -> object:

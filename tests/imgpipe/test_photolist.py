@@ -5,17 +5,17 @@ from __future__ import annotations
 import json
 import re
 import xml.etree.ElementTree as ET
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given, settings
-
-from .._hypothesis import examples
 from hypothesis import strategies as st
 
 from imgpipe._exif import Exif, read_exif
 from imgpipe._photolist import Photo, PhotoImage, PhotoList
 from tests.imgpipe._jpegs import jpeg_with_exif_bytes, sample_sd400_tiff
+
+from .._hypothesis import examples
 
 # The sample response of specs/uploadPhotos.txt, verbatim.
 SAMPLE_XML = """<?xml version="1.0" encoding="UTF-8"?>
@@ -89,7 +89,7 @@ def sample_photo(exif: object = None) -> Photo:
         owner="sebastian",
         caption="test",
         create_time=datetime(2006, 3, 7, 17, 10, 39, tzinfo=timezone(timedelta(hours=1))),
-        upload_time=datetime(2006, 9, 28, 15, 6, 30, tzinfo=timezone.utc),
+        upload_time=datetime(2006, 9, 28, 15, 6, 30, tzinfo=UTC),
         mod_time="1969-12-31T16:00:00Z",  # the sample's (a Pacific-time epoch rendered with Z)
         images=[
             PhotoImage(
@@ -155,7 +155,7 @@ def test_exif_block_omitted_or_partial() -> None:
     assert exif is not None
     assert [(c.tag, c.text) for c in exif] == [(f"{NS}Camera", "Canon."), (f"{NS}Quality", "0")]  # sample order
     assert p.to_dict()["EXIF"] == {"Camera": "Canon.", "Quality": "0"}
-    assert "EXIF" not in sample_photo({k: None for k in ("Camera", "Quality")}).to_dict()
+    assert "EXIF" not in sample_photo(dict.fromkeys(("Camera", "Quality"))).to_dict()
 
 
 def test_exif_extra_keys_and_invalid_names() -> None:
@@ -197,7 +197,15 @@ def test_description_and_tags_after_sample_elements() -> None:
     assert photo is not None
     names = [c.tag.removeprefix(NS) for c in photo]
     assert names == [
-        "Caption", "Share", "CreateTime", "UploadTime", "ModTime", "ImageList", "EXIF", "Description", "TagList"
+        "Caption",
+        "Share",
+        "CreateTime",
+        "UploadTime",
+        "ModTime",
+        "ImageList",
+        "EXIF",
+        "Description",
+        "TagList",
     ]
     assert photo.findtext(f"{NS}Description") == "A <long> day"
     assert [t.text for t in photo.iterfind(f"{NS}TagList/{NS}Tag")] == ["sea", "sun & sand"]
@@ -326,9 +334,7 @@ def test_any_text_gives_well_formed_xml(text: str) -> None:
     root = ET.fromstring(PhotoList([p]).to_xml())
     caption = root.findtext(f"{NS}Photo/{NS}Caption")
     allowed = "".join(
-        c
-        for c in text
-        if c in "\t\n\r" or 0x20 <= ord(c) <= 0xD7FF or 0xE000 <= ord(c) <= 0xFFFD or ord(c) >= 0x10000
+        c for c in text if c in "\t\n\r" or 0x20 <= ord(c) <= 0xD7FF or 0xE000 <= ord(c) <= 0xFFFD or ord(c) >= 0x10000
     )
     assert caption == allowed
     assert json.loads(PhotoList([p]).to_json())["PhotoList"]["Photo"][0]["Caption"] == allowed

@@ -13,12 +13,11 @@ from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
-
-from .._hypothesis import examples
 from hypothesis import strategies as st
 from PIL import Image, ImageChops, ImageCms, ImageOps
 
 import imgpipe
+from benchmarks.compare_pipelines import photo_like
 from imgpipe import (
     PLATFORM_RENDITIONS,
     YAHOO_RENDITIONS,
@@ -56,7 +55,8 @@ from tests.imgpipe._images import (
     rgb_icc_profile,
 )
 from tests.imgpipe._jpegs import exif_for, make_jpeg
-from benchmarks.compare_pipelines import photo_like
+
+from .._hypothesis import examples
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -156,7 +156,12 @@ def test_large_jpeg_uses_scaled_decode_and_keeps_geometry(size: tuple[int, int])
         for name, colour in QUAD_COLOURS.items():
             cx = im.width * (0.25 if name[1] == "l" else 0.75)
             cy = im.height * (0.25 if name[0] == "t" else 0.75)
-            box_ = (int(cx - im.width * 0.1), int(cy - im.height * 0.1), int(cx + im.width * 0.1) + 1, int(cy + im.height * 0.1) + 1)
+            box_ = (
+                int(cx - im.width * 0.1),
+                int(cy - im.height * 0.1),
+                int(cx + im.width * 0.1) + 1,
+                int(cy + im.height * 0.1) + 1,
+            )
             assert close(mean_colour(im, box_), colour, 8), (r.type, name)
 
 
@@ -247,7 +252,7 @@ def test_orientation(orientation: int, stored: tuple[int, int]) -> None:
 
 
 def test_rotated_reencoded_full_gets_new_pixel_dimensions_and_no_thumbnail() -> None:
-    from tests.imgpipe._jpegs import LONG, SHORT, ASCII, build_tiff, jpeg_with_exif_bytes, tag
+    from tests.imgpipe._jpegs import ASCII, LONG, SHORT, build_tiff, jpeg_with_exif_bytes, tag
 
     tiff = build_tiff(
         [tag(0x010F, ASCII, "Cam"), tag(0x0112, SHORT, 6)],
@@ -468,10 +473,10 @@ def test_sources(tmp_path: Path) -> None:
 
 def test_spec_validation() -> None:
     for bad in (
-        dict(type="", max_width=1, max_height=1),
-        dict(type="x", max_width=0, max_height=1),
-        dict(type="x", max_width=1, max_height=1, format="gif"),
-        dict(type="x", max_width=1, max_height=1, quality=0),
+        {"type": "", "max_width": 1, "max_height": 1},
+        {"type": "x", "max_width": 0, "max_height": 1},
+        {"type": "x", "max_width": 1, "max_height": 1, "format": "gif"},
+        {"type": "x", "max_width": 1, "max_height": 1, "quality": 0},
     ):
         with pytest.raises(ValueError):
             RenditionSpec(**bad)  # type: ignore[arg-type]
@@ -609,8 +614,16 @@ def test_dimension_limits() -> None:
 
 
 def test_all_errors_are_image_errors() -> None:
-    for exc in (NotAnImageError, EmptyImageError, CorruptImageError, TruncatedImageError, TooManyPixelsError,
-                FileTooLargeError, DimensionsTooLargeError, UnsupportedFormatError):
+    for exc in (
+        NotAnImageError,
+        EmptyImageError,
+        CorruptImageError,
+        TruncatedImageError,
+        TooManyPixelsError,
+        FileTooLargeError,
+        DimensionsTooLargeError,
+        UnsupportedFormatError,
+    ):
         assert issubclass(exc, ImageError)
 
 
@@ -620,13 +633,15 @@ def test_all_errors_are_image_errors() -> None:
 
 
 def _segments_outside_exif(data: bytes) -> tuple[bytes, bytes]:
-    (start, end), = scan_jpeg(data).exif
+    ((start, end),) = scan_jpeg(data).exif
     return data[:start], data[end:]
 
 
 def test_strip_gps_removes_only_the_gps_ifd() -> None:
     data = make_jpeg(
-        800, 600, gps=GPS,
+        800,
+        600,
+        gps=GPS,
         exif={0x010F: "Canon", 0x0110: "EOS", 0x9003: "2024:01:02 03:04:05", 0x920A: 35.0, 0x829A: 0.004},
     )
     before = read_exif(data)

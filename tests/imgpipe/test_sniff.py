@@ -6,8 +6,6 @@ import struct
 
 import pytest
 from hypothesis import given, settings
-
-from .._hypothesis import examples
 from hypothesis import strategies as st
 from PIL import ExifTags, Image
 
@@ -16,6 +14,8 @@ from imgpipe._exifedit import edit_tiff, split_exif_payload
 from imgpipe._sniff import header_size, scan_jpeg, sniff
 from tests.imgpipe._images import encode
 from tests.imgpipe._jpegs import ASCII, LONG, RATIONAL, SHORT, build_tiff, make_jpeg, tag
+
+from .._hypothesis import examples
 
 
 @pytest.mark.parametrize(
@@ -42,7 +42,7 @@ def test_scan_jpeg(progressive: bool, mode: str) -> None:
     assert (info.width, info.height) == (123, 45)
     assert info.progressive == progressive
     assert info.components == {"RGB": 3, "L": 1, "CMYK": 4}[mode]
-    (start, end), = info.exif
+    ((start, _end),) = info.exif
     assert data[start : start + 4] in (b"II*\x00", b"MM\x00*")
 
 
@@ -105,7 +105,7 @@ def test_drop_gps(big_endian: bool) -> None:
     assert len(block) == len(tiff)
     after = read_exif(b"Exif\x00\x00" + bytes(block))
     assert after.gps is None
-    assert {k: v for k, v in after.raw.items()} == {k: v for k, v in before.raw.items() if not k.startswith("GPS")}
+    assert dict(after.raw.items()) == {k: v for k, v in before.raw.items() if not k.startswith("GPS")}
     order = ">" if big_endian else "<"
     assert struct.pack(order + "LL", 2951, 100) not in block  # the seconds are cleared
     assert not edit_tiff(block, drop_gps=True)  # nothing left to do

@@ -13,12 +13,11 @@ import sys
 import threading
 import zlib
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 from PIL import Image
 
-from imgpipe import ImageHandler, RenditionSpec, process_image, read_exif
+from imgpipe import ImageHandler, process_image, read_exif
 from imgpipe._exifedit import edit_tiff
 from imgpipe._sniff import scan_jpeg
 from tests.imgpipe._images import encode
@@ -203,8 +202,9 @@ def test_a_large_original_is_never_held_in_memory(tmp_path: Path) -> None:
     del data, noise
     small = tmp_path / "small.jpg"
     small.write_bytes(make_jpeg(300, 200, gps=GPS))
-    proc = subprocess.run([sys.executable, "-c", _MEASURE, str(path), str(small)], capture_output=True, text=True, cwd=ROOT,
-                          timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", _MEASURE, str(path), str(small)], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     got = json.loads(proc.stdout)
     assert got["size"] == size and not got["encoded"]

@@ -29,6 +29,7 @@ from typing import Any
 
 __all__ = ["PostgresCluster", "S3Endpoint", "free_port", "postgres_bin", "stop_process", "ServerUnavailable"]
 
+
 class ServerUnavailable(RuntimeError):
     """A server's program is not installed (the message names the Debian package)."""
 
@@ -84,7 +85,7 @@ class PostgresCluster:
         self._databases: list[str] = []
 
     # ------------------------------------------------------------------ life cycle
-    def start(self) -> "PostgresCluster":
+    def start(self) -> PostgresCluster:
         if self.admin_url:
             self._make_run_database()
             return self
@@ -97,14 +98,14 @@ class PostgresCluster:
             entry = pwd.getpwnam(self._user)
             os.chown(self.folder, entry.pw_uid, entry.pw_gid)
         data = self.folder / "data"
-        self._run("initdb", "-D", str(data), "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8",
-                  "--locale=C")
+        self._run("initdb", "-D", str(data), "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C")
         port = free_port()
-        settings = (f"-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories='' -c fsync=off"
-                    " -c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
-                    " -c shared_buffers=32MB")
-        self._run("pg_ctl", "start", "-D", str(data), "-w", "-t", "60", "-l", str(self.folder / "log"),
-                  "-o", settings)
+        settings = (
+            f"-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories='' -c fsync=off"
+            " -c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
+            " -c shared_buffers=32MB"
+        )
+        self._run("pg_ctl", "start", "-D", str(data), "-w", "-t", "60", "-l", str(self.folder / "log"), "-o", settings)
         self.admin_url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
         try:
             _wait_for_port(port, None, "PostgreSQL")
@@ -116,8 +117,14 @@ class PostgresCluster:
 
     def _run(self, program: str, *args: str) -> None:
         assert self._bin is not None
-        result = subprocess.run([str(self._bin / program), *args], user=self._user, capture_output=True,
-                                text=True, timeout=120, cwd=str(self.folder))
+        result = subprocess.run(
+            [str(self._bin / program), *args],
+            user=self._user,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=str(self.folder),
+        )
         if result.returncode != 0:
             raise RuntimeError(f"{program} failed ({result.returncode}): {result.stderr or result.stdout}")
 
@@ -139,11 +146,13 @@ class PostgresCluster:
     # ------------------------------------------------------------------ databases
     def _admin(self, database: str | None = None) -> Any:
         import psycopg
+
         return psycopg.connect(self.url(database) if database else self.admin_url, autocommit=True)
 
     def url(self, database: str, schema: str | None = None) -> str:
         """The URL of a database of this server (``schema``: the one its tables live in)."""
         import psycopg.conninfo
+
         params = psycopg.conninfo.conninfo_to_dict(self.admin_url)
         user = params.get("user", "postgres")
         password = f":{params['password']}" if params.get("password") else ""
@@ -159,6 +168,7 @@ class PostgresCluster:
         """The URL of a fresh, migrated schema in the run's database: what a test's service uses (a schema
         costs a few CREATE TABLEs, a database a copy of the template's catalogs, 10-20 times longer)."""
         from photoservice.storage.postgres import PostgresBackend
+
         schema = f"t_{secrets.token_hex(6)}"
         with self._admin(self.run_database) as conn:
             conn.execute(f'CREATE SCHEMA "{schema}"')
@@ -195,7 +205,7 @@ class S3Endpoint:
         self._proc: subprocess.Popen[bytes] | None = None
         self._log: Any = None
 
-    def start(self) -> "S3Endpoint":
+    def start(self) -> S3Endpoint:
         if not self.external:
             # the one installed beside this interpreter (the test extra's), else one on PATH
             beside = Path(sys.executable).parent / "moto_server"
@@ -204,12 +214,18 @@ class S3Endpoint:
                 raise RuntimeError("moto_server is missing: pip install 'moto[server]' (the test extra has it)")
             port = free_port()
             self._log = tempfile.TemporaryFile()
-            self._proc = subprocess.Popen([program, "-H", "127.0.0.1", "-p", str(port)], stdout=self._log,
-                                          stderr=subprocess.STDOUT)
+            self._proc = subprocess.Popen(
+                [program, "-H", "127.0.0.1", "-p", str(port)], stdout=self._log, stderr=subprocess.STDOUT
+            )
             self.url = f"http://127.0.0.1:{port}"
             # moto accepts any credentials; these keep boto3 from looking for real ones.
-            self.env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_DEFAULT_REGION": "us-east-1", "AWS_SESSION_TOKEN": "", "AWS_PROFILE": ""}
+            self.env = {
+                "AWS_ACCESS_KEY_ID": "testing",
+                "AWS_SECRET_ACCESS_KEY": "testing",
+                "AWS_DEFAULT_REGION": "us-east-1",
+                "AWS_SESSION_TOKEN": "",
+                "AWS_PROFILE": "",
+            }
             try:
                 _wait_for_port(port, self._proc, "moto_server")
             except BaseException:
@@ -236,8 +252,10 @@ class S3Endpoint:
     def client(self) -> Any:
         import boto3
         import botocore.config
-        return boto3.session.Session().client("s3", endpoint_url=self.url,
-                                              config=botocore.config.Config(s3={"addressing_style": "path"}))
+
+        return boto3.session.Session().client(
+            "s3", endpoint_url=self.url, config=botocore.config.Config(s3={"addressing_style": "path"})
+        )
 
     def storage_url(self) -> str:
         """A fresh ``s3://BUCKET/PREFIX`` of this run's bucket."""
@@ -257,14 +275,17 @@ class S3Endpoint:
             try:
                 client = self.client()
                 for page in client.get_paginator("list_object_versions").paginate(Bucket=self.bucket):
-                    doomed = [{"Key": v["Key"], "VersionId": v["VersionId"]}
-                              for v in page.get("Versions", []) + page.get("DeleteMarkers", [])]
+                    doomed = [
+                        {"Key": v["Key"], "VersionId": v["VersionId"]}
+                        for v in page.get("Versions", []) + page.get("DeleteMarkers", [])
+                    ]
                     if doomed:
                         client.delete_objects(Bucket=self.bucket, Delete={"Objects": doomed})
                 for page in client.get_paginator("list_multipart_uploads").paginate(Bucket=self.bucket):
                     for upload in page.get("Uploads", ()):
-                        client.abort_multipart_upload(Bucket=self.bucket, Key=upload["Key"],
-                                                      UploadId=upload["UploadId"])
+                        client.abort_multipart_upload(
+                            Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+                        )
                 client.delete_bucket(Bucket=self.bucket)
             except Exception:  # noqa: BLE001 - cleanup of an external bucket is best effort
                 pass

@@ -27,12 +27,13 @@ def make_jpeg(width: int = 64, height: int = 48, color: tuple[int, int, int] = (
     return out.getvalue()
 
 
-def multipart(fields: list[tuple[str, str]], files: list[tuple[str | None, str | None, bytes]] = (),
-              boundary: str = BOUNDARY) -> tuple[bytes, str]:
+def multipart(
+    fields: list[tuple[str, str]], files: list[tuple[str | None, str | None, bytes]] = (), boundary: str = BOUNDARY
+) -> tuple[bytes, str]:
     """A multipart/form-data body: text fields, then files as (name or None, filename or None, data)."""
     out = bytearray()
     for name, value in fields:
-        out += f"--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n".encode()
+        out += f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
         out += value.encode("utf-8") + b"\r\n"
     for name, filename, data in files:
         disp = "form-data"
@@ -55,8 +56,9 @@ def sign(args: dict[str, str], secret: str) -> str:
 class PlatformClient:
     """Signs and builds /restserver.php requests; ``call_id`` is seconds as a float, like the old clients."""
 
-    def __init__(self, api_key: str, secret: str, session_key: str | None = None,
-                 start: float = 1172623588.023010) -> None:
+    def __init__(
+        self, api_key: str, secret: str, session_key: str | None = None, start: float = 1172623588.023010
+    ) -> None:
         self.api_key = api_key
         self.secret = secret
         self.session_key = session_key
@@ -80,8 +82,15 @@ class PlatformClient:
         body = urlencode(self.args(method, **extra)).encode()
         return body, {"content-type": "application/x-www-form-urlencoded"}
 
-    def upload(self, image: bytes | None, *, image_name: str | None = "data", filename: str = "somefilename.jpg",
-               args: dict[str, str] | None = None, **extra: Any) -> tuple[bytes, dict[str, str]]:
+    def upload(
+        self,
+        image: bytes | None,
+        *,
+        image_name: str | None = "data",
+        filename: str = "somefilename.jpg",
+        args: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> tuple[bytes, dict[str, str]]:
         """An up.photos.upload body: every argument a part, the image last."""
         a = args if args is not None else self.args("up.photos.upload", **extra)
         files = [(image_name, filename, image)] if image is not None else []

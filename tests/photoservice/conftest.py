@@ -12,21 +12,26 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
 from photoservice import ASGIApp, Config, FakeClock, Service
 
 from .backends import PostgresCluster, S3Endpoint, ServerUnavailable, free_port
-from .client import PlatformClient, YahooClient, make_jpeg
+from .client import make_jpeg
 
 # Cheap password hashes (the tests sign in hundreds of times), no fsync, and the Host names the test clients send.
-TEST_SETTINGS = {"password_time_cost": 1, "password_memory_kib": 1024, "fsync": False,
-               "allowed_hosts": "testserver,wsgi.test,127.0.0.1,localhost",
-               "uploads_per_address": 64}  # every test client comes from one address; test_limits lowers it
+TEST_SETTINGS = {
+    "password_time_cost": 1,
+    "password_memory_kib": 1024,
+    "fsync": False,
+    "allowed_hosts": "testserver,wsgi.test,127.0.0.1,localhost",
+    "uploads_per_address": 64,
+}  # every test client comes from one address; test_limits lowers it
 
 SQLITE_FILE = "sqlite+file"
 POSTGRES_S3 = "postgresql+s3"
@@ -39,8 +44,11 @@ def stored_keys(service: Any) -> list[str]:
 
 
 def pytest_configure(config: Any) -> None:
-    config.addinivalue_line("markers", "backends(*pairs): run only on these pairs of backends "
-                                       "('sqlite+file', 'postgresql+s3'), for what only they have")
+    config.addinivalue_line(
+        "markers",
+        "backends(*pairs): run only on these pairs of backends "
+        "('sqlite+file', 'postgresql+s3'), for what only they have",
+    )
 
 
 def pytest_generate_tests(metafunc: Any) -> None:
@@ -52,10 +60,10 @@ def pytest_generate_tests(metafunc: Any) -> None:
     marker = metafunc.definition.get_closest_marker("backends")
     pairs = [p for p in BACKEND_PAIRS if marker is None or p in marker.args]
     if "each_parser" in metafunc.fixturenames:
-        combos = [(b, p) for b, p in [(SQLITE_FILE, "cython"), (SQLITE_FILE, "python"), (POSTGRES_S3, "cython")]
-                  if b in pairs]
-        metafunc.parametrize(("backends", "each_parser"), combos, indirect=True,
-                             ids=[f"{b}-{p}" for b, p in combos])
+        combos = [
+            (b, p) for b, p in [(SQLITE_FILE, "cython"), (SQLITE_FILE, "python"), (POSTGRES_S3, "cython")] if b in pairs
+        ]
+        metafunc.parametrize(("backends", "each_parser"), combos, indirect=True, ids=[f"{b}-{p}" for b, p in combos])
     else:
         metafunc.parametrize("backends", pairs, indirect=True)
 
@@ -66,6 +74,7 @@ def each_parser(request: Any, monkeypatch: Any) -> str:
     ``fastmime.MultipartParser`` when a request starts)."""
     import fastmime
     import fastmime.pure
+
     param = getattr(request, "param", "cython")
     if param == "cython":
         if fastmime.IMPLEMENTATION != "cython":
@@ -129,8 +138,9 @@ class Backends:
 
     def cli_args(self) -> list[str]:
         """The same backends as command-line options."""
-        return [arg for name, value in self.settings().items() if value
-                for arg in (f"--{name.replace('_', '-')}", value)]
+        return [
+            arg for name, value in self.settings().items() if value for arg in (f"--{name.replace('_', '-')}", value)
+        ]
 
 
 @pytest.fixture()
@@ -144,8 +154,11 @@ def backends(request: Any) -> Iterator[Backends]:
     endpoint = request.getfixturevalue("s3")
     chosen = Backends(name, postgres=pg, s3=endpoint)
     fresh = chosen.fresh()
-    chosen.database, chosen.storage, chosen.s3_endpoint_url = (fresh["database"], fresh["storage"],
-                                                               fresh["s3_endpoint_url"])
+    chosen.database, chosen.storage, chosen.s3_endpoint_url = (
+        fresh["database"],
+        fresh["storage"],
+        fresh["s3_endpoint_url"],
+    )
     yield chosen
 
 
@@ -205,6 +218,7 @@ class Caller:
             transport = httpx.ASGITransport(app=self.app, client=self.client)
             async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
                 return await c.request(method, url, **kw)
+
         return asyncio.run(go())
 
     def post(self, url: str, **kw: Any) -> Any:
@@ -226,11 +240,13 @@ def make_service(tmp_path: Path, clock: FakeClock, backends: Backends) -> Iterat
     made = []
 
     def make(**overrides: Any) -> tuple[Any, Caller]:
-        cfg = Config(data_dir=tmp_path / f"data{len(made)}", clock=clock,
-                     **{**TEST_SETTINGS, **backends.fresh(), **overrides})
+        cfg = Config(
+            data_dir=tmp_path / f"data{len(made)}", clock=clock, **{**TEST_SETTINGS, **backends.fresh(), **overrides}
+        )
         svc = Service(cfg)
         made.append(svc)
         return svc, Caller(ASGIApp(svc))
+
     yield make
     for svc in made:
         svc.close()
@@ -242,8 +258,9 @@ def server(tmp_path: Path, backends: Backends) -> Iterator[tuple[str, Any]]:
 
     service = Service(Config(data_dir=tmp_path / "data", **backends.settings(), **TEST_SETTINGS))
     port = free_port()
-    srv = uvicorn.Server(uvicorn.Config(ASGIApp(service), host="127.0.0.1", port=port, log_config=None,
-                                        access_log=False, lifespan="off"))
+    srv = uvicorn.Server(
+        uvicorn.Config(ASGIApp(service), host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="off")
+    )
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -256,5 +273,3 @@ def server(tmp_path: Path, backends: Backends) -> Iterator[tuple[str, Any]]:
         srv.should_exit = True
         thread.join(timeout=20)
         service.close()
-
-

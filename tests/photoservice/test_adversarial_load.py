@@ -14,8 +14,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -61,15 +62,39 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Path, subprocess.Popen[bytes],
     def admin(*args: str) -> dict[str, Any]:
         out = subprocess.run([*cli, *args], env=env, cwd=ROOT, capture_output=True, text=True, check=True).stdout
         return json.loads(out.splitlines()[-1])
+
     app = admin("create-app", "trusted", "--permission", "photo_upload")
     admin("create-user", "alice", "--password", "wonderland")
     admin("create-community", "mycommunity")
     port = free_port()
-    proc = subprocess.Popen([*cli, "serve", "--port", str(port), "--log-level", "warning",
-                             "--unauthorized-budget-bytes", str(BUDGET), "--uploads-per-address", "4",
-                             "--body-idle-timeout", "2", "--body-min-rate", "4096", "--body-rate-grace", "2",
-                             "--decode-budget-pixels", "40000000", "--max-image-pixels", "40000000"],
-                            env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            *cli,
+            "serve",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--unauthorized-budget-bytes",
+            str(BUDGET),
+            "--uploads-per-address",
+            "4",
+            "--body-idle-timeout",
+            "2",
+            "--body-min-rate",
+            "4096",
+            "--body-rate-grace",
+            "2",
+            "--decode-budget-pixels",
+            "40000000",
+            "--max-image-pixels",
+            "40000000",
+        ],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -94,10 +119,12 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Path, subprocess.Popen[bytes],
 
 def stalled_upload(port: int, source: str, sent_bytes: int) -> str:
     """No credentials, a 45 MB Content-Length, ``sent_bytes`` of an image part, then silence."""
-    head = (f"--b\r\nContent-Disposition: form-data; name=\"data\"; filename=\"x.jpg\"\r\n\r\n").encode()
+    head = b'--b\r\nContent-Disposition: form-data; name="data"; filename="x.jpg"\r\n\r\n'
     with socket.create_connection(("127.0.0.1", port), source_address=(source, 0), timeout=30) as s:
-        s.sendall(b"POST /restserver.php HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; "
-                  b"boundary=b\r\nContent-Length: 45000000\r\n\r\n" + head)
+        s.sendall(
+            b"POST /restserver.php HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; "
+            b"boundary=b\r\nContent-Length: 45000000\r\n\r\n" + head
+        )
         try:
             s.sendall(os.urandom(sent_bytes))
         except OSError:
@@ -108,8 +135,10 @@ def stalled_upload(port: int, source: str, sent_bytes: int) -> str:
 def trickle(port: int, source: str) -> str:
     """A body at 40 bytes/s."""
     with socket.create_connection(("127.0.0.1", port), source_address=(source, 0), timeout=30) as s:
-        s.sendall(b"POST /restserver.php HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; "
-                  b"boundary=b\r\nContent-Length: 100000\r\n\r\n")
+        s.sendall(
+            b"POST /restserver.php HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; "
+            b"boundary=b\r\nContent-Length: 100000\r\n\r\n"
+        )
         s.settimeout(0.1)
         for _ in range(300):
             try:
@@ -117,7 +146,7 @@ def trickle(port: int, source: str) -> str:
                 line = s.recv(200)
                 if line:
                     return line.split(b"\r\n", 1)[0].decode(errors="replace")
-            except socket.timeout:
+            except TimeoutError:
                 continue
             except OSError:
                 return "closed"
@@ -134,8 +163,9 @@ def big_png() -> bytes:
     return out.getvalue()
 
 
-def test_legitimate_uploads_succeed_under_attack(server: tuple[str, Path, subprocess.Popen[bytes], Path],
-                                                 tmp_path: Path) -> None:
+def test_legitimate_uploads_succeed_under_attack(
+    server: tuple[str, Path, subprocess.Popen[bytes], Path], tmp_path: Path
+) -> None:
     base, spool, proc, data = server
     port = int(base.rsplit(":", 1)[1])
     app = json.loads((tmp_path / "app.json").read_text())
@@ -160,28 +190,41 @@ def test_legitimate_uploads_succeed_under_attack(server: tuple[str, Path, subpro
     def yahoo(files: list, key: str, address: str) -> None:
         form, ctype = multipart([], files)
         with client(address) as http:
-            resp = http.post(base + "/V3.0/uploadPhotos", params=y.query(caption0="x"), content=form,
-                             headers={"content-type": ctype, **y.headers()})
+            resp = http.post(
+                base + "/V3.0/uploadPhotos",
+                params=y.query(caption0="x"),
+                content=form,
+                headers={"content-type": ctype, **y.headers()},
+            )
         results[key].append(resp.status_code)
 
     def platform(address: str) -> None:
         c = PlatformClient(app["api_key"], app["secret"])
         with client(address) as http:
-            login, headers = c.form("up.auth.login", with_session=False, username="alice", password="wonderland",
-                                    format="JSON")
+            login, headers = c.form(
+                "up.auth.login", with_session=False, username="alice", password="wonderland", format="JSON"
+            )
             c.session_key = http.post(base + "/restserver.php", content=login, headers=headers).json()["session_key"]
             form, headers = c.upload(photo, community="mycommunity", format="JSON")
             results["platform"].append(error_code(http.post(base + "/restserver.php", content=form, headers=headers)))
 
     threads = [threading.Thread(target=watch)]
-    threads += [threading.Thread(target=lambda i=i: results["stalled"].append(
-        stalled_upload(port, f"127.0.0.{2 + i % 4}", 2 * MiB))) for i in range(12)]
-    threads += [threading.Thread(target=lambda i=i: results["trickle"].append(trickle(port, f"127.0.1.{1 + i}")))
-                for i in range(6)]
-    threads += [threading.Thread(target=yahoo, args=([("p", "big.png", png)], "big", f"127.0.2.{1 + i}"))
-                for i in range(2)]
-    threads += [threading.Thread(target=yahoo, args=([("p", "a.jpg", photo)], "yahoo", f"127.0.3.{1 + i}"))
-                for i in range(3)]
+    threads += [
+        threading.Thread(
+            target=lambda i=i: results["stalled"].append(stalled_upload(port, f"127.0.0.{2 + i % 4}", 2 * MiB))
+        )
+        for i in range(12)
+    ]
+    threads += [
+        threading.Thread(target=lambda i=i: results["trickle"].append(trickle(port, f"127.0.1.{1 + i}")))
+        for i in range(6)
+    ]
+    threads += [
+        threading.Thread(target=yahoo, args=([("p", "big.png", png)], "big", f"127.0.2.{1 + i}")) for i in range(2)
+    ]
+    threads += [
+        threading.Thread(target=yahoo, args=([("p", "a.jpg", photo)], "yahoo", f"127.0.3.{1 + i}")) for i in range(3)
+    ]
     threads += [threading.Thread(target=platform, args=(f"127.0.4.{1 + i}",)) for i in range(3)]
     for t in threads:
         t.start()
@@ -190,8 +233,10 @@ def test_legitimate_uploads_succeed_under_attack(server: tuple[str, Path, subpro
     stop.set()
     threads[0].join()
     peaks["rss"] = vm(proc.pid, "VmHWM")
-    print(f"adversarial load: results {results}, peak unauthorized+legit spool {peaks['spool'] // 1024} KiB, "
-          f"peak RSS {peaks['rss'] // MiB} MiB")
+    print(
+        f"adversarial load: results {results}, peak unauthorized+legit spool {peaks['spool'] // 1024} KiB, "
+        f"peak RSS {peaks['rss'] // MiB} MiB"
+    )
 
     assert results["yahoo"] == [200] * 3 and results["platform"] == [None] * 3
     assert results["big"] == [200, 200]
@@ -206,6 +251,10 @@ def test_legitimate_uploads_succeed_under_attack(server: tuple[str, Path, subpro
     assert peaks["rss"] < 400 * MiB, peaks
     time.sleep(0.5)
     assert spooled_bytes(proc.pid, spool) == 0 and list(spool.iterdir()) == []
-    fsck = subprocess.run([sys.executable, "-m", "photoservice", "fsck", "--grace", "0", "--data", str(data)],
-                          cwd=ROOT, capture_output=True, text=True)
+    fsck = subprocess.run(
+        [sys.executable, "-m", "photoservice", "fsck", "--grace", "0", "--data", str(data)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert fsck.returncode == 0, fsck.stdout + fsck.stderr

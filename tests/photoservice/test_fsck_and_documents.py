@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from photoservice.storage.fsck import fsck
 from photoservice.storage.files import new_file_key, new_stem
+from photoservice.storage.fsck import fsck
 
 from .client import error_code, make_jpeg
 from .conftest import stored_keys
-from .test_platform import login, upload
+from .test_platform import login
 from .test_wsgi_cli import run_cli
 from .test_yahoo import send, signed_in
 
@@ -34,8 +34,14 @@ def test_fsck_remove_during_an_upload_leaves_it_whole(http: Any, world: dict, se
     catalog.add_photos = add_photos  # type: ignore[method-assign]
     try:
         y = signed_in(http, world)
-        resp = send(http, y, [("a", "a.jpg", make_jpeg(800, 600)), ("b", "b.jpg", make_jpeg(300, 200))],
-                    caption0="a", caption1="b", output="json")
+        resp = send(
+            http,
+            y,
+            [("a", "a.jpg", make_jpeg(800, 600)), ("b", "b.jpg", make_jpeg(300, 200))],
+            caption0="a",
+            caption1="b",
+            output="json",
+        )
     finally:
         catalog.add_photos = real  # type: ignore[method-assign]
     assert resp.status_code == 200
@@ -81,11 +87,11 @@ def test_every_document_parses_whatever_was_stored(http: Any, world: dict, servi
     y = signed_in(http, world)
     name = f"a{HOSTILE}b"
     for output in ("xml", "json"):
-        made = http.post("/V3.0/createAlbum", params=y.query(name=name, desc=name, output=output),
-                         headers=y.headers())
+        made = http.post("/V3.0/createAlbum", params=y.query(name=name, desc=name, output=output), headers=y.headers())
         _parses(made)
-    aid = json.loads(http.post("/V3.0/createAlbum", params=y.query(name="plain", output="json"),
-                               headers=y.headers()).content)["AlbumList"][0]["id"]
+    aid = json.loads(
+        http.post("/V3.0/createAlbum", params=y.query(name="plain", output="json"), headers=y.headers()).content
+    )["AlbumList"][0]["id"]
     resp = send(http, y, [("p", "a.jpg", make_jpeg())], caption0=name, desc0=name, tag0=name, aid=aid)
     assert resp.status_code == 200
     for path in ("/V3.0/listAlbums", "/V3.0/listPhotos"):
@@ -101,10 +107,19 @@ def test_every_document_parses_whatever_was_stored(http: Any, world: dict, servi
         # an argument that is itself hostile comes back in error_response
         body, headers = c.form("up.photos.get", aid=name, format=fmt)
         document = _parses(http.post("/restserver.php", content=body, headers=headers))
-        assert error_code(type("R", (), {"content": ET.tostring(document) if fmt == "XML" else
-                                         json.dumps(document).encode(),
-                                         "headers": {"content-type": "json" if fmt == "JSON" else "xml"}})()) == 120
-
+        assert (
+            error_code(
+                type(
+                    "R",
+                    (),
+                    {
+                        "content": ET.tostring(document) if fmt == "XML" else json.dumps(document).encode(),
+                        "headers": {"content-type": "json" if fmt == "JSON" else "xml"},
+                    },
+                )()
+            )
+            == 120
+        )
 
 
 def test_nul_is_refused_as_a_client_error(http: Any, world: dict) -> None:

@@ -14,7 +14,6 @@ import pytest
 
 from .client import PlatformClient, YahooClient, error_code, make_jpeg, multipart
 from .test_platform import login, upload
-from .test_wsgi_cli import wsgi_call
 from .test_yahoo import send, signed_in
 
 
@@ -29,7 +28,7 @@ def test_the_login_answer_does_not_carry_the_httponly_cookie(http: Any, world: d
 
 
 def test_an_unknown_host_is_refused_without_a_public_url(make_service: Any) -> None:
-    svc, http = make_service(allowed_hosts=None)
+    _svc, http = make_service(allowed_hosts=None)
     assert http.get("/health").status_code == 400  # "testserver" is not a default allowed host
     assert http.get("/health", headers={"host": "127.0.0.1:8080"}).status_code == 200
     assert http.get("/health", headers={"host": "[::1]:8080"}).status_code == 200
@@ -43,13 +42,19 @@ def test_with_a_public_url_links_never_come_from_the_host(make_service: Any) -> 
     catalog.create_user("alice", "wonderland")
     catalog.create_community("mycommunity")
     c = login(http, app)
-    resp = upload(http, c, make_jpeg(), extra={"format": "JSON"}, )
+    resp = upload(
+        http,
+        c,
+        make_jpeg(),
+        extra={"format": "JSON"},
+    )
     data = json.loads(resp.content)
     assert data["src"].startswith("https://photos.example.org/media/") and "testserver" not in resp.text
 
 
 def test_transfer_encoding_with_content_length_is_refused(asgi: Any) -> None:
     import asyncio
+
     sent: list = []
 
     async def receive() -> dict:
@@ -58,9 +63,15 @@ def test_transfer_encoding_with_content_length_is_refused(asgi: Any) -> None:
     async def send_(msg: dict) -> None:
         sent.append(msg)
 
-    scope = {"type": "http", "method": "POST", "path": "/V3.0/login", "query_string": b"",
-             "headers": [(b"host", b"testserver"), (b"content-length", b"5"), (b"transfer-encoding", b"chunked")],
-             "client": ("127.0.0.1", 1), "scheme": "http"}
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/V3.0/login",
+        "query_string": b"",
+        "headers": [(b"host", b"testserver"), (b"content-length", b"5"), (b"transfer-encoding", b"chunked")],
+        "client": ("127.0.0.1", 1),
+        "scheme": "http",
+    }
     asyncio.run(asgi(scope, receive, send_))
     assert sent[0]["status"] == 400
 
@@ -68,13 +79,18 @@ def test_transfer_encoding_with_content_length_is_refused(asgi: Any) -> None:
 def test_upload_photos_accepts_only_multipart_form_data(http: Any, world: dict) -> None:
     y = signed_in(http, world)
     body, ctype = multipart([], [("p", "a.jpg", make_jpeg())])
-    resp = http.post("/V3.0/uploadPhotos", params=y.query(caption0="x"), content=body,
-                     headers={"content-type": ctype.replace("form-data", "mixed"), **y.headers()})
+    resp = http.post(
+        "/V3.0/uploadPhotos",
+        params=y.query(caption0="x"),
+        content=body,
+        headers={"content-type": ctype.replace("form-data", "mixed"), **y.headers()},
+    )
     assert resp.status_code == 400 and b"multipart/form-data" in resp.content
 
 
 def test_a_wsgi_body_without_content_length_is_411(service: Any, world: dict) -> None:
     from photoservice import WSGIApp
+
     app = WSGIApp(service)
     y = YahooClient(world["app"].api_key)
     body, headers = y.login_form("alice", "wonderland")
@@ -85,20 +101,30 @@ def test_a_wsgi_body_without_content_length_is_411(service: Any, world: dict) ->
     status, _, _ = _wsgi_without_length(app, "/restserver.php", form, ctype, environ_extra)
     assert status == 411
     # a server that marks the end of the body (gunicorn, waitress) needs no length
-    status, _, out = _wsgi_without_length(app, "/V3.0/login", body, headers["content-type"],
-                                          {"CONTENT_LENGTH": "", "wsgi.input_terminated": True})
+    status, _, out = _wsgi_without_length(
+        app, "/V3.0/login", body, headers["content-type"], {"CONTENT_LENGTH": "", "wsgi.input_terminated": True}
+    )
     assert status == 200 and b"WSSID" in out
 
 
 def _wsgi_without_length(app: Any, path: str, body: bytes, ctype: str, extra: dict) -> tuple[int, dict, bytes]:
-    environ = {"REQUEST_METHOD": "POST", "PATH_INFO": path, "QUERY_STRING": "", "wsgi.input": io.BytesIO(body),
-               "REMOTE_ADDR": "127.0.0.1", "wsgi.url_scheme": "http", "HTTP_HOST": "wsgi.test",
-               "CONTENT_TYPE": ctype, **extra}
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": path,
+        "QUERY_STRING": "",
+        "wsgi.input": io.BytesIO(body),
+        "REMOTE_ADDR": "127.0.0.1",
+        "wsgi.url_scheme": "http",
+        "HTTP_HOST": "wsgi.test",
+        "CONTENT_TYPE": ctype,
+        **extra,
+    }
     got: dict[str, Any] = {}
 
     def start_response(status: str, headers: list) -> None:
         got["status"] = int(status.split()[0])
         got["headers"] = dict(headers)
+
     out = b"".join(app(environ, start_response))
     return got["status"], got["headers"], out
 
@@ -132,25 +158,38 @@ def test_non_ascii_digits_are_client_errors(http: Any, world: dict, value: str) 
     assert error_code(http.post("/restserver.php", content=body, headers=headers)) == 100
 
 
-@pytest.mark.parametrize("charset, raw, stored", [
-    ("idna", "caf\u00e9".encode("utf-8"), "caf\u00e9"),       # the idna codec raises on decoding: UTF-8 instead
-    ("utf-7", b"+2D0-", "\ufffd"),                            # decodes to a lone surrogate
-    ("rot13", b"abc", "abc"),                                  # not a text encoding
-    ("no-such-charset", b"abc", "abc"),
-])
-def test_field_charsets_never_make_a_server_error(http: Any, world: dict, service: Any, caplog: Any,
-                                                  charset: str, raw: bytes, stored: str) -> None:
+@pytest.mark.parametrize(
+    "charset, raw, stored",
+    [
+        ("idna", "caf\u00e9".encode("utf-8"), "caf\u00e9"),  # the idna codec raises on decoding: UTF-8 instead
+        ("utf-7", b"+2D0-", "\ufffd"),  # decodes to a lone surrogate
+        ("rot13", b"abc", "abc"),  # not a text encoding
+        ("no-such-charset", b"abc", "abc"),
+    ],
+)
+def test_field_charsets_never_make_a_server_error(
+    http: Any, world: dict, service: Any, caplog: Any, charset: str, raw: bytes, stored: str
+) -> None:
     c = login(http, world["app"])
     args = c.args("up.photos.upload", community="mycommunity", format="JSON")
     # caption is not signed here (it is sent with a charset the signer cannot know): sign without it
     boundary = "XyZ"
-    parts = b"".join(f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
-                     for k, v in args.items())
-    parts += (f'--{boundary}\r\nContent-Disposition: form-data; name="caption"\r\n'
-              f"Content-Type: text/plain; charset={charset}\r\n\r\n").encode() + raw + b"\r\n"
+    parts = b"".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode() for k, v in args.items()
+    )
+    parts += (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="caption"\r\n'
+            f"Content-Type: text/plain; charset={charset}\r\n\r\n"
+        ).encode()
+        + raw
+        + b"\r\n"
+    )
     body = parts + f"--{boundary}--\r\n".encode()
     with caplog.at_level(logging.WARNING):
-        resp = http.post("/restserver.php", content=body, headers={"content-type": f"multipart/form-data; boundary={boundary}"})
+        resp = http.post(
+            "/restserver.php", content=body, headers={"content-type": f"multipart/form-data; boundary={boundary}"}
+        )
     assert error_code(resp) == 104  # the caption was not signed: a client error, not error 1
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert "request_args" in json.loads(resp.content)
@@ -177,6 +216,7 @@ def test_large_images_wait_for_each_other_within_the_pixel_budget(make_service: 
     import threading
 
     from .client import make_jpeg as jpeg
+
     svc, http = make_service(decode_budget_pixels=1_500_000, image_workers=3)
     budget = svc.images.budget
     peak: list[int] = []
@@ -192,16 +232,22 @@ def test_large_images_wait_for_each_other_within_the_pixel_budget(make_service: 
 
             def __exit__(self_inner, *exc: Any) -> None:
                 manager.__exit__(*exc)
+
         return Watch()
 
     import types
+
     budget.reserve = types.MethodType(reserve, budget)  # type: ignore[method-assign]
     svc.catalog.create_user("alice", "wonderland")
     app = svc.catalog.create_application("web")
     y = signed_in(http, {"app": app})
     codes: list[int] = []
-    threads = [threading.Thread(target=lambda: codes.append(
-        send(http, y, [("p", "a.jpg", jpeg(1000, 1000))], caption0="x").status_code)) for _ in range(3)]
+    threads = [
+        threading.Thread(
+            target=lambda: codes.append(send(http, y, [("p", "a.jpg", jpeg(1000, 1000))], caption0="x").status_code)
+        )
+        for _ in range(3)
+    ]
     for t in threads:
         t.start()
     for t in threads:

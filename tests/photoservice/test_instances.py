@@ -14,10 +14,11 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import httpx
 import psycopg
@@ -49,17 +50,41 @@ class Shared:
         return ["--database", self.database, "--storage", self.storage, "--s3-endpoint-url", self.s3.url]
 
     def catalog(self) -> Catalog:
-        catalog, _ = open_storage(Config(data_dir=Path("/nonexistent"), database=self.database,
-                                         storage=self.storage, s3_endpoint_url=self.s3.url, **TEST_SETTINGS))
+        catalog, _ = open_storage(
+            Config(
+                data_dir=Path("/nonexistent"),
+                database=self.database,
+                storage=self.storage,
+                s3_endpoint_url=self.s3.url,
+                **TEST_SETTINGS,
+            )
+        )
         return catalog
 
 
 def start_instance(shared: Shared, data: Path, workers: int = 1) -> tuple[subprocess.Popen[bytes], str]:
     """``photoservice serve`` on a free port; returns the process and its base URL once /health answers."""
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "photoservice", "serve", "--port", str(port), "--data", str(data),
-                             "--workers", str(workers), "--log-level", "warning", *shared.args()],
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "photoservice",
+            "serve",
+            "--port",
+            str(port),
+            "--data",
+            str(data),
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+            *shared.args(),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     return proc, f"http://127.0.0.1:{port}"
 
 
@@ -84,8 +109,10 @@ def shared(postgres: PostgresCluster, s3: S3Endpoint) -> Shared:
 @pytest.fixture(scope="module")
 def instances(shared: Shared, tmp_path_factory: Any) -> Iterator[list[str]]:
     """Instance A (two workers) and instance B (one), started together, always stopped."""
-    started = [start_instance(shared, tmp_path_factory.mktemp("a"), workers=2),
-               start_instance(shared, tmp_path_factory.mktemp("b"))]
+    started = [
+        start_instance(shared, tmp_path_factory.mktemp("a"), workers=2),
+        start_instance(shared, tmp_path_factory.mktemp("b")),
+    ]
     try:
         for proc, base in started:
             wait_healthy(proc, base)
@@ -97,8 +124,9 @@ def instances(shared: Shared, tmp_path_factory: Any) -> Iterator[list[str]]:
 
 def platform_login(base: str, app: Any, username: str = "alice", password: str = "pw") -> PlatformClient:
     client = PlatformClient(app.api_key, app.secret)
-    body, headers = client.form("up.auth.login", with_session=False, username=username, password=password,
-                                format="JSON")
+    body, headers = client.form(
+        "up.auth.login", with_session=False, username=username, password=password, format="JSON"
+    )
     resp = httpx.post(f"{base}/restserver.php", content=body, headers=headers, timeout=60)
     client.session_key = resp.json()["session_key"]
     return client
@@ -113,15 +141,30 @@ def yahoo_login(base: str, app: Any, username: str = "alice", password: str = "p
 
 def yahoo_upload(http: httpx.Client, base: str, client: YahooClient, jpeg: bytes, **query: Any) -> httpx.Response:
     body, ctype = multipart([], [("pic0", "a.jpg", jpeg)])
-    return http.post(f"{base}/V3.0/uploadPhotos", params=client.query(caption0="x", **query), content=body,
-                     headers={"content-type": ctype, **client.headers()})
+    return http.post(
+        f"{base}/V3.0/uploadPhotos",
+        params=client.query(caption0="x", **query),
+        content=body,
+        headers={"content-type": ctype, **client.headers()},
+    )
 
 
 def fake_photo() -> NewPhoto:
     """A photo row whose rendition names a key of the right shape (no object: the album is only filled)."""
     key = new_file_key(new_stem(), "thumb", "jpeg")
-    return NewPhoto(caption="", description="", tags=(), width=1, height=1, format="jpeg", size=1, sha256="0" * 64,
-                    exif=(), create_time=None, renditions=(RenditionRecord("thumb", 1, 1, 1, "jpg", key),))
+    return NewPhoto(
+        caption="",
+        description="",
+        tags=(),
+        width=1,
+        height=1,
+        format="jpeg",
+        size=1,
+        sha256="0" * 64,
+        exif=(),
+        create_time=None,
+        renditions=(RenditionRecord("thumb", 1, 1, 1, "jpg", key),),
+    )
 
 
 def test_racing_for_the_last_album_slots_through_both_apis_and_instances(shared: Shared, instances: list[str]) -> None:
@@ -132,8 +175,9 @@ def test_racing_for_the_last_album_slots_through_both_apis_and_instances(shared:
     user = catalog.create_user("alice", "pw")
     catalog.create_community("mycommunity")
     album = catalog.create_album(user.id, "race")
-    catalog.add_photos(user, None, [fake_photo() for _ in range(48)], album_id=album.id, default_album=False,
-                       pending=False)
+    catalog.add_photos(
+        user, None, [fake_photo() for _ in range(48)], album_id=album.id, default_album=False, pending=False
+    )
     objects_before = len(shared.s3.objects(shared.storage))
     web = yahoo_login(instances[1], app)  # one browser sign-in, used from both instances
     platform = [platform_login(instances[i % 2], app) for i in range(8)]  # one session per client
@@ -147,8 +191,9 @@ def test_racing_for_the_last_album_slots_through_both_apis_and_instances(shared:
             barrier.wait()
             for _ in range(2):
                 if i % 2 == 0:
-                    body, headers = platform[i // 2].upload(jpeg, community="mycommunity", aid=str(album.id),
-                                                            format="JSON")
+                    body, headers = platform[i // 2].upload(
+                        jpeg, community="mycommunity", aid=str(album.id), format="JSON"
+                    )
                     code = error_code(http.post(f"{base}/restserver.php", content=body, headers=headers))
                     assert code in (None, 321)
                     outcomes.append(code is None)
@@ -213,7 +258,8 @@ def test_one_batch_split_over_both_instances_holds_its_count(shared: Shared, ins
 
 
 def test_kill_9_mid_upload_leaves_nothing_visible_and_fsck_cleans_up_after_the_grace_period(
-        postgres: PostgresCluster, s3: S3Endpoint, tmp_path: Path) -> None:
+    postgres: PostgresCluster, s3: S3Endpoint, tmp_path: Path
+) -> None:
     """An instance killed after writing an upload's objects and before committing its rows: no photo is
     visible, and ``photoservice fsck`` leaves the objects alone within the grace period, removes them after.
 
@@ -262,7 +308,8 @@ def test_kill_9_mid_upload_leaves_nothing_visible_and_fsck_cleans_up_after_the_g
     removed = subprocess.run([*cli, "--remove", "--grace", "0"], capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert removed.returncode == 1, removed.stderr
     assert sorted(json.loads(line)["orphan"] for line in removed.stdout.splitlines()) == sorted(
-        name.split("/", 1)[1] for name in written)
+        name.split("/", 1)[1] for name in written
+    )
     assert s3.objects(shared.storage) == []
     assert subprocess.run(cli, capture_output=True, timeout=120, cwd=ROOT).returncode == 0
     catalog.close()

@@ -8,7 +8,6 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import imgpipe
-
 from tests.imgpipe._jpegs import make_jpeg as make_exif_jpeg
 
 from .client import make_jpeg
@@ -35,16 +34,16 @@ def test_media_need_a_valid_unexpired_signature(http: Any, world: dict, clock: A
     assert ok.status_code == 200 and ok.headers["content-type"] == "image/jpeg"
     assert ok.headers["cache-control"].startswith("private, max-age=")
     path = urlsplit(thumb).path
-    assert http.get(path).status_code == 403                                   # the bare file name is not enough
+    assert http.get(path).status_code == 403  # the bare file name is not enough
     assert http.get(local(thumb)[:-1] + ("0" if thumb[-1] != "0" else "1")).status_code == 403  # tampered
     query = parse_qs(urlsplit(thumb).query)
     later = int(query["exp"][0]) + 1000
     assert http.get(f"{path}?exp={later}&sig={query['sig'][0]}").status_code == 403  # a longer life is not signed
     clock.advance(service.config.media_url_ttl * 1.5 + 1)
-    assert http.get(local(thumb)).status_code == 403                          # expired
+    assert http.get(local(thumb)).status_code == 403  # expired
     y = signed_in(http, world)  # the sign-in expired too
     fresh = next(i for i in listed_images(http, y) if i["type"] == "thumb")["url"]
-    assert fresh != thumb and http.get(local(fresh)).status_code == 200       # clients ask again
+    assert fresh != thumb and http.get(local(fresh)).status_code == 200  # clients ask again
 
 
 def test_the_original_is_reachable_only_where_it_was_handed_out(http: Any, world: dict, service: Any) -> None:

@@ -4,24 +4,21 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from photoservice.storage.records import NewPhoto, RenditionRecord
 
-from .conftest import TEST_SETTINGS, stored_keys
-from .client import PlatformClient, error_code, find_text, make_jpeg, multipart, parse, sign
-
+from .client import PlatformClient, error_code, find_text, multipart, sign
+from .conftest import stored_keys
 
 pytestmark = pytest.mark.usefixtures("each_parser")
 
 
 def login(http: Any, app: Any, username: str = "alice", password: str = "wonderland") -> PlatformClient:
     c = PlatformClient(app.api_key, app.secret)
-    body, headers = c.form("up.auth.login", with_session=False, username=username, password=password,
-                           format="JSON")
+    body, headers = c.form("up.auth.login", with_session=False, username=username, password=password, format="JSON")
     resp = http.post("/restserver.php", content=body, headers=headers)
     data = json.loads(resp.content)
     assert "session_key" in data, data
@@ -36,7 +33,7 @@ def stored_files(service: Any) -> list[str]:
 def upload(http: Any, c: PlatformClient, image: bytes | None, **kw: Any) -> Any:
     extra = {"community": "mycommunity", "caption": "Under the sunset"}
     extra.update(kw.pop("extra", {}))
-    body, headers = c.upload(image, **{k: v for k, v in extra.items()}, **kw)
+    body, headers = c.upload(image, **dict(extra.items()), **kw)
     return http.post("/restserver.php", content=body, headers=headers)
 
 
@@ -57,8 +54,10 @@ def test_upload_xml_visible_with_permission(http: Any, world: dict, service: Any
         url = find_text(root, tag)
         got = http.get(url.replace("http://testserver", ""))
         assert got.status_code == 200 and got.headers["content-type"] == "image/jpeg"
-        from PIL import Image
         import io
+
+        from PIL import Image
+
         im = Image.open(io.BytesIO(got.content))
         assert im.width <= box[0] and im.height <= box[1]
 
@@ -87,7 +86,8 @@ def test_supporting_calls(http: Any, world: dict, jpeg: bytes) -> None:
     c = login(http, world["app"])
     body, headers = c.form("up.community.getList", format="JSON")
     assert json.loads(http.post("/restserver.php", content=body, headers=headers).content) == [
-        {"name": "mycommunity", "title": "My Community"}]
+        {"name": "mycommunity", "title": "My Community"}
+    ]
     body, headers = c.form("up.photos.createAlbum", name="Holidays", description="sea", format="JSON")
     album = json.loads(http.post("/restserver.php", content=body, headers=headers).content)
     assert album["name"] == "Holidays" and album["size"] == 0
@@ -151,8 +151,22 @@ def test_error_codes(http: Any, world: dict, service: Any, jpeg: bytes, clock: A
     assert error_code(http.post("/restserver.php", content=body, headers=headers)) == 200
     # 321: full album
     full = service.catalog.create_album(world["user"].id, "full")
-    fake = [NewPhoto("", "", (), 1, 1, "jpg", 1, "0" * 64, (), None,
-                     (RenditionRecord("src", 1, 1, 1, "jpg", f"00/{i:032x}_src.jpg"),)) for i in range(60)]
+    fake = [
+        NewPhoto(
+            "",
+            "",
+            (),
+            1,
+            1,
+            "jpg",
+            1,
+            "0" * 64,
+            (),
+            None,
+            (RenditionRecord("src", 1, 1, 1, "jpg", f"00/{i:032x}_src.jpg"),),
+        )
+        for i in range(60)
+    ]
     service.catalog.add_photos(world["user"], None, fake, album_id=full.id, default_album=False, pending=False)
     before = set(stored_files(service))
     assert codes(http, c, jpeg, aid=str(full.id)) == 321
@@ -226,7 +240,7 @@ def test_fields_after_image_and_query_args(http: Any, world: dict, jpeg: bytes) 
     items = list(args.items())
     body, ctype = multipart([], [("data", "x.jpg", jpeg)])
     # image first, then the fields: rebuild by hand
-    head, tail = body.rsplit(b"--SoMeTeXtWeWiLlNeVeRsEe--", 1)
+    head, _tail = body.rsplit(b"--SoMeTeXtWeWiLlNeVeRsEe--", 1)
     fields_body, _ = multipart(items)
     body = head + fields_body
     resp = json.loads(http.post("/restserver.php", content=body, headers={"content-type": ctype}).content)
@@ -240,8 +254,9 @@ def test_duplicate_argument_is_100(http: Any, world: dict, jpeg: bytes) -> None:
     assert error_code(http.post("/restserver.php", content=body, headers={"content-type": ctype})) == 100
 
 
-def test_images_are_decoded_only_after_the_request_is_authorized(http: Any, world: dict, jpeg: bytes,
-                                                                 monkeypatch: Any) -> None:
+def test_images_are_decoded_only_after_the_request_is_authorized(
+    http: Any, world: dict, jpeg: bytes, monkeypatch: Any
+) -> None:
     import imgpipe
 
     decoded: list[int] = []

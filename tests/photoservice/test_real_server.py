@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import socket
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import httpx
-import pytest
 
-from photoservice.config import Config
-
-from .conftest import TEST_SETTINGS, stored_keys
 from .client import PlatformClient, YahooClient, error_code, make_jpeg, multipart
+from .conftest import stored_keys
 
 
 def login(base: str, app: Any) -> PlatformClient:
@@ -72,8 +66,12 @@ def test_yahoo_upload_over_http(server: tuple[str, Any]) -> None:
         y.take_login(resp)
         assert http.cookies.get("Y") == y.cookie
         body, ctype = multipart([], [("a", "a.jpg", make_jpeg()), ("b", "b.jpg", make_jpeg())])
-        resp = http.post("/V3.0/uploadPhotos", params=y.query(caption0="one", caption1="two", output="json"),
-                         content=body, headers={"content-type": ctype})
+        resp = http.post(
+            "/V3.0/uploadPhotos",
+            params=y.query(caption0="one", caption1="two", output="json"),
+            content=body,
+            headers={"content-type": ctype},
+        )
         assert resp.status_code == 200, resp.text
         photos = resp.json()["PhotoList"]["Photo"]
         assert [p["Caption"] for p in photos] == ["one", "two"]
@@ -91,8 +89,10 @@ def test_disconnect_mid_upload_over_tcp(server: tuple[str, Any]) -> None:
     c = login(base, app)
     body, headers = c.upload(make_jpeg(400, 300), community="mycommunity")
     port = int(base.rsplit(":", 1)[1])
-    head = (f"POST /restserver.php HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {headers['content-type']}\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n").encode()
+    head = (
+        f"POST /restserver.php HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {headers['content-type']}\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode()
     with socket.create_connection(("127.0.0.1", port)) as s:
         s.sendall(head + body[: len(body) // 2])
         time.sleep(0.3)
@@ -105,5 +105,12 @@ def test_disconnect_mid_upload_over_tcp(server: tuple[str, Any]) -> None:
     assert stored_keys(service) == []
     assert service.catalog.photos(service.catalog.user_by_name("alice").id) == []
     # and the session still works: the interrupted call never reached call_id checking
-    assert error_code(httpx.post(f"{base}/restserver.php", **dict(zip(("content", "headers"),
-                      c.upload(make_jpeg(), community="mycommunity"))))) is None
+    assert (
+        error_code(
+            httpx.post(
+                f"{base}/restserver.php",
+                **dict(zip(("content", "headers"), c.upload(make_jpeg(), community="mycommunity"))),
+            )
+        )
+        is None
+    )

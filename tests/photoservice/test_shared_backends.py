@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from photoservice import ASGIApp, Config, Service
-from photoservice.storage import open_files, open_metadata, prepare_schema, redacted_url
+from photoservice.storage import open_files, prepare_schema, redacted_url
 from photoservice.storage.files import FileStoreError, new_file_key, new_stem
 from photoservice.storage.fsck import fsck
 from photoservice.storage.metadata import SCHEMA_VERSION
@@ -43,7 +43,7 @@ class _OneWay(io.RawIOBase):
 
     def readinto(self, buffer: Any) -> int:
         chunk = self._data.read(len(buffer))
-        buffer[:len(chunk)] = chunk
+        buffer[: len(chunk)] = chunk
         return len(chunk)
 
 
@@ -91,14 +91,20 @@ def test_migrate_command_and_schema_checks(postgres: PostgresCluster, tmp_path: 
     second = subprocess.run([*cli, "migrate", "--database", url], capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert second.returncode == 0 and "up to date" in second.stdout
     import photoservice.storage as storage
+
     monkeypatch.setattr(storage, "SCHEMA_VERSION", SCHEMA_VERSION + 1)  # as the next release will see it
     with pytest.raises(storage.SchemaMismatch, match="photoservice migrate"):
         prepare_schema(PostgresBackend(url))
     monkeypatch.undo()
     with PostgresBackend(url)._admin() as conn:
         conn.execute("UPDATE schema_version SET version = 99")
-    served = subprocess.run([*cli, "serve", "--port", str(free_port()), "--database", url, "--data", str(tmp_path)],
-                            capture_output=True, text=True, timeout=60, cwd=ROOT)
+    served = subprocess.run(
+        [*cli, "serve", "--port", str(free_port()), "--database", url, "--data", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
     assert served.returncode == 2 and "newer than this photoservice" in served.stderr
     again = subprocess.run([*cli, "migrate", "--database", url], capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert again.returncode == 2 and "newer" in again.stderr
@@ -130,10 +136,12 @@ def test_counts_and_secrets_made_on_first_use_hold_across_processes(postgres: Po
     from photoservice.storage import Catalog
     from photoservice.storage.passwords import PasswordParams, Passwords
     from photoservice.storage.records import Quotas, SignInPolicy
+
     url = postgres.new_schema()
     fast = Passwords(PasswordParams(time_cost=1, memory_kib=1024, parallelism=1))
-    catalogs = [Catalog(PostgresBackend(url), FakeClock(), Quotas(), fast, SignInPolicy(free_failures=100))
-                for _ in range(2)]
+    catalogs = [
+        Catalog(PostgresBackend(url), FakeClock(), Quotas(), fast, SignInPolicy(free_failures=100)) for _ in range(2)
+    ]
     catalogs[0].create_user("alice", "pw")
     barrier = threading.Barrier(12)
     secrets_seen: list[bytes] = []
@@ -170,7 +178,7 @@ def test_s3_multipart_streamed_ranged_and_exact(s3: S3Endpoint) -> None:
     stat = store.stat(key)
     assert stat.size == len(data) and stat.etag.endswith('-3"')  # S3's mark of a 3-part upload
     with store.open(key, 5 * MiB - 3, 10) as fh:
-        assert fh.read() == data[5 * MiB - 3:5 * MiB + 7]
+        assert fh.read() == data[5 * MiB - 3 : 5 * MiB + 7]
     with store.open(key) as fh:
         assert fh.read() == data
     # a source that cannot seek is read one part at a time
@@ -192,8 +200,10 @@ def test_s3_multipart_streamed_ranged_and_exact(s3: S3Endpoint) -> None:
 def test_fsck_on_a_bucket_waits_for_the_grace_period(s3: S3Endpoint, postgres: PostgresCluster) -> None:
     """An object no row names and a multipart upload a crash left are removed only once old enough."""
     store = _s3_store(s3)
-    service = Service(Config(data_dir=Path("/nonexistent"), database=postgres.new_schema(), storage="s3://x/y",
-                             **TEST_SETTINGS), files=store)
+    service = Service(
+        Config(data_dir=Path("/nonexistent"), database=postgres.new_schema(), storage="s3://x/y", **TEST_SETTINGS),
+        files=store,
+    )
     orphan = new_file_key(new_stem(), "thumb", "jpeg")
     store.put(orphan, io.BytesIO(b"orphan"), 6)
     now = time.time()
@@ -227,8 +237,9 @@ def test_unreachable_bucket_is_a_file_store_error(s3: S3Endpoint) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- moving
-def test_import_moves_sqlite_and_folder_to_postgres_and_s3(tmp_path: Path, postgres: PostgresCluster,
-                                                           s3: S3Endpoint) -> None:
+def test_import_moves_sqlite_and_folder_to_postgres_and_s3(
+    tmp_path: Path, postgres: PostgresCluster, s3: S3Endpoint
+) -> None:
     """Everything a client knows stays valid after the move: keys, sessions, ids, media; nothing is lost."""
     old = Service(Config(data_dir=tmp_path / "old", **TEST_SETTINGS))
     app = old.catalog.create_application("mover", ["photo_upload"])
@@ -236,8 +247,7 @@ def test_import_moves_sqlite_and_folder_to_postgres_and_s3(tmp_path: Path, postg
     old.catalog.create_community("mycommunity")
     http = Caller(ASGIApp(old))
     client = PlatformClient(app.api_key, app.secret)
-    body, headers = client.form("up.auth.login", with_session=False, username="alice", password="pw",
-                                format="JSON")
+    body, headers = client.form("up.auth.login", with_session=False, username="alice", password="pw", format="JSON")
     client.session_key = http.post("/restserver.php", content=body, headers=headers).json()["session_key"]
     pids = []
     for i in range(3):
@@ -246,17 +256,30 @@ def test_import_moves_sqlite_and_folder_to_postgres_and_s3(tmp_path: Path, postg
         assert error_code(resp) is None, resp.text
         pids.append(resp.json()["pid"])
     web = YahooClient(app.api_key)
-    web.take_login(http.post("/V3.0/login", content=web.login_form("alice", "pw")[0],
-                             headers=web.login_form("alice", "pw")[1]))
+    web.take_login(
+        http.post("/V3.0/login", content=web.login_form("alice", "pw")[0], headers=web.login_form("alice", "pw")[1])
+    )
     before = {p.id: p for p in old.catalog.photos(old.catalog.user_by_name("alice").id)}
     old.catalog.set_maintenance(True)  # stop the old one; the flag itself is not carried over
     old.close()
 
     database, storage = postgres.new_database(), s3.storage_url()
-    cli = [sys.executable, "-m", "photoservice", "import", "--from-database",
-           f"sqlite:///{tmp_path / 'old' / 'photoservice.sqlite3'}", "--from-storage",
-           f"file://{tmp_path / 'old' / 'files'}", "--database", database, "--storage", storage,
-           "--s3-endpoint-url", s3.url]
+    cli = [
+        sys.executable,
+        "-m",
+        "photoservice",
+        "import",
+        "--from-database",
+        f"sqlite:///{tmp_path / 'old' / 'photoservice.sqlite3'}",
+        "--from-storage",
+        f"file://{tmp_path / 'old' / 'files'}",
+        "--database",
+        database,
+        "--storage",
+        storage,
+        "--s3-endpoint-url",
+        s3.url,
+    ]
     moved = subprocess.run(cli, capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert moved.returncode == 0, moved.stderr
     summary = json.loads(moved.stdout.splitlines()[-1])
@@ -264,8 +287,9 @@ def test_import_moves_sqlite_and_folder_to_postgres_and_s3(tmp_path: Path, postg
     again = subprocess.run(cli, capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert again.returncode == 2 and "not empty" in again.stderr
 
-    new = Service(Config(data_dir=tmp_path / "new", database=database, storage=storage, s3_endpoint_url=s3.url,
-                         **TEST_SETTINGS))
+    new = Service(
+        Config(data_dir=tmp_path / "new", database=database, storage=storage, s3_endpoint_url=s3.url, **TEST_SETTINGS)
+    )
     try:
         assert not new.catalog.maintenance()
         after = {p.id: p for p in new.catalog.photos(new.catalog.user_by_name("alice").id)}
@@ -288,8 +312,14 @@ def test_import_moves_sqlite_and_folder_to_postgres_and_s3(tmp_path: Path, postg
 def test_a_batch_through_the_database_only(postgres: PostgresCluster, s3: S3Endpoint, tmp_path: Path) -> None:
     """Two services (as two instances would) on one database: the batch count is shared."""
     database, storage = postgres.new_schema(), s3.storage_url()
-    services = [Service(Config(data_dir=tmp_path / f"d{i}", database=database, storage=storage,
-                               s3_endpoint_url=s3.url, **TEST_SETTINGS)) for i in range(2)]
+    services = [
+        Service(
+            Config(
+                data_dir=tmp_path / f"d{i}", database=database, storage=storage, s3_endpoint_url=s3.url, **TEST_SETTINGS
+            )
+        )
+        for i in range(2)
+    ]
     try:
         app = services[0].catalog.create_application("web")
         services[0].catalog.create_user("alice", "pw")
@@ -300,8 +330,12 @@ def test_a_batch_through_the_database_only(postgres: PostgresCluster, s3: S3Endp
         codes = []
         for i in range(4):
             body, ctype = multipart([], [("pic0", "a.jpg", make_jpeg())])
-            resp = callers[i % 2].post("/V3.0/uploadPhotos", params=web.query(caption0="x", batid="b1", batcount=3),
-                                       content=body, headers={"content-type": ctype, **web.headers()})
+            resp = callers[i % 2].post(
+                "/V3.0/uploadPhotos",
+                params=web.query(caption0="x", batid="b1", batcount=3),
+                content=body,
+                headers={"content-type": ctype, **web.headers()},
+            )
             codes.append(resp.status_code)
         assert codes == [200, 200, 200, 400]
     finally:

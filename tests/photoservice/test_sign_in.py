@@ -35,8 +35,9 @@ def test_failures_make_the_account_wait_longer_and_longer(http: Any, world: dict
     assert attempt(http, appid, "alice", "wonderland").status_code == 200
 
 
-def test_unknown_names_are_throttled_and_cost_the_same_work(http: Any, world: dict, service: Any,
-                                                            monkeypatch: Any) -> None:
+def test_unknown_names_are_throttled_and_cost_the_same_work(
+    http: Any, world: dict, service: Any, monkeypatch: Any
+) -> None:
     verified: list[bool] = []
     real = service.catalog.passwords.verify
 
@@ -77,9 +78,9 @@ def test_platform_sign_in_is_throttled_as_error_4(http: Any, world: dict) -> Non
     c = PlatformClient(app.api_key, app.secret)
 
     def login(password: str) -> Any:
-        body, headers = c.form("up.auth.login", with_session=False, username="alice", password=password,
-                               format="JSON")
+        body, headers = c.form("up.auth.login", with_session=False, username="alice", password=password, format="JSON")
         return http.post("/restserver.php", content=body, headers=headers)
+
     for _ in range(5):
         assert error_code(login("guess")) == 100
     resp = login("wonderland")

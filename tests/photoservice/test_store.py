@@ -8,9 +8,10 @@ import io
 import os
 import threading
 import time
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -20,9 +21,20 @@ from photoservice.storage import Catalog, FileStore, open_files, open_metadata, 
 from photoservice.storage.files import BadFileKey, FileStoreError, new_file_key, new_stem
 from photoservice.storage.local import LocalFileStore
 from photoservice.storage.passwords import PasswordParams, Passwords
-from photoservice.storage.records import (AlbumFull, AlbumNotFound, AlreadyExists, BatchCountMismatch,
-                                          BatchExceeded, BatchExpired, CallIdNotIncreasing, NewPhoto,
-                                          PendingLimitReached, Quotas, RenditionRecord, UploadLimitReached)
+from photoservice.storage.records import (
+    AlbumFull,
+    AlbumNotFound,
+    AlreadyExists,
+    BatchCountMismatch,
+    BatchExceeded,
+    BatchExpired,
+    CallIdNotIncreasing,
+    NewPhoto,
+    PendingLimitReached,
+    Quotas,
+    RenditionRecord,
+    UploadLimitReached,
+)
 
 FAST = Passwords(PasswordParams(time_cost=1, memory_kib=1024, parallelism=1))
 
@@ -36,8 +48,19 @@ def open_catalog(url: str, clock: FakeClock, quotas: Quotas, passwords: Password
 def photo(key: str = "", caption: str = "c") -> NewPhoto:
     stem = new_stem()
     rends = (RenditionRecord("thumb", 10, 10, 100, "jpg", key or new_file_key(stem, "thumb", "jpg")),)
-    return NewPhoto(caption=caption, description="", tags=("a",), width=10, height=10, format="jpg", size=100,
-                    sha256="0" * 64, exif=(("Camera", "X"),), create_time=None, renditions=rends)
+    return NewPhoto(
+        caption=caption,
+        description="",
+        tags=("a",),
+        width=10,
+        height=10,
+        format="jpg",
+        size=100,
+        sha256="0" * 64,
+        exif=(("Camera", "X"),),
+        create_time=None,
+        renditions=rends,
+    )
 
 
 @pytest.fixture()
@@ -61,8 +84,9 @@ def file_store(tmp_path: Path, backends: Any) -> FileStore:
 
 @pytest.fixture()
 def store(database_url: str, clock: FakeClock) -> Iterator[Catalog]:
-    s = open_catalog(database_url, clock, Quotas(regular_album_limit=5, application_album_limit=7,
-                                                 pending_limit=4, batch_ttl=300))
+    s = open_catalog(
+        database_url, clock, Quotas(regular_album_limit=5, application_album_limit=7, pending_limit=4, batch_ttl=300)
+    )
     yield s
     s.close()
 
@@ -111,15 +135,15 @@ def test_users_apps_communities(store: Catalog) -> None:
 def test_session_expiry_and_call_id(store: Catalog, clock: FakeClock) -> None:
     u = store.create_user("alice", "pw")
     app = store.create_application("demo")
-    key, sess = store.open_session(u, app.id, ttl=60)
+    key, _sess = store.open_session(u, app.id, ttl=60)
     assert store.session(key).user == u
     assert store.session(key + "x") is None
     store.advance_call_id(key, Decimal("1172623588.023010"))
     with pytest.raises(CallIdNotIncreasing):
         store.advance_call_id(key, Decimal("1172623588.02301"))  # numerically equal
-    store.advance_call_id(key, Decimal("1172623588023"))  # milliseconds later: larger
+    store.advance_call_id(key, Decimal(1172623588023))  # milliseconds later: larger
     with pytest.raises(CallIdNotIncreasing):
-        store.advance_call_id(key, Decimal("99"))
+        store.advance_call_id(key, Decimal(99))
     clock.advance(61)
     assert store.session(key) is None
 
@@ -152,12 +176,15 @@ def test_photo_status_filter_and_album_covers(store: Catalog) -> None:
     other = store.create_user("bob", "pw")
     app = store.create_application("demo")
     trip, empty = store.create_album(u.id, "trip"), store.create_album(u.id, "empty")
-    first, second = (store.add_photos(u, None, [photo(caption=c)], album_id=trip.id, default_album=False,
-                                      pending=False)[0] for c in ("first", "second"))
+    first, second = (
+        store.add_photos(u, None, [photo(caption=c)], album_id=trip.id, default_album=False, pending=False)[0]
+        for c in ("first", "second")
+    )
     pending = store.add_photos(u, app.id, [photo()], album_id=None, default_album=True, pending=True)[0]
     store.add_photos(u, None, [photo()], album_id=None, default_album=False, pending=False)
-    store.add_photos(other, None, [photo()], album_id=store.create_album(other.id, "b").id, default_album=False,
-                     pending=False)
+    store.add_photos(
+        other, None, [photo()], album_id=store.create_album(other.id, "b").id, default_album=False, pending=False
+    )
     assert [p.id for p in store.photos(u.id, status="pending")] == [pending.id]
     assert [p.id for p in store.photos(u.id, album_id=trip.id, status="visible")] == [first.id, second.id]
     assert len(store.photos(u.id)) == 4
@@ -225,8 +252,12 @@ def test_daily_upload_limit(store: Catalog, clock: FakeClock) -> None:
 
 def test_batches(store: Catalog, clock: FakeClock) -> None:
     u = store.create_user("alice", "pw")
-    add = lambda n, count: store.add_photos(u, None, [photo() for _ in range(n)], album_id=None,
-                                            default_album=False, pending=False, batch=("b1", count))
+
+    def add(n: int, count: int) -> Any:
+        return store.add_photos(
+            u, None, [photo() for _ in range(n)], album_id=None, default_album=False, pending=False, batch=("b1", count)
+        )
+
     add(2, 3)
     with pytest.raises(BatchCountMismatch):
         add(1, 4)
@@ -272,14 +303,19 @@ def test_a_locked_read_of_a_missing_row_waits_for_its_holder(database_url: str, 
     """A row made on first use (a shared secret, a failure count, a batch) is made once: a second writer's
     ``lock=True`` read waits until the first one commits, then sees its row (interface guarantee)."""
     from photoservice.storage.records import Batch
+
     first, second = open_catalog(database_url, clock, Quotas()), open_catalog(database_url, clock, Quotas())
     owner = first.create_user("alice", "pw")
-    read = {"flag": lambda tx: tx.flag("secret:x", lock=True),
-            "failures": lambda tx: tx.failures("user:alice", lock=True),
-            "batch": lambda tx: tx.batch(owner.id, "b1", lock=True)}[kind]
-    write = {"flag": lambda tx: tx.set_flag("secret:x", "made"),
-             "failures": lambda tx: tx.set_failures("user:alice", 1, 1.0),
-             "batch": lambda tx: tx.put_batch(Batch(owner.id, "b1", 3, 1, 1.0))}[kind]
+    read = {
+        "flag": lambda tx: tx.flag("secret:x", lock=True),
+        "failures": lambda tx: tx.failures("user:alice", lock=True),
+        "batch": lambda tx: tx.batch(owner.id, "b1", lock=True),
+    }[kind]
+    write = {
+        "flag": lambda tx: tx.set_flag("secret:x", "made"),
+        "failures": lambda tx: tx.set_failures("user:alice", 1, 1.0),
+        "batch": lambda tx: tx.put_batch(Batch(owner.id, "b1", 3, 1, 1.0)),
+    }[kind]
     holding, seen = threading.Event(), []
 
     def late() -> None:
@@ -303,6 +339,7 @@ def test_a_locked_read_of_a_missing_row_waits_for_its_holder(database_url: str, 
 def test_signature_matches_historical_recipe() -> None:
     args = {"method": "up.photos.upload", "api_key": "k", "call_id": "1.5", "caption": "Über", "sig": "zzz"}
     import hashlib
+
     raw = "api_key=kcall_id=1.5caption=Übermethod=up.photos.upload" + "s3cret"
     expected = hashlib.md5(raw.encode("utf-8")).hexdigest()
     assert auth.signature(args, "s3cret") == expected

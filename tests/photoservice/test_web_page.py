@@ -17,8 +17,9 @@ import json
 import os
 import re
 import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -32,8 +33,9 @@ selenium = pytest.importorskip("selenium", reason="selenium is not installed (pi
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 DRIVER = shutil.which("chromedriver")
-pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER),
-                                reason="headless Chromium not installed (apt-get install -y chromium chromium-driver)")
+pytestmark = pytest.mark.skipif(
+    not (CHROMIUM and DRIVER), reason="headless Chromium not installed (apt-get install -y chromium chromium-driver)"
+)
 
 WIDE, PHONE = (1280, 800), (360, 740)
 
@@ -44,9 +46,19 @@ def scene(size: tuple[int, int], sky: tuple[str, str], ground: str, sun: str) ->
     img = ImageOps.colorize(Image.linear_gradient("L").resize((w, h)), sky[0], sky[1]).convert("RGB")
     draw = ImageDraw.Draw(img)
     r = min(w, h) // 9
-    draw.ellipse((int(w * .66) - r, int(h * .32) - r, int(w * .66) + r, int(h * .32) + r), fill=sun)
-    draw.polygon([(0, h), (0, int(h * .7)), (int(w * .3), int(h * .55)), (int(w * .62), int(h * .72)),
-                  (int(w * .85), int(h * .6)), (w, int(h * .68)), (w, h)], fill=ground)
+    draw.ellipse((int(w * 0.66) - r, int(h * 0.32) - r, int(w * 0.66) + r, int(h * 0.32) + r), fill=sun)
+    draw.polygon(
+        [
+            (0, h),
+            (0, int(h * 0.7)),
+            (int(w * 0.3), int(h * 0.55)),
+            (int(w * 0.62), int(h * 0.72)),
+            (int(w * 0.85), int(h * 0.6)),
+            (w, int(h * 0.68)),
+            (w, h),
+        ],
+        fill=ground,
+    )
     return img
 
 
@@ -61,12 +73,12 @@ def camera_exif() -> Image.Exif:
     exif = Image.Exif()
     exif[0x010F], exif[0x0110] = "Canon", "Canon EOS 5D Mark II"
     sub = exif.get_ifd(IFD.Exif)
-    sub[0x829A] = IFDRational(1, 250)            # ExposureTime
-    sub[0x829D] = IFDRational(56, 10)            # FNumber (no ApertureValue: the APEX value is derived)
-    sub[0x9204] = IFDRational(2, 3)              # ExposureBiasValue
-    sub[0x920A] = IFDRational(50, 1)             # FocalLength
-    sub[0x9209] = 1                              # Flash: fired
-    sub[0x9003] = "2024:06:15 18:42:10"          # DateTimeOriginal
+    sub[0x829A] = IFDRational(1, 250)  # ExposureTime
+    sub[0x829D] = IFDRational(56, 10)  # FNumber (no ApertureValue: the APEX value is derived)
+    sub[0x9204] = IFDRational(2, 3)  # ExposureBiasValue
+    sub[0x920A] = IFDRational(50, 1)  # FocalLength
+    sub[0x9209] = 1  # Flash: fired
+    sub[0x9003] = "2024:06:15 18:42:10"  # DateTimeOriginal
     return exif
 
 
@@ -87,8 +99,14 @@ def browser() -> Iterator[Any]:
 
     opts = webdriver.ChromeOptions()
     opts.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--lang=en-US",
-                "--hide-scrollbars"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--lang=en-US",
+        "--hide-scrollbars",
+    ):
         opts.add_argument(arg)
     driver = webdriver.Chrome(service=DriverService(DRIVER), options=opts)
     driver.set_script_timeout(20)
@@ -102,8 +120,10 @@ def browser() -> Iterator[Any]:
 def viewport(driver: Any, size: tuple[int, int]) -> None:
     """The page's viewport exactly this size (a phone's when narrow: touch, the meta viewport honoured)."""
     phone = size[0] < 600
-    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {"width": size[0], "height": size[1],
-                                                                  "deviceScaleFactor": 1, "mobile": phone})
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": size[0], "height": size[1], "deviceScaleFactor": 1, "mobile": phone},
+    )
     driver.execute_cdp_cmd("Emulation.setTouchEmulationEnabled", {"enabled": phone})
 
 
@@ -112,15 +132,18 @@ class Page:
 
     def __init__(self, driver: Any, base: str, shots: Path) -> None:
         from selenium.webdriver.support.ui import WebDriverWait
+
         self.d, self.base, self.shots = driver, base, shots
         self.wait = WebDriverWait(driver, 20)
 
     def __call__(self, css: str) -> Any:
         from selenium.webdriver.common.by import By
+
         return self.d.find_element(By.CSS_SELECTOR, css)
 
     def all(self, css: str) -> list[Any]:
         from selenium.webdriver.common.by import By
+
         return self.d.find_elements(By.CSS_SELECTOR, css)
 
     def until(self, condition: Callable[[], Any], message: str = "") -> Any:
@@ -141,8 +164,13 @@ class Page:
 
     def images_loaded(self, css: str) -> bool:
         """Every image matching ``css`` is loaded and has faded in."""
-        return bool(self.js("return [...document.querySelectorAll(arguments[0])].every("
-                            "i => i.complete && i.naturalWidth > 0 && getComputedStyle(i).opacity === '1')", css))
+        return bool(
+            self.js(
+                "return [...document.querySelectorAll(arguments[0])].every("
+                "i => i.complete && i.naturalWidth > 0 && getComputedStyle(i).opacity === '1')",
+                css,
+            )
+        )
 
     def screenshot(self, name: str) -> Path:
         path = self.shots / f"{name}.png"
@@ -155,13 +183,15 @@ class Page:
 
     def unlabelled_controls(self) -> list[str]:
         """Visible form controls without an accessible name (label, aria-label or aria-labelledby)."""
-        return list(self.js("""
+        return list(
+            self.js("""
             return [...document.querySelectorAll('input, select, textarea, button')].filter(c => {
               if (c.type === 'hidden' || c.closest('[hidden]')) return false;
               const named = c.getAttribute('aria-label') || c.getAttribute('aria-labelledby') ||
                             (c.labels && c.labels.length) || (c.tagName === 'BUTTON' && c.textContent.trim());
               return !named;
-            }).map(c => c.outerHTML.slice(0, 80));"""))
+            }).map(c => c.outerHTML.slice(0, 80));""")
+        )
 
     def sign_in(self, username: str, password: str) -> None:
         self("#username").clear()
@@ -174,8 +204,9 @@ def platform_upload(base: str, app: Any, caption: str, image: bytes) -> str:
     """An up.photos.upload from an application without photo_upload: the photo waits for the owner."""
     c = PlatformClient(app.api_key, app.secret)
     with httpx.Client(base_url=base) as http:
-        body, headers = c.form("up.auth.login", with_session=False, username="alice", password="wonderland",
-                               format="JSON")
+        body, headers = c.form(
+            "up.auth.login", with_session=False, username="alice", password="wonderland", format="JSON"
+        )
         c.session_key = http.post("/restserver.php", content=body, headers=headers).json()["session_key"]
         body, headers = c.upload(image, community="default", caption=caption, format="JSON")
         answer = http.post("/restserver.php", content=body, headers=headers).json()
@@ -190,10 +221,12 @@ def test_the_page_as_people_use_it(server: tuple[str, Any], browser: Any, tmp_pa
     service.catalog.create_user("alice", "wonderland")
     service.catalog.create_community("default")
     phone_app = service.catalog.create_application("Phone sync")  # no photo_upload: its photos wait
-    files = {"beach.jpg": jpeg(scene((1600, 1200), ("#f7b267", "#2b59c3"), "#1d3557", "#ffe066"), camera_exif()),
-             "portrait.jpg": portrait_rotated(),
-             "hills.jpg": jpeg(scene((1200, 900), ("#cdeac0", "#6a8eae"), "#386641", "#fefae0")),
-             "notes.jpg": b"this is a shopping list, not a picture\n"}
+    files = {
+        "beach.jpg": jpeg(scene((1600, 1200), ("#f7b267", "#2b59c3"), "#1d3557", "#ffe066"), camera_exif()),
+        "portrait.jpg": portrait_rotated(),
+        "hills.jpg": jpeg(scene((1200, 900), ("#cdeac0", "#6a8eae"), "#386641", "#fefae0")),
+        "notes.jpg": b"this is a shopping list, not a picture\n",
+    }
     paths = []
     for name, data in files.items():
         (tmp_path / name).write_bytes(data)
@@ -246,8 +279,10 @@ def test_the_page_as_people_use_it(server: tuple[str, Any], browser: Any, tmp_pa
     assert page.text("#upload-status") == "3 photos stored, 1 not stored (see above)."
     seen = page.js("return {states: [...window.seen.states], progress: [...window.seen.progress]}")
     assert "queue-item sending" in seen["states"] and "100" in seen["progress"]  # each file showed its progress
-    results = {li.find_element("css selector", ".file").text.split(" ")[0]: li.find_element("css selector", ".result").text
-               for li in page.all("#queue-list li")}
+    results = {
+        li.find_element("css selector", ".file").text.split(" ")[0]: li.find_element("css selector", ".result").text
+        for li in page.all("#queue-list li")
+    }
     assert results["beach.jpg"].startswith("Stored in “Holidays”: “Evening at the beach”, 1600 × 1200 px.")
     assert results["portrait.jpg"].startswith("Stored in “Holidays”: “portrait”, 480 × 640 px.")
     assert results["notes.jpg"].startswith("Not stored: ") and "not a valid image" in results["notes.jpg"]
@@ -263,15 +298,20 @@ def test_the_page_as_people_use_it(server: tuple[str, Any], browser: Any, tmp_pa
     page.until(lambda: page.images_loaded("#gallery img.screen"))
     captions = [el.text for el in page.all("#gallery .caption")]
     assert sorted(captions) == ["Evening at the beach", "hills", "portrait"]
-    widths = {c: page.js("return arguments[0].closest('.tile').querySelector('img.screen').naturalWidth", el)
-              for c, el in zip(captions, page.all("#gallery .caption"))}
+    widths = {
+        c: page.js("return arguments[0].closest('.tile').querySelector('img.screen').naturalWidth", el)
+        for c, el in zip(captions, page.all("#gallery .caption"))
+    }
     assert widths == {"Evening at the beach": 480, "hills": 480, "portrait": 360}
     portrait = page.all("#gallery .tile")[captions.index("portrait")]
-    top, bottom = page.js("""const img = arguments[0].querySelector('img.screen');
+    top, bottom = page.js(
+        """const img = arguments[0].querySelector('img.screen');
         const c = document.createElement('canvas'); c.width = img.naturalWidth; c.height = img.naturalHeight;
         const g = c.getContext('2d'); g.drawImage(img, 0, 0);
-        return [[...g.getImageData(c.width / 2, 10, 1, 1).data], [...g.getImageData(c.width / 2, c.height - 10, 1, 1).data]];""",
-        portrait)
+        return [[...g.getImageData(c.width / 2, 10, 1, 1).data],
+                [...g.getImageData(c.width / 2, c.height - 10, 1, 1).data]];""",
+        portrait,
+    )
     assert top[2] > 180 and top[1] < 130 and bottom[1] > 140 and bottom[2] < 110  # upright: sky above, grass below
     assert page.text("#album-count") == "3 photos"
     holidays = page(f"#album-list a[data-album='{aid}']")
@@ -309,8 +349,9 @@ def test_the_page_as_people_use_it(server: tuple[str, Any], browser: Any, tmp_pa
     page.until(lambda: page.hash() == f"#album={aid}")
 
     # pending photos from an application without photo_upload, shown to their owner after a reload
-    keep_link = platform_upload(base, phone_app, "From the phone", jpeg(scene((800, 600), ("#ffd6a5", "#9bf6ff"),
-                                                                              "#588157", "#ffadad")))
+    keep_link = platform_upload(
+        base, phone_app, "From the phone", jpeg(scene((800, 600), ("#ffd6a5", "#9bf6ff"), "#588157", "#ffadad"))
+    )
     platform_upload(base, phone_app, "Blurry", jpeg(scene((800, 600), ("#dddddd", "#aaaaaa"), "#777777", "#eeeeee")))
     browser.refresh()
     page.until(lambda: page.visible("#pending"))
@@ -323,8 +364,9 @@ def test_the_page_as_people_use_it(server: tuple[str, Any], browser: Any, tmp_pa
     page("#pending-list button[aria-label='Reject Blurry']").click()
     browser.switch_to.alert.accept()
     page.until(lambda: not page.visible("#pending"))
-    assert [p.caption for p in service.catalog.photos(service.catalog.user_by_name("alice").id)
-            if p.status == "pending"] == []
+    assert [
+        p.caption for p in service.catalog.photos(service.catalog.user_by_name("alice").id) if p.status == "pending"
+    ] == []
 
     # the links both APIs hand out open the viewer and the album
     assert keep_link.startswith(base + "/#photo=")
@@ -391,9 +433,14 @@ def test_phone_width_keyboard_and_drop(server: tuple[str, Any], browser: Any, tm
     page.until(lambda: page.text("#upload-status") == "1 photo stored.")
     album = service.catalog.create_album(alice.id, "A long album name that does not fit")
     names = ["Lake in the morning.jpg", "Pink hour.jpg", "Forest walk.jpg"]
-    for name, colours in zip(names, [(("#a2d2ff", "#3a86ff"), "#14213d", "#ffbe0b"),
-                                     (("#ffe5ec", "#fb6f92"), "#3d405b", "#fff3b0"),
-                                     (("#d8f3dc", "#52b788"), "#1b4332", "#ffd166")]):
+    for name, colours in zip(
+        names,
+        [
+            (("#a2d2ff", "#3a86ff"), "#14213d", "#ffbe0b"),
+            (("#ffe5ec", "#fb6f92"), "#3d405b", "#fff3b0"),
+            (("#d8f3dc", "#52b788"), "#1b4332", "#ffd166"),
+        ],
+    ):
         (tmp_path / name).write_bytes(jpeg(scene((1200, 900), *colours), camera_exif()))
     page.js("location.hash = arguments[0]", f"album={album.id}")
     page.until(lambda: "does not fit" in page.text("#album-title"))
@@ -415,9 +462,11 @@ def test_phone_width_keyboard_and_drop(server: tuple[str, Any], browser: Any, tm
     first = page.text("#viewer-caption")
     assert page.text("#viewer-position") == "1 of 3"
     assert re.fullmatch(r"Open the original \(1200 × 900, \d+ KB\)", page.text("#viewer-full"))
-    original = page.js("""return fetch(arguments[0]).then(async r => [r.status, r.headers.get('content-type'),
+    original = page.js(
+        """return fetch(arguments[0]).then(async r => [r.status, r.headers.get('content-type'),
                                                                         (await r.arrayBuffer()).byteLength])""",
-                       page("#viewer-full").get_attribute("href"))
+        page("#viewer-full").get_attribute("href"),
+    )
     assert original[0] == 200 and original[1] == "image/jpeg" and original[2] > 1000
     page.screenshot("viewer-360")
     page.d.switch_to.active_element.send_keys(Keys.ARROW_RIGHT)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -15,16 +14,26 @@ from typing import Any
 import httpx
 import pytest
 
-from .client import PlatformClient, YahooClient, error_code, make_jpeg, multipart
+from .client import PlatformClient, YahooClient, make_jpeg, multipart
 
 
-def wsgi_call(app: Any, method: str, path: str, query: str = "", body: bytes = b"",
-              headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+def wsgi_call(
+    app: Any, method: str, path: str, query: str = "", body: bytes = b"", headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], bytes]:
     if "?" in path:
         path, query = path.split("?", 1)
-    environ = {"REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": query, "wsgi.input": io.BytesIO(body),
-               "CONTENT_LENGTH": str(len(body)), "REMOTE_ADDR": "127.0.0.1", "wsgi.url_scheme": "http",
-               "HTTP_HOST": "wsgi.test", "SERVER_NAME": "wsgi.test", "SERVER_PORT": "80"}
+    environ = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path,
+        "QUERY_STRING": query,
+        "wsgi.input": io.BytesIO(body),
+        "CONTENT_LENGTH": str(len(body)),
+        "REMOTE_ADDR": "127.0.0.1",
+        "wsgi.url_scheme": "http",
+        "HTTP_HOST": "wsgi.test",
+        "SERVER_NAME": "wsgi.test",
+        "SERVER_PORT": "80",
+    }
     for k, v in (headers or {}).items():
         key = k.upper().replace("-", "_")
         environ[key if key == "CONTENT_TYPE" else "HTTP_" + key] = v
@@ -33,16 +42,17 @@ def wsgi_call(app: Any, method: str, path: str, query: str = "", body: bytes = b
     def start_response(status: str, hdrs: list) -> None:
         got["status"] = int(status.split()[0])
         got["headers"] = {k.lower(): v for k, v in hdrs}
+
     out = b"".join(app(environ, start_response))
     return got["status"], got["headers"], out
 
 
 def test_wsgi_both_apis(service: Any, world: dict) -> None:
     from photoservice import WSGIApp
+
     app = WSGIApp(service)
     c = PlatformClient(world["app"].api_key, world["app"].secret)
-    body, headers = c.form("up.auth.login", with_session=False, username="alice", password="wonderland",
-                           format="JSON")
+    body, headers = c.form("up.auth.login", with_session=False, username="alice", password="wonderland", format="JSON")
     status, _, out = wsgi_call(app, "POST", "/restserver.php", body=body, headers=headers)
     c.session_key = json.loads(out)["session_key"]
     body, headers = c.upload(make_jpeg(), community="mycommunity", format="JSON")
@@ -66,8 +76,13 @@ def test_wsgi_both_apis(service: Any, world: dict) -> None:
 
 def run_cli(*args: str, data: Path, backends: Any = None) -> subprocess.CompletedProcess:
     extra = backends.cli_args() if backends is not None else []
-    return subprocess.run([sys.executable, "-m", "photoservice", *args, "--data", str(data), *extra],
-                          capture_output=True, text=True, timeout=60, cwd=str(Path(__file__).resolve().parents[2]))
+    return subprocess.run(
+        [sys.executable, "-m", "photoservice", *args, "--data", str(data), *extra],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=str(Path(__file__).resolve().parents[2]),
+    )
 
 
 def test_cli_admin_and_startup_errors(tmp_path: Path, backends: Any) -> None:
@@ -95,14 +110,21 @@ def test_cli_admin_and_startup_errors(tmp_path: Path, backends: Any) -> None:
         port = s.getsockname()[1]
         res = run("serve", "--port", str(port))
     assert res.returncode == 2 and "already in use" in res.stderr
-    assert "--regular-album-limit" in subprocess.run([sys.executable, "-m", "photoservice", "serve", "--help"],
-                                                      capture_output=True, text=True).stdout
+    assert (
+        "--regular-album-limit"
+        in subprocess.run(
+            [sys.executable, "-m", "photoservice", "serve", "--help"], capture_output=True, text=True
+        ).stdout
+    )
 
 
 def _libraries_ready() -> bool:
     """Whether a fresh interpreter can import the transports the service runs on."""
-    probe = subprocess.run([sys.executable, "-c", "import fastmime.asgi, fastmime.wsgi, imgpipe, photoservice; imgpipe.ImageHandler"],
-                           capture_output=True, cwd=str(Path(__file__).resolve().parents[2]))
+    probe = subprocess.run(
+        [sys.executable, "-c", "import fastmime.asgi, fastmime.wsgi, imgpipe, photoservice; imgpipe.ImageHandler"],
+        capture_output=True,
+        cwd=str(Path(__file__).resolve().parents[2]),
+    )
     return probe.returncode == 0
 
 
@@ -112,9 +134,22 @@ def test_cli_serve_subprocess(tmp_path: Path, backends: Any) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "photoservice", "serve", "--port", str(port), "--data",
-                             str(tmp_path / "data"), *backends.cli_args()], stderr=subprocess.PIPE, text=True,
-                            cwd=str(Path(__file__).resolve().parents[2]))
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "photoservice",
+            "serve",
+            "--port",
+            str(port),
+            "--data",
+            str(tmp_path / "data"),
+            *backends.cli_args(),
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=str(Path(__file__).resolve().parents[2]),
+    )
     try:
         deadline = time.monotonic() + 30
         health = None

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from .conftest import TEST_SETTINGS, stored_keys
 from .client import YahooClient, make_jpeg, multipart
+from .conftest import stored_keys
 
 pytestmark = pytest.mark.usefixtures("each_parser")
 NS = "{urn:yahoo:photo}"
@@ -27,14 +27,18 @@ def signed_in(http: Any, world: dict, username: str = "alice", password: str = "
 
 def send(http: Any, y: YahooClient, files: list, **query: Any) -> Any:
     body, ctype = multipart([], files, boundary="----UPBND-df0a35ee191e44568244d69ebb5d03c1-")
-    return http.post("/V3.0/uploadPhotos", params=y.query(**query), content=body,
-                     headers={"content-type": ctype, **y.headers()})
+    return http.post(
+        "/V3.0/uploadPhotos", params=y.query(**query), content=body, headers={"content-type": ctype, **y.headers()}
+    )
 
 
 def test_upload_two_photos_photolist(http: Any, world: dict, service: Any) -> None:
     y = signed_in(http, world)
-    files = [("pic0", r"c:\images\abcd.jpg", make_jpeg(800, 600)), ("note", None, b"ignored field"),
-             ("pic1", "b.jpg", make_jpeg(50, 90, (0, 0, 255)))]
+    files = [
+        ("pic0", r"c:\images\abcd.jpg", make_jpeg(800, 600)),
+        ("note", None, b"ignored field"),
+        ("pic1", "b.jpg", make_jpeg(50, 90, (0, 0, 255))),
+    ]
     resp = send(http, y, files, caption0="first", caption1="second", desc1="blue", tag=" a, b ,a", tag1="c,b")
     assert resp.status_code == 200, resp.content
     assert resp.content.startswith(b'<?xml version="1.0" encoding="UTF-8"?>\n<PhotoList xmlns="urn:yahoo:photo"')
@@ -94,8 +98,11 @@ def test_auth_errors_and_expiry(http: Any, world: dict, clock: Any, service: Any
     wrong = YahooClient(y.appid)
     wrong.cookie, wrong.wssid = y.cookie, "forged"
     assert send(http, wrong, files, caption0="x").status_code == 401
-    bad = http.post("/V3.0/login", content=YahooClient(y.appid).login_form("alice", "nope")[0],
-                    headers={"content-type": "application/x-www-form-urlencoded"})
+    bad = http.post(
+        "/V3.0/login",
+        content=YahooClient(y.appid).login_form("alice", "nope")[0],
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
     assert bad.status_code == 401
     clock.advance(3601)
     resp = send(http, y, files, caption0="x")
@@ -115,8 +122,14 @@ def test_validation_before_storing(http: Any, world: dict, service: Any) -> None
     resp = send(http, y, [("a", "a.jpg", good)], caption0="x", batid="123")
     assert resp.status_code == 400 and any("batcount" in m for m in errors(resp))
     # a bad image among good ones: nothing stored, every bad picture named
-    resp = send(http, y, [("a", "a.jpg", good), ("b", "b.jpg", b"not a jpeg"), ("c", "c.jpg", good)],
-                caption0="x", caption1="y", caption2="z")
+    resp = send(
+        http,
+        y,
+        [("a", "a.jpg", good), ("b", "b.jpg", b"not a jpeg"), ("c", "c.jpg", good)],
+        caption0="x",
+        caption1="y",
+        caption2="z",
+    )
     assert resp.status_code == 400 and any("Picture 1" in m for m in errors(resp))
     # no picture at all
     assert send(http, y, [("note", None, b"x")], caption0="x").status_code == 400
@@ -144,8 +157,10 @@ def test_disconnect_mid_upload_stores_nothing(asgi: Any, world: dict, service: A
     y = signed_in(http, world)
     body, ctype = multipart([], [("a", "a.jpg", make_jpeg()), ("b", "b.jpg", make_jpeg(300, 300))])
     query = "&".join(f"{k}={v}" for k, v in y.query(caption0="a", caption1="b").items()).encode()
-    messages = [{"type": "http.request", "body": body[: len(body) // 2], "more_body": True},
-                {"type": "http.disconnect"}]
+    messages = [
+        {"type": "http.request", "body": body[: len(body) // 2], "more_body": True},
+        {"type": "http.disconnect"},
+    ]
     sent: list = []
 
     async def receive() -> dict:
@@ -154,10 +169,19 @@ def test_disconnect_mid_upload_stores_nothing(asgi: Any, world: dict, service: A
     async def send_(msg: dict) -> None:
         sent.append(msg)
 
-    scope = {"type": "http", "method": "POST", "path": "/V3.0/uploadPhotos", "query_string": query,
-             "headers": [(b"content-type", ctype.encode()), (b"cookie", f"Y={y.cookie}".encode()),
-                         (b"content-length", str(len(body)).encode())],
-             "client": ("127.0.0.1", 1), "scheme": "http"}
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/V3.0/uploadPhotos",
+        "query_string": query,
+        "headers": [
+            (b"content-type", ctype.encode()),
+            (b"cookie", f"Y={y.cookie}".encode()),
+            (b"content-length", str(len(body)).encode()),
+        ],
+        "client": ("127.0.0.1", 1),
+        "scheme": "http",
+    }
     asyncio.run(asgi(scope, receive, send_))
     assert sent == []
     assert service.catalog.photos(world["user"].id) == []

@@ -43,8 +43,12 @@ def messages(resp: Any) -> list[str]:
 
 def upload(http: Any, y: YahooClient, **query: Any) -> dict[str, Any]:
     body, ctype = multipart([], [("pic0", "a.jpg", make_jpeg())])
-    resp = http.post("/V3.0/uploadPhotos", params=y.query(caption0="c", output="json", **query), content=body,
-                     headers={"content-type": ctype, **y.headers()})
+    resp = http.post(
+        "/V3.0/uploadPhotos",
+        params=y.query(caption0="c", output="json", **query),
+        content=body,
+        headers={"content-type": ctype, **y.headers()},
+    )
     assert resp.status_code == 200, resp.content
     photo: dict[str, Any] = json_of(resp)["PhotoList"]["Photo"][0]
     return photo
@@ -54,8 +58,7 @@ def pending_photo(http: Any, world: dict[str, Any], caption: str = "from the pho
     """A pending photo of alice, uploaded by an up.photos.upload application without photo_upload."""
     app = world["plain"]
     c = PlatformClient(app.api_key, app.secret)
-    body, headers = c.form("up.auth.login", with_session=False, username="alice", password="wonderland",
-                           format="JSON")
+    body, headers = c.form("up.auth.login", with_session=False, username="alice", password="wonderland", format="JSON")
     c.session_key = json.loads(http.post("/restserver.php", content=body, headers=headers).content)["session_key"]
     body, headers = c.upload(make_jpeg(), community="mycommunity", caption=caption, format="JSON")
     data = json.loads(http.post("/restserver.php", content=body, headers=headers).content)
@@ -88,19 +91,21 @@ def test_get_session_and_logout(http: Any, world: dict[str, Any]) -> None:
 def test_new_calls_are_authenticated_like_the_others(http: Any, world: dict[str, Any]) -> None:
     y = sign_in(http, world["app"].api_key)
     bob = sign_in(http, world["app"].api_key, "bob", "builder")
-    for name, method in (("getSession", "GET"), ("logout", "POST"), ("approvePhoto", "POST"),
-                         ("rejectPhoto", "POST")):
+    for name, method in (("getSession", "GET"), ("logout", "POST"), ("approvePhoto", "POST"), ("rejectPhoto", "POST")):
         no_cookie = http.request(method, f"/V3.0/{name}", params=y.query(output="json", pid="1"))
         assert no_cookie.status_code == 401 and messages(no_cookie) == ["Missing auth cookie."], name
-        no_wssid = http.request(method, f"/V3.0/{name}", params={"appid": y.appid, "output": "json", "pid": "1"},
-                                headers=y.headers())
+        no_wssid = http.request(
+            method, f"/V3.0/{name}", params={"appid": y.appid, "output": "json", "pid": "1"}, headers=y.headers()
+        )
         assert no_wssid.status_code == 401 and messages(no_wssid) == ["Missing parameter WSSID."], name
-        crossed = http.request(method, f"/V3.0/{name}", params=bob.query(output="json", pid="1"),
-                               headers=y.headers())
+        crossed = http.request(method, f"/V3.0/{name}", params=bob.query(output="json", pid="1"), headers=y.headers())
         assert crossed.status_code == 401, name  # alice's cookie with bob's WSSID
-        other_app = http.request(method, f"/V3.0/{name}", params={**y.query(output="json", pid="1"),
-                                                                    "appid": world["plain"].api_key},
-                                 headers=y.headers())
+        other_app = http.request(
+            method,
+            f"/V3.0/{name}",
+            params={**y.query(output="json", pid="1"), "appid": world["plain"].api_key},
+            headers=y.headers(),
+        )
         assert other_app.status_code == 403, name
     # a GET never signs out (an <img src=".../logout"> on another site must not end the session)
     assert call(http, y, "GET", "logout", output="json").status_code in (404, 405)
@@ -140,9 +145,12 @@ def test_approve_and_reject_pending_photos(http: Any, world: dict[str, Any], ser
 
     # reject: parameters in a urlencoded body work as for createAlbum; rows go, then the files
     drop_keys = {r.file_key for r in service.catalog.photo(drop).renditions}
-    rejected = http.post("/V3.0/rejectPhoto", params={"appid": y.appid}, headers={
-        **y.headers(), "content-type": "application/x-www-form-urlencoded"},
-        content=f"WSSID={y.wssid}&pid={drop}".encode())
+    rejected = http.post(
+        "/V3.0/rejectPhoto",
+        params={"appid": y.appid},
+        headers={**y.headers(), "content-type": "application/x-www-form-urlencoded"},
+        content=f"WSSID={y.wssid}&pid={drop}".encode(),
+    )
     assert rejected.status_code == 200, rejected.content
     assert ET.fromstring(rejected.content).findtext(f"{NS}PhotoId") == str(drop)
     assert service.catalog.photo(drop) is None
@@ -176,8 +184,7 @@ def test_album_covers_and_counts(http: Any, world: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize("output", ["json", "xml"])
-def test_control_characters_in_the_new_documents(http: Any, world: dict[str, Any], service: Any,
-                                                 output: str) -> None:
+def test_control_characters_in_the_new_documents(http: Any, world: dict[str, Any], service: Any, output: str) -> None:
     service.catalog.create_user("x\x01y", "pw")
     y = sign_in(http, world["app"].api_key, "x\x01y", "pw")
     for method, name in (("GET", "getSession"), ("POST", "logout")):

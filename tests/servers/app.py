@@ -104,10 +104,19 @@ class Upload:
         return handler
 
     def report(self) -> dict[str, Any]:
-        return {"parts": [{"name": p.name, "filename": p.filename, "content_type": p.content_type,
-                           "size": h.size, "sha256": h.sha256,
-                           "value": None if p.is_file else h.value.decode("utf-8", "replace")}
-                          for p, h in self.parts]}
+        return {
+            "parts": [
+                {
+                    "name": p.name,
+                    "filename": p.filename,
+                    "content_type": p.content_type,
+                    "size": h.size,
+                    "sha256": h.sha256,
+                    "value": None if p.is_file else h.value.decode("utf-8", "replace"),
+                }
+                for p, h in self.parts
+            ]
+        }
 
     def cleanup(self) -> None:
         for _, handler in self.parts:
@@ -119,8 +128,14 @@ class Upload:
 def _form_report(form: fastmime.Form) -> dict[str, Any]:
     files = []
     for name, upload in form.files.multi_items():
-        files.append({"name": name, "filename": upload.filename, "size": upload.size,
-                      "sha256": hashlib.sha256(upload.read()).hexdigest()})
+        files.append(
+            {
+                "name": name,
+                "filename": upload.filename,
+                "size": upload.size,
+                "sha256": hashlib.sha256(upload.read()).hexdigest(),
+            }
+        )
     return {"fields": dict(form.fields.multi_items()), "files": files}
 
 
@@ -153,6 +168,7 @@ def _error(exc: BaseException) -> tuple[int, bytes]:
 
 # -- WSGI -------------------------------------------------------------------------------------------
 
+
 def wsgi_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
     method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "/")
     limits = _limits(environ.get("QUERY_STRING", ""))
@@ -178,12 +194,14 @@ def wsgi_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
             status, payload = _error(exc)
     else:
         status, payload = 404, b"{}"
-    start_response(f"{status} {reason_phrase(status) or 'OK'}",
-                   [("Content-Type", ctype), ("Content-Length", str(len(payload)))])
+    start_response(
+        f"{status} {reason_phrase(status) or 'OK'}", [("Content-Type", ctype), ("Content-Length", str(len(payload)))]
+    )
     return [payload]
 
 
 # -- ASGI -------------------------------------------------------------------------------------------
+
 
 async def asgi_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if scope["type"] == "lifespan":
@@ -222,6 +240,11 @@ async def asgi_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
             status, payload = _error(exc)
     else:
         status, payload = 404, b"{}"
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", ctype.encode()), (b"content-length", str(len(payload)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", ctype.encode()), (b"content-length", str(len(payload)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": payload})

@@ -83,12 +83,38 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 def command(kind: str, port: int, target: str) -> list[str]:
     """The command line that serves ``module:attribute`` with a server of this kind."""
     if kind == "uvicorn":
-        return [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port),
-                "--log-level", "warning", "--no-access-log", target]
+        return [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+            target,
+        ]
     if kind == "gunicorn":
-        return [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "3",
-                "--worker-class", "sync", "--timeout", "60", "--graceful-timeout", "2",
-                "--log-level", "warning", target]
+        return [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "3",
+            "--worker-class",
+            "sync",
+            "--timeout",
+            "60",
+            "--graceful-timeout",
+            "2",
+            "--log-level",
+            "warning",
+            target,
+        ]
     if kind == "waitress":
         return [sys.executable, "-m", "waitress", "--listen", f"127.0.0.1:{port}", "--threads", "4", target]
     raise ValueError(kind)
@@ -106,8 +132,9 @@ def start(kind: str, target: str, workdir: Path, *, cwd: Path = ROOT, extra_path
     env["FASTMIME_TEST_DIR"] = str(files_dir)
     log = workdir / "server.log"
     with open(log, "wb") as out:
-        process = subprocess.Popen(command(kind, port, target), cwd=cwd, env=env, stdout=out,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            command(kind, port, target), cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
     try:
         _wait_listening(port, process, log)
     except BaseException:
@@ -116,8 +143,11 @@ def start(kind: str, target: str, workdir: Path, *, cwd: Path = ROOT, extra_path
     return Server(kind, f"http://127.0.0.1:{port}", port, process, files_dir, tmp, log)
 
 
-TARGETS = {"uvicorn": "tests.servers.app:asgi_app", "gunicorn": "tests.servers.app:wsgi_app",
-           "waitress": "tests.servers.app:wsgi_app"}
+TARGETS = {
+    "uvicorn": "tests.servers.app:asgi_app",
+    "gunicorn": "tests.servers.app:wsgi_app",
+    "waitress": "tests.servers.app:wsgi_app",
+}
 
 
 @pytest.fixture(scope="session")

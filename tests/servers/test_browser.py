@@ -22,15 +22,23 @@ UNICODE_NAME = "фото ü 写真.jpg"
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if CHROMIUM is None or CHROMEDRIVER is None:
-        pytest.skip("the Debian packages chromium and chromium-driver are not installed "
-                    "(apt-get install -y chromium chromium-driver)")
+        pytest.skip(
+            "the Debian packages chromium and chromium-driver are not installed "
+            "(apt-get install -y chromium chromium-driver)"
+        )
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                "--disable-extensions", "--no-first-run"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--disable-extensions",
+        "--no-first-run",
+    ):
         options.add_argument(arg)
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(60)
@@ -55,7 +63,8 @@ def test_browser_form_upload(browser: Any, servers: dict[str, Server], kind: str
     browser.find_element(By.NAME, "unicode").send_keys(u)
     browser.find_element(By.ID, "go").click()
     WebDriverWait(browser, 60).until(
-        lambda d: d.current_url.endswith("/upload") and d.find_elements(By.TAG_NAME, "pre"))
+        lambda d: d.current_url.endswith("/upload") and d.find_elements(By.TAG_NAME, "pre")
+    )
     report = json.loads(browser.find_element(By.TAG_NAME, "pre").text)
     got = [(p["name"], p["filename"], p["size"], p["sha256"]) for p in report["parts"]]
     assert got == [

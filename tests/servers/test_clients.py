@@ -45,6 +45,7 @@ def assert_clean(server: Server) -> dict[str, Any]:
 
 # -- curl ---------------------------------------------------------------------------------------------
 
+
 def _curl() -> str:
     path = shutil.which("curl")
     if path is None:
@@ -59,8 +60,21 @@ def test_curl_form(server: Server, tmp_path: Path, chunked: bool) -> None:
     b = write(tmp_path / "b.bin", SMALL)
     u = write(tmp_path / UNICODE_NAME, SMALL[:333])
     e = write(tmp_path / "empty.txt", EMPTY)
-    args = [curl, "-sS", "--fail-with-body", "-F", "title=héllo wörld", "-F", f"photos=@{a};type=image/jpeg",
-            "-F", f"photos=@{b}", "-F", f"unicode=@{u}", "-F", f"empty=@{e}"]
+    args = [
+        curl,
+        "-sS",
+        "--fail-with-body",
+        "-F",
+        "title=héllo wörld",
+        "-F",
+        f"photos=@{a};type=image/jpeg",
+        "-F",
+        f"photos=@{b}",
+        "-F",
+        f"unicode=@{u}",
+        "-F",
+        f"empty=@{e}",
+    ]
     if chunked:
         args += ["-H", "Transfer-Encoding: chunked"]
     out = subprocess.run(args + [server.url + "/upload"], capture_output=True, timeout=60, check=True)
@@ -78,19 +92,28 @@ def test_curl_form(server: Server, tmp_path: Path, chunked: bool) -> None:
 
 # -- requests -----------------------------------------------------------------------------------------
 
+
 def test_requests_files_and_fields(server: Server) -> None:
     import requests
 
-    response = requests.post(server.url + "/upload", data={"title": "hi", "tags": "a b"},
-                             files=[("photos", ("one.jpg", PHOTO, "image/jpeg")),
-                                    ("photos", ("two.jpg", SMALL, "image/jpeg")),
-                                    ("unicode", (UNICODE_NAME, SMALL))], timeout=60)
+    response = requests.post(
+        server.url + "/upload",
+        data={"title": "hi", "tags": "a b"},
+        files=[
+            ("photos", ("one.jpg", PHOTO, "image/jpeg")),
+            ("photos", ("two.jpg", SMALL, "image/jpeg")),
+            ("unicode", (UNICODE_NAME, SMALL)),
+        ],
+        timeout=60,
+    )
     assert response.status_code == 200, response.text
     report = response.json()
     assert fields_of(report) == {"title": "hi", "tags": "a b"}
     got = files_of(report)
-    assert got[:2] == [("photos", "one.jpg", len(PHOTO), sha256(PHOTO)),
-                       ("photos", "two.jpg", len(SMALL), sha256(SMALL))]
+    assert got[:2] == [
+        ("photos", "one.jpg", len(PHOTO), sha256(PHOTO)),
+        ("photos", "two.jpg", len(SMALL), sha256(SMALL)),
+    ]
     # requests encodes a non-ASCII filename as RFC 2231 filename*=utf-8''...; fastmime decodes it
     assert got[2] == ("unicode", UNICODE_NAME, len(SMALL), sha256(SMALL))
 
@@ -104,8 +127,10 @@ def test_requests_nameless_file_part_and_parse_form(server: Server) -> None:
     report = requests.post(server.url + "/upload", data=data, headers=headers, timeout=60).json()
     assert files_of(report) == [("", "nameless.jpg", len(PHOTO), sha256(PHOTO))]
     form = requests.post(server.url + "/form", data=data, headers=headers, timeout=60).json()
-    assert form == {"fields": {"title": "x"},
-                    "files": [{"name": "", "filename": "nameless.jpg", "size": len(PHOTO), "sha256": sha256(PHOTO)}]}
+    assert form == {
+        "fields": {"title": "x"},
+        "files": [{"name": "", "filename": "nameless.jpg", "size": len(PHOTO), "sha256": sha256(PHOTO)}],
+    }
     assert_clean(server)
 
 
@@ -118,13 +143,15 @@ CTYPE = "multipart/form-data; boundary=fastmimeTestBoundary9x7"
 
 def _pieces(size: int = 100_003) -> Iterator[bytes]:
     for i in range(0, len(STREAMED), size):
-        yield STREAMED[i:i + size]
+        yield STREAMED[i : i + size]
 
 
 def _check_streamed(report: dict[str, Any]) -> None:
     assert fields_of(report) == {"title": "streamed"}
-    assert files_of(report) == [("video", "big.bin", len(BIG), sha256(BIG)),
-                                ("small", "s.txt", len(SMALL), sha256(SMALL))]
+    assert files_of(report) == [
+        ("video", "big.bin", len(BIG), sha256(BIG)),
+        ("small", "s.txt", len(SMALL), sha256(SMALL)),
+    ]
 
 
 @pytest.mark.parametrize("with_length", [False, True], ids=["chunked", "content-length"])
@@ -161,6 +188,7 @@ def test_httpx_async_streamed_body(server: Server) -> None:
 
 # -- aiohttp ------------------------------------------------------------------------------------------
 
+
 def test_aiohttp_percent_encoded_filename(server: Server) -> None:
     """aiohttp percent-encodes a non-ASCII filename in ``filename=`` (RFC 7578 4.2) and sends no
     ``filename*``: fastmime reports it as sent; ``urllib.parse.unquote`` gives the name back. With
@@ -188,15 +216,24 @@ def test_aiohttp_percent_encoded_filename(server: Server) -> None:
 
 # -- errors -------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("path, ctype, data, status, error", [
-    ("/upload", "application/json", b"{}", 415, "NotMultipart"),
-    ("/upload", "multipart/form-data", b"--x--\r\n", 400, "MissingBoundary"),
-    ("/upload?max_body=1000", CTYPE, make_body(("f", "x", b"z" * 5000)), 413, "BodyTooLarge"),
-    ("/upload", CTYPE, make_body(("f", "x", b"z"))[:-30], 400, "IncompleteBody"),
-    ("/upload", CTYPE, b"--fastmimeTestBoundary9x7\r\nNo-Colon\r\n\r\nx\r\n--fastmimeTestBoundary9x7--", 400,
-     "InvalidHeader"),
-    ("/form", "text/plain", b"hello", 415, "NotMultipart"),
-])
+
+@pytest.mark.parametrize(
+    "path, ctype, data, status, error",
+    [
+        ("/upload", "application/json", b"{}", 415, "NotMultipart"),
+        ("/upload", "multipart/form-data", b"--x--\r\n", 400, "MissingBoundary"),
+        ("/upload?max_body=1000", CTYPE, make_body(("f", "x", b"z" * 5000)), 413, "BodyTooLarge"),
+        ("/upload", CTYPE, make_body(("f", "x", b"z"))[:-30], 400, "IncompleteBody"),
+        (
+            "/upload",
+            CTYPE,
+            b"--fastmimeTestBoundary9x7\r\nNo-Colon\r\n\r\nx\r\n--fastmimeTestBoundary9x7--",
+            400,
+            "InvalidHeader",
+        ),
+        ("/form", "text/plain", b"hello", 415, "NotMultipart"),
+    ],
+)
 def test_errors_map_to_statuses(server: Server, path: str, ctype: str, data: bytes, status: int, error: str) -> None:
     import requests
 
@@ -208,15 +245,17 @@ def test_errors_map_to_statuses(server: Server, path: str, ctype: str, data: byt
 
 # -- disconnects and keep-alive -----------------------------------------------------------------------
 
+
 def test_client_disconnects_halfway(server: Server) -> None:
     """The client sends the first part and half of the second, then goes away: the server aborts the
     open handler, removes its file, stays healthy, and the next request is served."""
     data = make_body(("done", "first.bin", SMALL), ("cut", "second.bin", PHOTO))
     before = server.wait_idle()
-    head = (f"POST /upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {CTYPE}\r\n"
-            f"Content-Length: {len(data)}\r\n\r\n").encode()
+    head = (
+        f"POST /upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {CTYPE}\r\nContent-Length: {len(data)}\r\n\r\n"
+    ).encode()
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
-        sock.sendall(head + data[:len(data) // 2])
+        sock.sendall(head + data[: len(data) // 2])
         if server.kind != "waitress":  # waitress buffers the body: the app never sees this request
             deadline = time.monotonic() + 10
             while server.stats()["started"] < before["started"] + 2 and time.monotonic() < deadline:
@@ -250,10 +289,11 @@ def test_parse_form_disconnect_leaves_no_temp_file(server: Server) -> None:
     """parse_form spools files past 1 MiB to temporary files in TMPDIR: a client that goes away
     mid-body leaves none behind, and the server answers the next request."""
     data = make_body(("a", "one.bin", PHOTO), ("b", "two.bin", PHOTO))
-    head = (f"POST /form HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {CTYPE}\r\n"
-            f"Content-Length: {len(data)}\r\n\r\n").encode()
+    head = (
+        f"POST /form HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {CTYPE}\r\nContent-Length: {len(data)}\r\n\r\n"
+    ).encode()
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
-        sock.sendall(head + data[:len(PHOTO) + len(PHOTO) // 2])
+        sock.sendall(head + data[: len(PHOTO) + len(PHOTO) // 2])
         time.sleep(0.2)
         sock.shutdown(socket.SHUT_RDWR)
     import requests

@@ -36,8 +36,9 @@ CTYPE = "multipart/form-data; boundary=fastmimeTestBoundary9x7"
 @pytest.fixture(scope="module", params=list(EXAMPLES))
 def example(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     kind, target = EXAMPLES[request.param]
-    server = start(kind, target, tmp_path_factory.mktemp(request.param), cwd=ROOT / "examples",
-                   extra_path=ROOT / "examples")
+    server = start(
+        kind, target, tmp_path_factory.mktemp(request.param), cwd=ROOT / "examples", extra_path=ROOT / "examples"
+    )
     server.name = request.param  # type: ignore[attr-defined]
     try:
         yield server
@@ -57,14 +58,19 @@ def client(example: Server) -> Iterator[Any]:
 
 
 def test_example_upload(example: Server, client: Any) -> None:
-    response = client.post(example.url + "/upload", data={"title": "héllo"},
-                           files=[("photo", ("a.jpg", PHOTO, "image/jpeg")), ("photo", ("b.bin", SMALL))],
-                           timeout=60)
+    response = client.post(
+        example.url + "/upload",
+        data={"title": "héllo"},
+        files=[("photo", ("a.jpg", PHOTO, "image/jpeg")), ("photo", ("b.bin", SMALL))],
+        timeout=60,
+    )
     assert response.status_code == 200, response.text
     report = response.json()
     assert report["fields"] == {"title": "héllo"}
     assert [(f["name"], f["filename"], f["size"], f["sha256"]) for f in report["files"]] == [
-        ("photo", "a.jpg", len(PHOTO), sha256(PHOTO)), ("photo", "b.bin", len(SMALL), sha256(SMALL))]
+        ("photo", "a.jpg", len(PHOTO), sha256(PHOTO)),
+        ("photo", "b.bin", len(SMALL), sha256(SMALL)),
+    ]
 
 
 def test_example_accepts_a_nameless_file_part(example: Server, client: Any) -> None:
@@ -73,15 +79,14 @@ def test_example_accepts_a_nameless_file_part(example: Server, client: Any) -> N
     assert response.status_code == 200, response.text
     files = response.json()["files"]
     assert [(f["name"], f["filename"], f["size"], f["sha256"]) for f in files] == [
-        ("", "nameless.jpg", len(PHOTO), sha256(PHOTO))]
+        ("", "nameless.jpg", len(PHOTO), sha256(PHOTO))
+    ]
 
 
 def test_example_chunked_body_from_encode_multipart(example: Server, client: Any) -> None:
     """No Content-Length (requests sends a generator chunked); the body built by encode_multipart."""
-    content_type, chunks = fastmime.encode_multipart([("title", "chunked")],
-                                                     [("photo", "c.jpg", "image/jpeg", PHOTO)])
-    response = client.post(example.url + "/upload", data=chunks, headers={"Content-Type": content_type},
-                           timeout=60)
+    content_type, chunks = fastmime.encode_multipart([("title", "chunked")], [("photo", "c.jpg", "image/jpeg", PHOTO)])
+    response = client.post(example.url + "/upload", data=chunks, headers={"Content-Type": content_type}, timeout=60)
     assert response.status_code == 200, response.text
     assert [(f["filename"], f["sha256"]) for f in response.json()["files"]] == [("c.jpg", sha256(PHOTO))]
 
@@ -112,8 +117,9 @@ def test_example_oversized_field(example: Server, client: Any) -> None:
 
 
 def test_example_maps_errors(example: Server, client: Any) -> None:
-    response = client.post(example.url + "/upload", data=b"{}", headers={"Content-Type": "application/json"},
-                           timeout=30)
+    response = client.post(
+        example.url + "/upload", data=b"{}", headers={"Content-Type": "application/json"}, timeout=30
+    )
     # Flask and Django read a JSON body as an empty form: the missing title answers
     assert response.status_code == (400 if example.name in ("flask_app", "django_app") else 415)  # type: ignore[attr-defined]
     broken = make_body(("f", "x.bin", SMALL))[:-40]
@@ -133,7 +139,8 @@ def test_django_csrf_reads_the_form_fastmime_parsed(example: Server) -> None:
         files = [("photo", ("a.jpg", SMALL, "image/jpeg"))]
         refused = session.post(example.url + "/upload", data={"title": "t"}, files=files, timeout=30)
         assert refused.status_code == 403
-        accepted = session.post(example.url + "/upload", data={"title": "t", "csrfmiddlewaretoken": token},
-                                files=files, timeout=30)
+        accepted = session.post(
+            example.url + "/upload", data={"title": "t", "csrfmiddlewaretoken": token}, files=files, timeout=30
+        )
         assert accepted.status_code == 200, accepted.text
         assert accepted.json()["files"][0]["sha256"] == sha256(SMALL)
