@@ -502,7 +502,10 @@ def test_a_handler_error_in_a_worker_aborts_it_once_and_propagates() -> None:
         made.append(Failing(part))
         return made[-1]
 
-    data = body(("photo", "a.jpg", BIG * 2))
+    # Longer than the failure point plus everything the loop may read ahead meanwhile (READ_AHEAD, and the
+    # batch being fed), so that stopping is seen however slow the worker is on a loaded machine.
+    data = body(("photo", "a.jpg", BIG * 8))
+    assert len(data) > 100_000 + 2 * fastmime.asgi.READ_AHEAD + 10000
     receive = Script(chunked(data, 10000))
     with pytest.raises(OSError, match="disk full"):
         run(fastmime.asgi.stream_request(scope(), receive, handler_for))
