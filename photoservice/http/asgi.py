@@ -67,17 +67,7 @@ class ASGIApp:
             log.exception("request.failed")
             response = Response.text("internal error\n", 500)
         await self._send(send, response, request.method == "HEAD")
-        log.info(
-            "request",
-            extra={
-                "id": request_id,
-                "method": request.method,
-                "path": request.path,
-                "status": response.status,
-                "client": request.client,
-                "ms": round((time.monotonic() - started) * 1000, 1),
-            },
-        )
+        self.service.log_request(request, response, request_id, started)
 
     async def _handle(self, request: Request, scope: Scope, receive: Receive) -> Response:
         plan = await asyncio.to_thread(self.service.begin, request)

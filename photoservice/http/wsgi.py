@@ -98,17 +98,7 @@ class WSGIApp:
         except Exception:
             log.exception("request.failed")
             response = Response.text("internal error\n", 500)
-        log.info(
-            "request",
-            extra={
-                "id": request_id,
-                "method": request.method,
-                "path": request.path,
-                "status": response.status,
-                "client": request.client,
-                "ms": round((time.monotonic() - started) * 1000, 1),
-            },
-        )
+        self.service.log_request(request, response, request_id, started)
         start_response(f"{response.status} {HTTPStatus(response.status).phrase}", response.all_headers())
         if request.method == "HEAD":
             return [b""]
