@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
@@ -11,7 +12,7 @@ from ..storage.records import PhotoRecord
 from ..uploads import ImageWork
 from .links import MediaSigner
 
-__all__ = ["ApiContext", "parse_urlencoded", "parse_id", "split_tags"]
+__all__ = ["ApiContext", "parse_urlencoded", "parse_id", "split_tags", "name_with_nul"]
 
 
 @dataclass
@@ -57,3 +58,14 @@ def split_tags(*values: str) -> tuple[str, ...]:
             if tag:
                 seen.setdefault(tag, None)
     return tuple(seen)
+
+
+def name_with_nul(pairs: Iterable[tuple[str, str]]) -> str | None:
+    """The name (printable: NUL removed, shortened) of the first parameter whose name or value holds U+0000.
+
+    Both APIs refuse such text as invalid: no client means it, and PostgreSQL text cannot store it.
+    """
+    for name, value in pairs:
+        if "\x00" in name or "\x00" in value:
+            return name.replace("\x00", "")[:40]
+    return None

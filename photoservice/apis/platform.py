@@ -41,7 +41,7 @@ from ..storage.records import (
 )
 from ..uploads import PhotoInput, Pictures, Rejected, TextFields, body_limits, image_limits, remove_files, store_photos
 from . import documents
-from .common import ApiContext, parse_id, parse_urlencoded
+from .common import ApiContext, name_with_nul, parse_id, parse_urlencoded
 from .messages import ApiRequest, Reply, SmallBody, StreamedBody
 from .signing import BadCallId, address_allowed, check_signature, parse_call_id
 
@@ -177,7 +177,7 @@ class PlatformApi:
         image): the request then stays unauthorized until the body ends, and the final checks decide.
         """
         args = dict(pairs)
-        if any("\x00" in k or "\x00" in v for k, v in pairs):
+        if name_with_nul(pairs) is not None:
             return False  # refused with 100 once the body is read (see _args); never looked up
         if self.catalog.maintenance():
             raise Rejected(PlatformError(2))
@@ -231,8 +231,9 @@ class PlatformApi:
         for k, v in pairs:
             if k in args:
                 raise PlatformError(100, f"argument {k[:40]!r} given twice")
-            if "\x00" in k or "\x00" in v:  # no client means it, and PostgreSQL cannot store it
-                raise PlatformError(100, f"argument {k.replace(chr(0), '')[:40]!r} contains a NUL character")
+            bad = name_with_nul(((k, v),))
+            if bad is not None:
+                raise PlatformError(100, f"argument {bad!r} contains a NUL character")
             args[k] = v
         return args
 

@@ -43,7 +43,7 @@ from ..storage.records import (
 )
 from ..uploads import PhotoInput, Pictures, Rejected, body_limits, image_limits, remove_files, store_photos
 from . import documents
-from .common import ApiContext, parse_id, parse_urlencoded, split_tags
+from .common import ApiContext, name_with_nul, parse_id, parse_urlencoded, split_tags
 from .messages import ApiRequest, Reply, SmallBody, StreamedBody, first_values
 
 __all__ = ["YahooApi", "YahooError", "COOKIE_NAME"]
@@ -66,10 +66,10 @@ class YahooError(Exception):
 
 
 def _refuse_nul(params: dict[str, str]) -> None:
-    """Text with U+0000 is refused: no client means it, and PostgreSQL cannot store it."""
-    for name, value in params.items():
-        if "\x00" in name or "\x00" in value:
-            raise YahooError(400, f"Parameter {name.replace(chr(0), '')[:40]!r} contains a NUL character.")
+    """Text with U+0000 is refused (see :func:`~.common.name_with_nul`)."""
+    bad = name_with_nul(params.items())
+    if bad is not None:
+        raise YahooError(400, f"Parameter {bad!r} contains a NUL character.")
 
 
 def _output(params: dict[str, str]) -> str:
