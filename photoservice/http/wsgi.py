@@ -59,24 +59,23 @@ class _Counted:
 
 
 def _small_body(environ: dict[str, Any], max_bytes: int) -> bytes:
-    """The whole body, at most ``max_bytes``; without Content-Length only from a server that marks its end."""
-    raw = environ.get("CONTENT_LENGTH") or ""
-    stream = environ["wsgi.input"]
-    if not raw:
-        if environ.get("wsgi.input_terminated"):
-            body = stream.read(max_bytes + 1)
-            if len(body) > max_bytes:
-                raise fastmime.BodyTooLarge(f"the body is larger than {max_bytes} bytes")
-            return bytes(body)
-        if environ.get("REQUEST_METHOD", "GET").upper() in ("POST", "PUT", "PATCH"):
-            raise fastmime.LengthRequired("the request has no Content-Length")
-        return b""
-    if not (raw.isascii() and raw.isdigit()):
+    """The whole body, at most ``max_bytes``, read by fastmime's :func:`~fastmime.wsgi.body_chunks` (which
+    refuses a body without Content-Length from a server that does not mark its end, and a short one)."""
+    raw = (environ.get("CONTENT_LENGTH") or "").strip()
+    terminated = bool(environ.get("wsgi.input_terminated"))
+    if not raw and not terminated and environ.get("REQUEST_METHOD", "GET").upper() not in ("POST", "PUT", "PATCH"):
+        return b""  # a request without a body
+    if raw and not (raw.isascii() and raw.isdigit()):
         raise fastmime.InvalidContentLength(f"Content-Length {raw[:20]!r} is not a number")
-    length = int(raw)
-    if length > max_bytes:
+    expected = int(raw) if raw else None
+    if expected is not None and expected > max_bytes:
         raise fastmime.BodyTooLarge(f"the body is larger than {max_bytes} bytes")
-    return bytes(stream.read(length)) if length else b""
+    body = bytearray()
+    for chunk in fastmime.wsgi.body_chunks(environ["wsgi.input"].read, expected, terminated):
+        body += chunk
+        if len(body) > max_bytes:
+            raise fastmime.BodyTooLarge(f"the body is larger than {max_bytes} bytes")
+    return bytes(body)
 
 
 class WSGIApp:

@@ -105,6 +105,11 @@ def test_a_wsgi_body_without_content_length_is_411(service: Any, world: dict) ->
         app, "/V3.0/login", body, headers["content-type"], {"CONTENT_LENGTH": "", "wsgi.input_terminated": True}
     )
     assert status == 200 and b"WSSID" in out
+    # a body shorter than its Content-Length is a disconnected client, not a truncated form
+    status, _, out = _wsgi_without_length(
+        app, "/V3.0/login", body, headers["content-type"], {"CONTENT_LENGTH": str(len(body) + 10)}
+    )
+    assert status == 400 and b"disconnected" in out
 
 
 def _wsgi_without_length(app: Any, path: str, body: bytes, ctype: str, extra: dict) -> tuple[int, dict, bytes]:
