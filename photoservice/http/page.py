@@ -47,7 +47,6 @@ def page_response(catalog: Catalog) -> Response:
             ("cache-control", "no-cache"),
             ("content-security-policy", _CSP),
             ("x-frame-options", "DENY"),
-            ("x-content-type-options", "nosniff"),
             ("referrer-policy", "same-origin"),
         ],
         html,
@@ -63,7 +62,6 @@ def static_response(request: Request, name: str) -> Response:
         ("content-type", _STATIC_TYPES[name]),
         ("cache-control", "no-cache"),
         ("etag", etag),
-        ("x-content-type-options", "nosniff"),
     ]
     if request.header("if-none-match") == etag:
         return Response(304, headers)
