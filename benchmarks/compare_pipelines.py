@@ -76,6 +76,7 @@ from PIL import Image, ImageChops, ImageCms, ImageDraw, ImageFilter, ImageOps, I
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import imgpipe
+from imgpipe._pipeline import dct_scale  # the scale the floor row decodes at: imgpipe's own
 
 GEN_VERSION = 2
 R = Image.Resampling
@@ -333,7 +334,7 @@ def decode_floor(data: bytes) -> None:
     with Image.open(io.BytesIO(data)) as im:
         w, h = im.size
         tw, th = imgpipe.fit_within(w, h, 480, 480)
-        scale = next((s for s in (8, 4, 2) if min(w / (s * tw), h / (s * th)) >= 1.5), 1)
+        scale = dct_scale(w, h, tw, th)
         if scale > 1:
             im.draft(im.mode, (max(1, w // scale), max(1, h // scale)))
         im.load()

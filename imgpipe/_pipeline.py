@@ -3,9 +3,10 @@
 Speed comes from doing as little as possible at full resolution:
 
 * JPEG sources are decoded with DCT-domain scaling (``Image.draft``) to the smallest 1/2, 1/4 or 1/8
-  scale that still leaves a margin (:data:`_DCT_MARGIN`) over the largest rendition's size; a single
-  Pillow resample (BICUBIC, with ``reducing_gap`` when the ratio is large) finishes the job. Smaller
+  scale that leaves the image no smaller than the largest rendition (1.5x at 1/8: :data:`_DCT_MARGINS`);
+  a single Pillow resample (BICUBIC, with ``reducing_gap`` when the ratio is large) finishes the job. Smaller
   renditions are made from the larger ones (the thumb from the screen image), not from the original.
+* Embedded ICC profiles (and CMYK) are converted after resampling, on the rendition's pixels.
 * EXIF orientation is applied last, with ``transpose`` on the small images; the box is fitted to the
   displayed (rotated) dimensions first.
 * The ``full`` rendition is the original file for the formats browsers show (JPEG, PNG, GIF, WebP):
@@ -84,12 +85,14 @@ ORIGINAL_FORMATS: Final[frozenset[str]] = frozenset({"jpeg", "png", "gif", "webp
 _HEAD: Final = 64 * 1024
 _PIL_FORMATS: Final = {"jpeg": "JPEG", "png": "PNG", "gif": "GIF", "webp": "WEBP", "heic": "HEIF"}
 # DCT-domain scaling of JPEGs: the smallest scale 1/8, 1/4 or 1/2 that leaves the decoded image at least
-# this many times the largest rendition; a resample finishes (LANCZOS when the scaled image is small, as 1/8
-# leaves it, otherwise BICUBIC). Measured with benchmarks/compare_pipelines.py (screen rendition vs a
-# full-resolution LANCZOS reference, after JPEG encoding): on photo-like 2-24 MP images, progressive and
-# CMYK included, the screen is as close as Pillow's thumbnail() after a full decode, while 4-64x fewer
-# pixels are decoded. On synthetic hard-edged images any DCT scaling, even 1/2, is 2-4% further off.
-_DCT_MARGIN: Final = 1.5
+# this many times the largest rendition (scale -> margin); a resample finishes (LANCZOS when the scaled
+# image is small, as 1/8 leaves it, otherwise BICUBIC). Measured on photo-like images (screen rendition vs a
+# full-resolution LANCZOS reference, after JPEG encoding; tests/imgpipe/test_pipeline.py) against Pillow's
+# thumbnail() after a full decode: 1/2 and 1/4 are as close (within 1%) with no margin, as libvips's
+# shrink-on-load decodes; 1/8 keeps only each block's average and is 2% further off with no margin, as
+# close with 1.5. On benchmarks/compare_pipelines.py's corpus these margins (1.5 everywhere before) cut
+# imgpipe's CPU by 10-15%: photos of 1-3x the screen's size are decoded at 1/2 or 1/4, not whole.
+_DCT_MARGINS: Final = ((8, 1.5), (4, 1.0), (2, 1.0))
 # A rendition is made from an already-made smaller image when that one is this many times larger.
 _OVERSAMPLE: Final = 3.0
 # Resample with BICUBIC; above this ratio Pillow first reduces by an integer factor (box filter), as
@@ -100,6 +103,8 @@ _REDUCING_GAP: Final = 2.0
 # Pillow's thumbnail() does: LANCZOS on a small photo decoded at full size (under 1 MP, no DCT scaling)
 # cost 2-4 ms more per image with nothing to make up for (issue 12's small-photo overhead).
 _SMALL_SOURCE: Final = 600_000
+# Modes whose pixels can be resampled before colour conversion (no palette, no alpha to composite).
+_LATE_COLOR_MODES: Final = frozenset({"RGB", "L", "CMYK"})
 _TRANSPOSE: Final = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,
     3: Image.Transpose.ROTATE_180,
@@ -507,6 +512,14 @@ def _load(im: Image.Image, fmt: str) -> None:
 # ---------------------------------------------------------------------------------------------------
 
 
+def dct_scale(width: int, height: int, target_width: int, target_height: int) -> int:
+    """The JPEG DCT scale denominator (8, 4, 2 or 1) imgpipe decodes at for a ``target`` size rendition."""
+    for scale, margin in _DCT_MARGINS:
+        if min(width / (scale * target_width), height / (scale * target_height)) >= margin:
+            return scale
+    return 1
+
+
 def _resize(src: Image.Image, size: tuple[int, int], dct_scaled: bool) -> Image.Image:
     if src.size == size:
         return src
@@ -776,14 +789,17 @@ def _render(
         scale = 8  # nothing to draw: decode at 1/8 anyway, so that corrupt data is still rejected
         if jobs:
             tw, th = max((job.stored for job in jobs), key=lambda s: s[0] * s[1])
-            scale = next((s for s in (8, 4, 2) if min(width / (s * tw), height / (s * th)) >= _DCT_MARGIN), 1)
+            scale = dct_scale(width, height, tw, th)
         if scale > 1:
             # Pillow picks the largest 1/s with width // request >= s: ask for exactly 1/scale.
             im.draft(im.mode, (max(1, width // scale), max(1, height // scale)))
             scaled = True
     _load(im, fmt)
     base: Image.Image = im
-    if needs_color_work(base, icc):
+    # Profiled RGB, grey and CMYK pixels are resampled first and converted to sRGB after: LittleCMS
+    # then transforms the rendition's pixels instead of the whole decode (3-60x fewer).
+    convert_late = needs_color_work(base, icc) and base.mode in _LATE_COLOR_MODES and "transparency" not in base.info
+    if not convert_late and needs_color_work(base, icc):
         base = to_srgb(base, icc)
 
     # Largest first; each job resamples from the smallest image already made that is big enough.
@@ -796,6 +812,8 @@ def _render(
             if cand.width >= tw * _OVERSAMPLE and cand.height >= th * _OVERSAMPLE and cand.width < src.width:
                 src = cand
         small = _resize(src, job.stored, dct_scaled=src is base and scaled)
+        if convert_late and src is base:
+            small = to_srgb(small, icc)
         if small is not base:
             made.append(small)
         shown = small.transpose(transpose) if transpose is not None else small

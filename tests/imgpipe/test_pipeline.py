@@ -36,6 +36,7 @@ from imgpipe import (
     process_image,
     read_exif,
 )
+from imgpipe._pipeline import dct_scale
 from imgpipe._sniff import scan_jpeg, sniff
 from tests.imgpipe._images import (
     QUAD_COLOURS,
@@ -204,6 +205,15 @@ def test_screen_quality_matches_pillow_thumbnail_on_photos(size: tuple[int, int]
     data = jpeg(src.convert("CMYK") if variant == "cmyk" else src, quality=92, progressive=variant == "progressive")
     ours, naive = _screen_and_naive_mad(data)
     assert ours <= naive * 1.005
+
+
+@pytest.mark.parametrize("size", [(2048, 1536), (1024, 768)])  # 1/4 and 1/2, each 1.07x the screen's size
+def test_screen_quality_when_dct_scaling_leaves_no_margin(size: tuple[int, int]) -> None:
+    # 1/2 and 1/4 scaling are good low-pass filters: decoded straight to about the screen's size they stay
+    # within 1% of a full decode + thumbnail() (measured 0.4% and 0.7%).
+    assert dct_scale(*size, *fit_within(*size, 480, 480)) == (4 if size[0] == 2048 else 2)
+    ours, naive = _screen_and_naive_mad(jpeg(photo_like(*size, seed=size[0] + 1), quality=92))
+    assert ours <= naive * 1.01
 
 
 def test_screen_quality_on_hard_edges() -> None:
