@@ -147,6 +147,14 @@ class UploadedFile:
         """Release the file (a temporary file on disk is removed)."""
         self.file.close()
 
+    async def aclose(self) -> None:
+        """:meth:`close` without blocking the event loop: removing a temporary file that holds megabytes
+        takes the kernel a millisecond or more, so that happens in a worker thread."""
+        if self.in_memory:
+            self.file.close()
+        else:
+            await _to_thread(self.file.close)
+
     def __repr__(self) -> str:
         return f"UploadedFile(name={self.name!r}, filename={self.filename!r}, size={self.size})"
 
@@ -179,7 +187,8 @@ async def _to_thread(fn: Callable[..., T], *args: Any) -> T:
 
 
 class Form:
-    """Fields (text) and files of a parsed body. Close it, or use it as a context manager."""
+    """Fields (text) and files of a parsed body. Close it, or use it as a context manager: ``with form:``,
+    or ``async with form:`` in async code (the files on disk are then removed from a worker thread)."""
 
     def __init__(self, fields: MultiDict[str], files: MultiDict[UploadedFile]) -> None:
         self.fields = fields
@@ -190,11 +199,22 @@ class Form:
         for _, upload in self.files.multi_items():
             upload.close()
 
+    async def aclose(self) -> None:
+        """:meth:`close` without blocking the event loop (``async with`` does it on exit)."""
+        for _, upload in self.files.multi_items():
+            await upload.aclose()
+
     def __enter__(self) -> Form:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+    async def __aenter__(self) -> Form:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
 
 
 class _FormBuilder:

@@ -8,7 +8,7 @@ refuses the part: the parser stops and the handler gets ``on_abort`` with that e
 no heavy work in ``on_end``; memory copies and hashing are fine) says so with a true
 ``event_loop_safe`` attribute, and :mod:`fastmime.asgi` then calls it on the event loop, without a
 thread hand-off per chunk. Without it a handler is only ever called from a worker thread. The attribute
-may be a property that changes (:class:`SpooledFileHandler` is safe until it rolls over to disk).
+may be a property that changes (:class:`SpooledFileHandler` is safe until it nears its rollover to disk).
 A ``handler_for`` may be marked the same way (:func:`event_loop_safe`); an unmarked one runs in a
 worker thread. WSGI and the sans-IO parser ignore the attribute.
 """
@@ -28,6 +28,7 @@ __all__ = [
     "DiscardHandler",
     "HashingHandler",
     "ValueTooLarge",
+    "ROLLOVER_MARGIN",
 ]
 
 from ._dispatch import is_event_loop_safe
@@ -114,6 +115,14 @@ class ValueHandler:
         return self._buffer.decode(charset, errors)
 
 
+#: A :class:`SpooledFileHandler` leaves the event loop for worker threads once it holds more than
+#: ``max_memory`` minus this many bytes (a quarter of ``max_memory`` when that is less), so that the
+#: chunk that makes it roll over to disk (creating the file and writing ``max_memory`` bytes: 1-4 ms
+#: for 1 MiB) is written from a worker, whatever size of chunk the server hands over (uvicorn: up to
+#: 256 KiB).
+ROLLOVER_MARGIN = 256 * 1024
+
+
 class SpooledFileHandler:
     """Keeps the part in memory up to ``max_memory`` bytes, then in an anonymous temporary file.
 
@@ -123,6 +132,7 @@ class SpooledFileHandler:
 
     def __init__(self, max_memory: int = 1024 * 1024, dir: str | None = None) -> None:
         self.file: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=max_memory, dir=dir)
+        self.max_memory = max_memory
         self.size = 0
         self.done = False
         self.error: BaseException | None = None
@@ -149,8 +159,10 @@ class SpooledFileHandler:
 
     @property
     def event_loop_safe(self) -> bool:
-        """Safe on the event loop while in memory; file writes go to worker threads."""
-        return self.in_memory
+        """Safe on the event loop while in memory and not close to ``max_memory`` (:data:`ROLLOVER_MARGIN`):
+        the write that moves the data to disk and every later one go to worker threads."""
+        margin = min(ROLLOVER_MARGIN, self.max_memory // 4)
+        return self.in_memory and self.size + margin <= self.max_memory
 
     def close(self) -> None:
         """Close the file (a temporary file on disk is removed)."""

@@ -560,14 +560,18 @@ def test_parse_form_spools_on_the_loop_then_writes_files_from_workers(monkeypatc
 
     class Tracked(original):  # type: ignore[misc, valid-type]
         def on_data(self, chunk: memoryview) -> None:
-            writes.append(("memory " if self.in_memory else "disk ") + threading.current_thread().name)
+            was_in_memory = self.in_memory
             super().on_data(chunk)
+            kind = "memory" if self.in_memory else "rollover" if was_in_memory else "disk"
+            writes.append(f"{kind} {threading.current_thread().name}")
 
     monkeypatch.setattr(form_module, "SpooledFileHandler", Tracked)
     data = body(("title", None, b"hi"), ("photo", "a.jpg", BIG))
     with run(fastmime.asgi.parse_form(scope(), Script(chunked(data, 10000)), spool_threshold=100_000)) as form:
         assert form.files["photo"].read() == BIG and form.fields["title"] == "hi"
     assert writes[0] == f"memory {MAIN}"
+    rollovers = [w for w in writes if w.startswith("rollover")]  # creating the file and writing 100 kB
+    assert len(rollovers) == 1 and rollovers[0].startswith("rollover fastmime")
     assert all(w.startswith("disk fastmime") for w in writes if w.startswith("disk"))
     assert sum(w.startswith("disk") for w in writes) > 10
 

@@ -83,9 +83,20 @@ def test_which_built_in_handlers_are_event_loop_safe(tmp_path):
     spooled = SpooledFileHandler(max_memory=100, dir=str(tmp_path))
     assert is_event_loop_safe(spooled)  # memory only
     assert is_event_loop_safe(HashingHandler(spooled))
-    spooled.on_data(memoryview(b"z" * 101))  # rolled over: writes go to a file, so to worker threads
+    spooled.on_data(memoryview(b"z" * 75))
+    assert is_event_loop_safe(spooled)
+    spooled.on_data(memoryview(b"z"))  # the next chunk may roll it over to disk: that write goes to a worker
+    assert spooled.in_memory and not is_event_loop_safe(spooled)
+    spooled.on_data(memoryview(b"z" * 25))  # rolled over: writes go to a file, so to worker threads
+    assert not spooled.in_memory
     assert not is_event_loop_safe(spooled) and not is_event_loop_safe(HashingHandler(spooled))
     spooled.close()
+    big = SpooledFileHandler(dir=str(tmp_path))  # 1 MiB: off the loop 256 KiB before it
+    big.on_data(memoryview(bytes(768 * 1024)))
+    assert is_event_loop_safe(big)
+    big.on_data(memoryview(b"z"))
+    assert not is_event_loop_safe(big)
+    big.close()
 
 
 def test_event_loop_safe_marks_functions_and_classes():

@@ -54,3 +54,27 @@ def test_async_reading_and_saving(tmp_path) -> None:
         assert (tmp_path / "a.bin").read_bytes() == BIG
 
     asyncio.run(run())
+
+
+def test_async_with_closes_files_from_a_worker_thread(tmp_path) -> None:
+    import threading
+
+    closed_in: dict[str, str] = {}
+
+    async def run() -> None:
+        async with fastmime.parse_form(BODY, CTYPE, spool_threshold=1000, upload_dir=tmp_path) as form:
+            for name, upload in form.files.multi_items():
+                close = upload.file.close
+
+                def noting(name: str = name, close=close) -> None:
+                    closed_in[name] = threading.current_thread().name
+                    close()
+
+                upload.file.close = noting  # type: ignore[method-assign]
+        assert all(upload.file.closed for _, upload in form.files.multi_items())
+
+    asyncio.run(run())
+    main = threading.main_thread().name
+    assert closed_in["small"] == main  # in memory: nothing for the kernel to free
+    assert closed_in["big"] != main  # a temporary file on disk: removed from a worker thread
+    assert list(tmp_path.iterdir()) == []
