@@ -12,7 +12,8 @@ installed) serves every ASGI contender, each on its own path:
   of yours gets by default): every feed runs in a worker thread.
 * ``fastmime-form``: ``fastmime.asgi.parse_form`` (spooled like Starlette's, 1 MiB in memory), then each
   file read back (``await upload.aread()``, a worker thread once on disk, as Starlette's
-  ``UploadFile.read``) and hashed: the same work as ``starlette``, for a like-for-like row.
+  ``UploadFile.read``) and hashed, and closed with ``async with`` (files on disk removed from a worker
+  thread, as Starlette's ``form.close()`` does): the same work as ``starlette``, for a like-for-like row.
 * ``starlette``: ``await request.form()`` (python-multipart; files spooled to ``SpooledTemporaryFile``,
   on disk past 1 MiB), then each file read back and hashed (SHA-256), as an application would.
 
@@ -26,7 +27,11 @@ The client is this script, a separate process, using aiohttp with several reques
 checks every response (the server returns the SHA-256 of every file, the client knows the expected
 ones), so a wrong result is reported instead of being timed. A second client in its own process pings
 a trivial endpoint of the same server (GET, one connection, every 5 ms) during each run: its latency
-percentiles say how responsive the server stays while it parses uploads. Workloads:
+percentiles say how responsive the server stays while it parses uploads. They include the time the
+pinger waits for a core, which depends on how hard the client pushes (a faster contender makes the
+client send more bytes per second on the same 2 cores), so under uvicorn the server also watches its
+own event loop: a task sets a 5 ms timer over and over and records how late it fires (the loop lag,
+what any other request on the server waits at that moment; ``/lag``), printed as ``lag p99``. Workloads:
 
 1. ``photos``: 3 MiB photo-sized files, one per request plus two small fields, 8 in flight.
 2. ``big``: one 1 GiB file (``--quick``: 128 MiB), streamed from a generator (never in client memory),
@@ -36,8 +41,9 @@ percentiles say how responsive the server stays while it parses uploads. Workloa
 Contenders run round-robin, ``--repeats`` times (3; ``--quick``: 1); the run with the median wall time
 is reported (with its CPU and ping latency), and the largest peak RSS of all runs. Per contender and
 workload: requests/s, MB/s (10**6 body bytes per second, wall time), server CPU (user + system of the
-server process) per request, the pinger's p50 and p99 latency, and peak server RSS above the RSS at the
-start of the run (the kernel's VmHWM, reset through /proc/PID/clear_refs, checked against sampled VmRSS).
+server process) per request, the pinger's p50 and p99 latency, the loop lag p99, and peak server RSS
+above the RSS at the start of the run (the kernel's VmHWM, reset through /proc/PID/clear_refs, checked
+against sampled VmRSS).
 On a shared machine wall-time figures move with the neighbours' load; CPU per request and the ratios
 between contenders of the same repeat are the steadier figures, so each target is judged on the median
 of the same-repeat ratios (printed with their range under the table).
@@ -76,6 +82,8 @@ from typing import Any
 
 MiB = 1024 * 1024
 BOUNDARY = "benchBoundary0123456789abcdefXYZ"
+#: How often the server's loop monitor (``/lag``, uvicorn only) sets a timer and measures how late it fires.
+LAG_INTERVAL = 0.005
 CTYPE = f"multipart/form-data; boundary={BOUNDARY}"
 CONTENDERS = {
     "uvicorn": ["floor", "fastmime", "fastmime-thread", "fastmime-form", "starlette"],
@@ -155,8 +163,7 @@ def _server_app() -> Any:
             digest.update(block)
 
     async def fastmime_form(scope: Any, receive: Any, send: Any) -> None:
-        form = await fastmime.asgi.parse_form(scope, receive, limits=limits)
-        with form:
+        async with await fastmime.asgi.parse_form(scope, receive, limits=limits) as form:
             hashes = [await _hash_upload(upload.aread) for _, upload in form.files.multi_items()]
             await _json(send, {"files": hashes, "fields": len(form.fields.multi_items())})
 
@@ -179,9 +186,31 @@ def _server_app() -> Any:
         "/fastmime-form": fastmime_form,
     }
 
+    lag_samples: list[float] = []
+    monitors: list[Any] = []
+
+    async def _watch_loop() -> None:
+        # How late a timer fires is how long the loop was busy with something else: what every other
+        # request on this server waits at that moment (the same measure as Node's monitorEventLoopDelay).
+        loop = asyncio.get_running_loop()
+        while True:
+            started = loop.time()
+            await asyncio.sleep(LAG_INTERVAL)
+            lag_samples.append(loop.time() - started - LAG_INTERVAL)
+
+    async def lag(scope: Any, receive: Any, send: Any) -> None:
+        """The loop lag samples since the last call (p50, p99 in ms), and a fresh start."""
+        if not monitors:
+            monitors.append(asyncio.get_running_loop().create_task(_watch_loop()))
+        values = sorted(lag_samples)
+        lag_samples.clear()
+        await _json(send, _percentiles(values))
+
     async def app(scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http" and scope["path"] in routes:
             await routes[scope["path"]](scope, receive, send)
+        elif scope["type"] == "http" and scope["path"] == "/lag":
+            await lag(scope, receive, send)
         elif scope["type"] == "http" and scope["path"] == "/ping":
             await _json(send, "pong")
         elif scope["type"] == "http" and scope["path"] == "/pid":
@@ -416,6 +445,7 @@ class Result:
     cpu_seconds: float
     peak_rss_above_start: int
     ping_ms: tuple[float, float] | None = None  # the pinger's (p50, p99), milliseconds
+    lag_ms: tuple[float, float] | None = None  # the server's event loop lag (p50, p99), milliseconds
     error: str | None = None
 
     @property
@@ -472,13 +502,17 @@ class Pinger:
                 self._process.kill()
 
     def percentiles(self) -> tuple[float, float] | None:
-        values = self.latencies
-        if not values:
-            return None
-        return (values[len(values) // 2] * 1000, values[min(len(values) - 1, int(len(values) * 0.99))] * 1000)
+        return _percentiles(self.latencies)
 
 
-async def _run_workload(url: str, contender: str, work: Workload, sampler: Sampler) -> Result:
+def _percentiles(values: list[float]) -> tuple[float, float] | None:
+    """(p50, p99) in milliseconds of sorted ``values`` in seconds; None when there are none."""
+    if not values:
+        return None
+    return (values[len(values) // 2] * 1000, values[min(len(values) - 1, int(len(values) * 0.99))] * 1000)
+
+
+async def _run_workload(url: str, contender: str, work: Workload, sampler: Sampler, watch_loop: bool) -> Result:
     import aiohttp
 
     timeout = aiohttp.ClientTimeout(total=3600)
@@ -506,8 +540,17 @@ async def _run_workload(url: str, contender: str, work: Workload, sampler: Sampl
         if work.name != "big":
             await one()
             errors.clear()
+
+        async def loop_lag() -> tuple[float, float] | None:
+            if not watch_loop:
+                return None
+            async with session.get(f"{url}/lag") as response:
+                got = await response.json()
+            return (got[0], got[1]) if got else None
+
         with Pinger(url) as pinger:
             await asyncio.sleep(0.3)  # the pinger's process has started and connected
+            await loop_lag()  # starts the server's loop monitor on the first call; drops older samples
             rss_start = sampler.rss()
             cpu_start = sampler.cpu()
             sampler.start()
@@ -516,6 +559,7 @@ async def _run_workload(url: str, contender: str, work: Workload, sampler: Sampl
             seconds = time.perf_counter() - started
             peak = sampler.stop()
             cpu = sampler.cpu() - cpu_start
+            lag_ms = await loop_lag()
     return Result(
         contender,
         work.name,
@@ -525,6 +569,7 @@ async def _run_workload(url: str, contender: str, work: Workload, sampler: Sampl
         cpu,
         max(0, peak - rss_start),
         pinger.percentiles(),
+        lag_ms,
         "; ".join(sorted(set(errors))[:3]) or None,
     )
 
@@ -620,6 +665,7 @@ def _median(runs: list[Result]) -> Result:
         middle.cpu_seconds,
         max(r.peak_rss_above_start for r in runs),
         middle.ping_ms,
+        middle.lag_ms,
         errors[0] if errors else None,
     )
 
@@ -628,15 +674,16 @@ def _table(results: list[Result]) -> str:
     lines = [
         (
             f"{'workload':<8} {'contender':<16} {'req':>5} {'req/s':>9} {'MB/s':>9} {'CPU ms/req':>11} "
-            f"{'ping p50':>9} {'ping p99':>9} {'peak RSS +MiB':>14}  note"
+            f"{'ping p50':>9} {'ping p99':>9} {'lag p99':>8} {'peak RSS +MiB':>14}  note"
         )
     ]
     for r in results:
         note = r.error or ""
         p50, p99 = (f"{r.ping_ms[0]:.1f}", f"{r.ping_ms[1]:.1f}") if r.ping_ms else ("-", "-")
+        lag99 = f"{r.lag_ms[1]:.1f}" if r.lag_ms else "-"
         lines.append(
             f"{r.workload:<8} {r.contender:<16} {r.requests:>5} {r.rps:>9.1f} {r.mbps:>9.1f} "
-            f"{r.cpu_seconds / r.requests * 1000:>11.2f} {p50:>9} {p99:>9} "
+            f"{r.cpu_seconds / r.requests * 1000:>11.2f} {p50:>9} {p99:>9} {lag99:>8} "
             f"{r.peak_rss_above_start / MiB:>14.1f}  {note}"
         )
     return "\n".join(lines)
@@ -693,6 +740,12 @@ def _verdicts(runs: dict[str, dict[str, list[Result]]], server: str) -> list[str
             check(
                 f"photos: ping p99 during {contender} / during {baseline}",
                 [a.ping_ms[1] / b.ping_ms[1] for a, b in pairs("photos", contender) if a.ping_ms and b.ping_ms],
+                1.0,
+                higher_is_better=False,
+            )
+            check(
+                f"photos: event loop lag p99 during {contender} / during {baseline}",
+                [a.lag_ms[1] / b.lag_ms[1] for a, b in pairs("photos", contender) if a.lag_ms and b.lag_ms],
                 1.0,
                 higher_is_better=False,
             )
@@ -763,11 +816,12 @@ def main() -> None:
                 runs: dict[str, list[Result]] = {c: [] for c in contenders}
                 for repeat in range(repeats):  # round-robin: machine noise hits every contender alike
                     for contender in contenders:
-                        result = asyncio.run(_run_workload(url, contender, work, sampler))
+                        result = asyncio.run(_run_workload(url, contender, work, sampler, args.server == "uvicorn"))
                         runs[contender].append(result)
                         print(
                             f"  [{repeat + 1}/{repeats}] {work.name:<7} {contender:<16} {result.rps:8.1f} req/s "
                             f"{result.mbps:8.1f} MB/s  CPU {result.cpu_seconds / result.requests * 1000:6.2f} ms/req"
+                            f"{f'  loop lag p99 {result.lag_ms[1]:5.1f} ms' if result.lag_ms else ''}"
                             f"{'  ' + result.error if result.error else ''}",
                             flush=True,
                         )
