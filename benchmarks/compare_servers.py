@@ -30,8 +30,9 @@ a trivial endpoint of the same server (GET, one connection, every 5 ms) during e
 percentiles say how responsive the server stays while it parses uploads. They include the time the
 pinger waits for a core, which depends on how hard the client pushes (a faster contender makes the
 client send more bytes per second on the same 2 cores), so under uvicorn the server also watches its
-own event loop: a task sets a 5 ms timer over and over and records how late it fires (the loop lag,
-what any other request on the server waits at that moment; ``/lag``), printed as ``lag p99``. Workloads:
+own event loop: a thread posts a callback to it every 5 ms and records how long each waits to run
+(the loop lag, what any other request on the server waits at that moment; ``/lag``), printed as
+``lag p99``. Workloads:
 
 1. ``photos``: 3 MiB photo-sized files, one per request plus two small fields, 8 in flight.
    ``photos-paced``: the same requests started at a fixed rate (``PACED_INTERVAL``: 25 a second, at
@@ -172,7 +173,8 @@ def _server_app() -> Any:
     async def fastmime_form(scope: Any, receive: Any, send: Any) -> None:
         async with await fastmime.asgi.parse_form(scope, receive, limits=limits) as form:
             hashes = [await _hash_upload(upload.aread) for _, upload in form.files.multi_items()]
-            await _json(send, {"files": hashes, "fields": len(form.fields.multi_items())})
+            fields = len(form.fields.multi_items())
+        await _json(send, {"files": hashes, "fields": fields})  # closed first, as Starlette's endpoint does
 
     async def starlette_form(request: Request) -> JSONResponse:
         async with request.form(max_files=10_000, max_fields=10_000) as form:
@@ -196,19 +198,25 @@ def _server_app() -> Any:
     lag_samples: list[float] = []
     monitors: list[Any] = []
 
-    async def _watch_loop() -> None:
-        # How late a timer fires is how long the loop was busy with something else: what every other
-        # request on this server waits at that moment (the same measure as Node's monitorEventLoopDelay).
-        # perf_counter, not loop.time(): uvloop's clock moves in whole milliseconds.
-        while True:
-            started = time.perf_counter()
-            await asyncio.sleep(LAG_INTERVAL)
-            lag_samples.append(time.perf_counter() - started - LAG_INTERVAL)
+    def _watch_loop(loop: Any) -> None:
+        # A thread posts a callback to the loop every LAG_INTERVAL and the callback notes how long it
+        # waited: how long the loop was busy with something else, i.e. what any other request on this
+        # server waits at that moment. Not a timer on the loop: uvloop's timers fire on whole milliseconds.
+        def arrived(posted: float) -> None:
+            lag_samples.append(time.perf_counter() - posted)
+
+        while not loop.is_closed():
+            try:
+                loop.call_soon_threadsafe(arrived, time.perf_counter())
+            except RuntimeError:  # the loop closed meanwhile
+                return
+            time.sleep(LAG_INTERVAL)
 
     async def lag(scope: Any, receive: Any, send: Any) -> None:
         """The loop lag samples since the last call (p50, p99 in ms), and a fresh start."""
         if not monitors:
-            monitors.append(asyncio.get_running_loop().create_task(_watch_loop()))
+            monitors.append(threading.Thread(target=_watch_loop, args=(asyncio.get_running_loop(),), daemon=True))
+            monitors[0].start()
         values = sorted(lag_samples)
         lag_samples.clear()
         await _json(send, _percentiles(values))
@@ -565,12 +573,14 @@ async def _run_workload(url: str, contender: str, work: Workload, sampler: Sampl
             started = time.perf_counter()
             if work.interval is None:
                 await asyncio.gather(*(one() for _ in range(work.requests)))
-            else:  # the same offered load for every contender: a request starts every `interval` seconds
+            else:  # the same offered load for every contender: request i starts at started + i * interval
                 tasks = []
-                for _ in range(work.requests):
+                for i in range(work.requests):
+                    await asyncio.sleep(max(0.0, started + i * work.interval - time.perf_counter()))
                     tasks.append(asyncio.ensure_future(one()))
-                    await asyncio.sleep(work.interval)
                 await asyncio.gather(*tasks)
+                if work.requests / (time.perf_counter() - started) < 0.95 / work.interval:
+                    errors.append(f"fell behind the pace of {1 / work.interval:.0f}/s: loads are not equal")
             seconds = time.perf_counter() - started
             peak = sampler.stop()
             cpu = sampler.cpu() - cpu_start

@@ -195,14 +195,29 @@ class Form:
         self.files = files
 
     def close(self) -> None:
-        """Release every file (temporary files on disk are removed); ``with`` does it on exit."""
-        for _, upload in self.files.multi_items():
-            upload.close()
+        """Release every file (temporary files on disk are removed); ``with`` does it on exit. Every file
+        is closed even when one close fails; the first error is raised after that."""
+        error = _close_each([upload for _, upload in self.files.multi_items()])
+        if error is not None:
+            raise error
 
     async def aclose(self) -> None:
-        """:meth:`close` without blocking the event loop (``async with`` does it on exit)."""
-        for _, upload in self.files.multi_items():
-            await upload.aclose()
+        """:meth:`close` without blocking the event loop (``async with`` does it on exit): files in memory
+        are closed at once, those on disk in one worker thread call. Every file is closed even when one
+        close fails or the task is cancelled meanwhile (what is left is then closed inline, after the
+        worker's call if it had started); the first error is raised after that."""
+        uploads = [upload for _, upload in self.files.multi_items()]
+        on_disk = [upload for upload in uploads if not upload.in_memory]
+        error = _close_each([upload for upload in uploads if upload.in_memory])
+        if on_disk:
+            try:
+                disk_error = await run_in_thread(_close_each, on_disk)
+            except BaseException:
+                _close_each(on_disk)  # closing a closed file does nothing
+                raise
+            error = error or disk_error
+        if error is not None:
+            raise error
 
     def __enter__(self) -> Form:
         return self
@@ -215,6 +230,18 @@ class Form:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
+
+
+def _close_each(uploads: list[UploadedFile]) -> BaseException | None:
+    """Close every upload; return the first error (the others are still closed)."""
+    first: BaseException | None = None
+    for upload in uploads:
+        try:
+            upload.close()
+        except Exception as exc:  # noqa: BLE001 - returned to the caller, who raises it
+            if first is None:
+                first = exc
+    return first
 
 
 class _FormBuilder:

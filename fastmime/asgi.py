@@ -6,13 +6,14 @@
 does the same from any async iterable of chunks (Starlette's ``request.stream()``).
 
 Where handlers run. A handler that declares itself cheap (``event_loop_safe = True``: the built-in
-``ValueHandler``, ``DiscardHandler``, ``HashingHandler``, and ``SpooledFileHandler`` until it rolls over
-to disk; see :mod:`fastmime.handlers`) is called on the event loop, with no thread hand-off: parsing a
+``ValueHandler``, ``DiscardHandler``, ``HashingHandler``, and ``SpooledFileHandler`` until it nears its
+rollover to disk; see :mod:`fastmime.handlers`) is called on the event loop, with no thread hand-off: parsing a
 chunk costs far less than receiving it. Every other handler is only ever called from a worker thread
 of a bounded pool (``MAX_WORKERS`` threads, shared by all requests; under trio, trio's thread pool),
 because it may block or be CPU-heavy (imgpipe decodes and resizes images). ``handler_for`` is treated
 the same way: mark it with :func:`fastmime.handlers.event_loop_safe` when it only makes handlers.
-The parser is fed on the loop while the latest part's handler is safe there, otherwise in a worker; a
+The parser is fed on the loop while the latest part's handler is safe there (checked every
+``LOOP_SLICE`` bytes), otherwise in a worker; a
 part that starts in a chunk fed on the loop and whose handler (or ``handler_for``) is not safe gets a
 stand-in that keeps what it receives (the rest of that chunk at most), then is replayed to the real
 handler in a worker before the next ``receive()``. Each handler sees its calls in order, as always.
@@ -63,6 +64,7 @@ __all__ = [
     "iter_parts",
     "MAX_WORKERS",
     "READ_AHEAD",
+    "LOOP_SLICE",
     "LengthRequired",
     "InvalidContentLength",
 ]
@@ -72,6 +74,9 @@ Receive = Callable[[], Awaitable[Mapping[str, Any]]]
 
 #: Body bytes read ahead of a handler busy in a worker thread before ``receive()`` waits for it.
 READ_AHEAD: int = 512 * 1024
+#: A chunk fed on the event loop goes to the parser in pieces of at most this many bytes, the handler's
+#: ``event_loop_safe`` checked again before each (servers hand over 64 KiB to 320 KiB at a time).
+LOOP_SLICE: int = 64 * 1024
 
 
 async def _in_thread(executor: Executor | None, fn: Callable[..., Any], *args: Any) -> Any:
@@ -182,17 +187,13 @@ async def _drive(
             if feeder is not None and not feeder.idle:
                 await feeder.put(chunk)  # behind chunks a worker has yet to feed: same order, same thread
             elif dispatch.loop_may_feed():
-                dispatch.on_loop = True
-                try:
-                    parser.feed(chunk)
-                except BaseException:
-                    dispatch.on_loop = False
-                    if dispatch.deferred:  # parts started before the error: their handlers come first
-                        await _in_thread(executor, dispatch.replay)
-                    raise
-                dispatch.on_loop = False
-                if dispatch.deferred:  # parts whose handlers may not run on the loop: replayed in a worker
-                    await _in_thread(executor, dispatch.replay)
+                rest = await _feed_on_loop(parser, dispatch, chunk, executor)
+                if rest is None:
+                    pass
+                elif feeder is not None:
+                    await feeder.put(rest)
+                else:
+                    await _in_thread(executor, parser.feed, rest)
             elif feeder is not None:
                 await feeder.put(chunk)
             else:
@@ -213,6 +214,37 @@ async def _drive(
         aclose = getattr(iterator, "aclose", None)
         if aclose is not None:
             await aclose()
+
+
+async def _feed_on_loop(parser: Any, dispatch: Dispatcher, chunk: bytes, executor: Executor | None) -> bytes | None:
+    """Feed ``chunk`` on the loop, ``LOOP_SLICE`` bytes at a time while the current part's handler is
+    safe there; return what is left for a worker (None when all was fed).
+
+    A handler's safety can change within a chunk (a spool nearing its rollover to disk), so it is
+    checked again between slices: a chunk as large as the server likes is never fed to a handler on
+    the loop much past the point where it said it no longer belongs there.
+    """
+    size = len(chunk)
+    view = memoryview(chunk) if size > LOOP_SLICE else None
+    start = 0
+    while True:
+        end = start + LOOP_SLICE
+        dispatch.on_loop = True
+        try:
+            parser.feed(chunk if view is None else view[start:end])
+        except BaseException:
+            dispatch.on_loop = False
+            if dispatch.deferred:  # parts started before the error: their handlers come first
+                await _in_thread(executor, dispatch.replay)
+            raise
+        dispatch.on_loop = False
+        if dispatch.deferred:  # parts whose handlers may not run on the loop: replayed in a worker
+            await _in_thread(executor, dispatch.replay)
+        if end >= size:
+            return None
+        start = end
+        if not dispatch.loop_may_feed():
+            return chunk[start:]
 
 
 def iter_parts(scope: Scope, receive: Receive, *, limits: Limits | None = None) -> AsyncIterator[AsyncStreamedPart]:

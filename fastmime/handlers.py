@@ -117,21 +117,26 @@ class ValueHandler:
 
 #: A :class:`SpooledFileHandler` leaves the event loop for worker threads once it holds more than
 #: ``max_memory`` minus this many bytes (a quarter of ``max_memory`` when that is less), so that the
-#: chunk that makes it roll over to disk (creating the file and writing ``max_memory`` bytes: 1-4 ms
-#: for 1 MiB) is written from a worker, whatever size of chunk the server hands over (uvicorn: up to
-#: 256 KiB).
+#: write that rolls it over to disk (creating the file and writing ``max_memory`` bytes: 1-4 ms for
+#: 1 MiB) comes from a worker: :mod:`fastmime.asgi` checks again every ``LOOP_SLICE`` (64 KiB) bytes,
+#: whatever size of chunk the server hands over.
 ROLLOVER_MARGIN = 256 * 1024
 
 
 class SpooledFileHandler:
-    """Keeps the part in memory up to ``max_memory`` bytes, then in an anonymous temporary file.
+    """Keeps the part in memory up to ``max_memory`` bytes, then in an anonymous temporary file
+    (``max_memory=0``: on disk from the first byte).
 
     After ``on_end`` the file is rewound and readable as ``handler.file``; ``close()`` releases it. On
     abort the file is closed at once, so nothing is left on disk.
     """
 
     def __init__(self, max_memory: int = 1024 * 1024, dir: str | None = None) -> None:
+        if max_memory < 0:
+            raise ValueError(f"max_memory must be >= 0, not {max_memory}")
         self.file: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=max_memory, dir=dir)
+        if max_memory == 0:  # SpooledTemporaryFile reads 0 as "never roll over"; here it means "all on disk"
+            self.file.rollover()
         self.max_memory = max_memory
         self.size = 0
         self.done = False

@@ -30,6 +30,10 @@ from ._source import Origin
 __all__ = ["ImageHandler", "PartInfo"]
 
 DEFAULT_SPOOL_THRESHOLD = 1024 * 1024
+# fastmime.handlers.ROLLOVER_MARGIN's rule (imgpipe does not import fastmime): leave the event loop this
+# far (or a quarter of the threshold) before the spool rolls over to disk; fastmime.asgi re-checks every
+# 64 KiB it feeds on the loop.
+_ROLLOVER_MARGIN = 256 * 1024
 
 
 class PartInfo(Protocol):
@@ -67,8 +71,14 @@ class ImageHandler:
     is only kept for the caller: the format is always taken from the bytes.
     """
 
-    #: fastmime.asgi may call it on the event loop while it spools in memory and on_end only submits.
-    event_loop_safe = property(lambda self: self.executor is not None and self._file is None)
+    @property
+    def event_loop_safe(self) -> bool:
+        """fastmime.asgi may call it on the event loop while ``on_end`` only submits (an ``executor`` is
+        set) and the spool is in memory, short of its rollover to disk by ``_ROLLOVER_MARGIN``: the
+        write that creates the file and copies the spool to it comes from a worker thread."""
+        if self.executor is None or self._file is not None or self.spool_threshold == 0:
+            return False
+        return self.size + min(_ROLLOVER_MARGIN, self.spool_threshold // 4) <= self.spool_threshold
 
     def __init__(
         self,

@@ -87,10 +87,8 @@ class FormBody(Generic[M]):
             upload_dir=self.upload_dir,
             executor=self.executor,
         )
-        try:
+        async with form:  # files on disk are removed from a worker thread, after the response
             yield form if self.model is None else self.validate(form)
-        finally:
-            form.close()
 
     def validate(self, form: Form) -> M:
         """The model filled from ``form``; FastAPI's ``RequestValidationError`` (422) when it does not fit."""

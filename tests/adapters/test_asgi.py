@@ -576,6 +576,40 @@ def test_parse_form_spools_on_the_loop_then_writes_files_from_workers(monkeypatc
     assert sum(w.startswith("disk") for w in writes) > 10
 
 
+@pytest.mark.parametrize("sizes", [[740_000, 320_000], [2_000_000]], ids=["large-chunks", "one-message"])
+def test_a_spool_never_rolls_over_on_the_loop_whatever_the_chunk_size(
+    monkeypatch: pytest.MonkeyPatch, sizes: list[int]
+) -> None:
+    """Chunks larger than ROLLOVER_MARGIN are fed on the loop in LOOP_SLICE pieces, safety re-checked."""
+    import fastmime._form as form_module
+
+    writes: list[str] = []
+    original = form_module.SpooledFileHandler
+
+    class Tracked(original):  # type: ignore[misc, valid-type]
+        def on_data(self, chunk: memoryview) -> None:
+            was_in_memory = self.in_memory
+            super().on_data(chunk)
+            kind = "memory" if self.in_memory else "rollover" if was_in_memory else "disk"
+            writes.append(f"{kind} {threading.current_thread().name}")
+
+    monkeypatch.setattr(form_module, "SpooledFileHandler", Tracked)
+    photo = bytes(range(256)) * 6000  # 1.5 MB: past the 1 MiB threshold
+    data = body(("title", None, b"hi"), ("photo", "a.jpg", photo))
+    messages, start = [], 0
+    for size in sizes + [len(data)]:
+        messages.append({"type": "http.request", "body": data[start : start + size], "more_body": True})
+        start += size
+        if start >= len(data):
+            break
+    messages[-1]["more_body"] = False
+    with run(fastmime.asgi.parse_form(scope(), Script(messages))) as form:
+        assert form.files["photo"].read() == photo and form.fields["title"] == "hi"
+    assert writes[0] == f"memory {MAIN}"  # most of the spool still fills on the loop
+    assert sum(w.startswith("rollover") for w in writes) == 1
+    assert all(w.split()[1].startswith("fastmime") for w in writes if not w.startswith("memory"))
+
+
 def test_base64_parts_keep_the_handlers_place() -> None:
     import base64
 

@@ -78,3 +78,86 @@ def test_async_with_closes_files_from_a_worker_thread(tmp_path) -> None:
     assert closed_in["small"] == main  # in memory: nothing for the kernel to free
     assert closed_in["big"] != main  # a temporary file on disk: removed from a worker thread
     assert list(tmp_path.iterdir()) == []
+
+
+def _three_files_one_failing(tmp_path):
+    body = body_of(
+        part("a", BIG, filename="a.bin"), part("b", b"tiny", filename="b.txt"), part("c", BIG, filename="c.bin")
+    )
+    form = fastmime.parse_form(body, CTYPE, spool_threshold=1000, upload_dir=tmp_path)
+    a = form.files["a"]
+    close = a.file.close
+
+    def failing() -> None:
+        close()
+        raise OSError("disk gone")
+
+    a.file.close = failing  # type: ignore[method-assign]
+    return form
+
+
+def test_close_and_aclose_close_every_file_when_one_fails(tmp_path) -> None:
+    import pytest
+
+    for closing in ("sync", "async"):
+        form = _three_files_one_failing(tmp_path)
+        with pytest.raises(OSError, match="disk gone"):
+            if closing == "sync":
+                form.close()
+            else:
+                asyncio.run(form.aclose())
+        assert all(upload.file.closed for _, upload in form.files.multi_items()), closing
+        assert list(tmp_path.iterdir()) == []
+
+
+def test_aclose_cancelled_still_closes_every_file(tmp_path) -> None:
+    import threading
+
+    body = body_of(
+        part("a", BIG, filename="a.bin"), part("b", b"tiny", filename="b.txt"), part("c", BIG, filename="c.bin")
+    )
+    form = fastmime.parse_form(body, CTYPE, spool_threshold=1000, upload_dir=tmp_path)
+    big = form.files["a"]  # the first file takes a while to close; the task is cancelled meanwhile
+    close, started = big.file.close, threading.Event()
+
+    def slow() -> None:
+        started.set()
+        threading.Event().wait(0.2)
+        close()
+
+    big.file.close = slow  # type: ignore[method-assign]
+
+    async def run() -> None:
+        task = asyncio.ensure_future(form.aclose())
+        await asyncio.get_running_loop().run_in_executor(None, started.wait, 5)
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+        else:
+            raise AssertionError("the cancellation was lost")
+
+    asyncio.run(run())
+    assert all(upload.file.closed for _, upload in form.files.multi_items())
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_spool_threshold_zero_puts_every_file_on_disk(tmp_path) -> None:
+    with fastmime.parse_form(BODY, CTYPE, spool_threshold=0, upload_dir=tmp_path) as form:
+        assert not form.files["small"].in_memory and form.files["small"].read() == b"tiny"
+        assert not form.files["big"].in_memory
+
+
+def test_trio_async_with_closes_every_file(tmp_path) -> None:
+    import pytest
+
+    trio = pytest.importorskip("trio")
+
+    async def run() -> None:
+        async with fastmime.parse_form(BODY, CTYPE, spool_threshold=1000, upload_dir=tmp_path) as form:
+            pass
+        assert all(upload.file.closed for _, upload in form.files.multi_items())
+
+    trio.run(run)
+    assert list(tmp_path.iterdir()) == []

@@ -235,3 +235,24 @@ def test_close(photo: bytes, tmp_path: Path) -> None:
         done.on_end()
     assert done.result is not None  # closing after the end keeps the result
     assert os.listdir(tmp_path) == []
+
+
+def test_event_loop_safe_until_the_spool_nears_its_rollover(tmp_path: Path) -> None:
+    # fastmime.asgi feeds a safe handler on the event loop: hashing and copying into memory are cheap,
+    # creating the spool file and copying the spool to it are not, so the handler leaves the loop before.
+    assert not ImageHandler(PART).event_loop_safe  # without an executor, on_end decodes and resizes
+    with ThreadPoolExecutor(1) as pool:
+        h = ImageHandler(PART, executor=pool, spool_threshold=1000, spool_dir=str(tmp_path))
+        assert h.event_loop_safe
+        h.on_data(memoryview(b"\xff" * 750))
+        assert h.event_loop_safe  # a quarter of the threshold (250 bytes) still fits
+        h.on_data(memoryview(b"\xff"))
+        assert not h.event_loop_safe and h._file is None  # still in memory, but the next write may roll
+        big = ImageHandler(PART, executor=pool, spool_dir=str(tmp_path))  # 1 MiB: off 256 KiB before
+        big.on_data(memoryview(bytes(768 * 1024)))
+        assert big.event_loop_safe
+        big.on_data(memoryview(b"\x00"))
+        assert not big.event_loop_safe
+        assert not ImageHandler(PART, executor=pool, spool_threshold=0).event_loop_safe  # straight to disk
+        for handler in (h, big):
+            handler.on_abort(RuntimeError("test over"))

@@ -386,6 +386,26 @@ def test_adobe_rgb_profile_is_converted_to_srgb() -> None:
     assert result.rendition("full").data == data
 
 
+@pytest.mark.parametrize("mode", ["RGB", "CMYK"])
+def test_profiles_are_converted_on_the_renditions_pixels(monkeypatch: pytest.MonkeyPatch, mode: str) -> None:
+    # LittleCMS is the costly part of a profiled photo: it must see the screen-sized image, not the decode.
+    import imgpipe._pipeline as pipeline
+
+    seen: list[tuple[str, tuple[int, int]]] = []
+    real = pipeline.to_srgb
+
+    def recording(im: Image.Image, icc: bytes | None) -> Image.Image:
+        seen.append((im.mode, im.size))
+        return real(im, icc)
+
+    monkeypatch.setattr(pipeline, "to_srgb", recording)
+    src = Image.new("RGB", (2000, 1500), (150, 100, 80))
+    data = jpeg(src.convert("CMYK")) if mode == "CMYK" else jpeg(src, icc_profile=rgb_icc_profile())
+    result = process_image(data)
+    assert seen == [(mode, (480, 360))]  # once, on the screen image; the thumb is made from the converted screen
+    assert decode(result.rendition("thumb").data).mode == "RGB"
+
+
 def test_srgb_profile_keeps_original() -> None:
     srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
     data = jpeg(Image.new("RGB", (300, 200), (10, 200, 90)), icc_profile=srgb)
