@@ -16,9 +16,10 @@ import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ._part import Part
+if TYPE_CHECKING:  # only for annotations: handlers (imported by the parser) imports this module
+    from ._part import Part
 
 __all__ = ["is_event_loop_safe", "MAX_WORKERS", "default_executor", "run_in_thread", "Dispatcher", "ThreadFeeder"]
 

@@ -8,6 +8,7 @@ Each class has an ``http_status`` that adapters and applications may reuse.
 from __future__ import annotations
 
 __all__ = [
+    "ValueTooLarge",
     "MultipartError",
     "ParseError",
     "NotMultipart",
@@ -161,6 +162,10 @@ class LimitExceeded(MultipartError):
 
     http_status = 413
     http_message = "request too large"
+
+
+class ValueTooLarge(LimitExceeded):
+    """A :class:`~fastmime.handlers.ValueHandler` received more than its ``max_size``."""
 
 
 class TooManyParts(LimitExceeded):

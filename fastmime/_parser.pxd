@@ -3,9 +3,10 @@
 # cython: language_level=3
 
 cimport cython
+from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_GET_SIZE, PyByteArray_Resize
 from cpython.bytes cimport PyBytes_FromStringAndSize
 from cpython.unicode cimport PyUnicode_DecodeASCII, PyUnicode_DecodeLatin1, PyUnicode_DecodeUTF8
-from libc.string cimport memchr, memcmp
+from libc.string cimport memchr, memcmp, memcpy
 
 cdef extern from "string.h":
     # POSIX 2024 / glibc / BSD libc; Python.h defines _GNU_SOURCE on Linux.
@@ -80,6 +81,15 @@ cdef inline bytes _c_slice(bytes data, Py_ssize_t start, Py_ssize_t stop):
     return PyBytes_FromStringAndSize(<const char *>data + start, stop - start)
 
 
+cdef inline int _c_extend(bytearray buffer, bytes data, Py_ssize_t start, Py_ssize_t stop) except -1:
+    # buffer += data[start:stop] with no intermediate object (the same resize, so the same BufferError
+    # when the buffer is exported)
+    cdef Py_ssize_t size = PyByteArray_GET_SIZE(buffer)
+    PyByteArray_Resize(buffer, size + (stop - start))
+    memcpy(PyByteArray_AS_STRING(buffer) + size, <const char *>data + start, <size_t>(stop - start))
+    return 0
+
+
 cdef inline bint _c_is_token_byte(unsigned char c):
     if (c >= 97 and c <= 122) or (c >= 65 and c <= 90) or (c >= 48 and c <= 57):  # a-z A-Z 0-9
         return True
@@ -142,7 +152,7 @@ cdef inline object _c_split_header_block(bytes block, bytes eol):
 cdef bint _COMPILED
 cdef dict _COMMON_HEADER_NAMES
 cdef unicode _BROWSER_PREFIX, _BROWSER_FILENAME
-cdef object _NO_VIEW
+cdef int _SINK_CALL, _SINK_VALUE, _SINK_DISCARD
 cdef int _PREAMBLE, _AFTER_DELIMITER, _HEADERS, _BODY, _EPILOGUE, _CLOSED, _FAILED
 cdef int _AD_START, _AD_DASH, _AD_PADDING, _AD_CR
 cdef int _CR, _LF, _DASH, _SPACE, _TAB
@@ -163,17 +173,26 @@ cdef class Part:
     cdef public object name, filename, content_type, charset, headers, index
 
 
+cdef class ValueHandler:
+    cdef bytearray _buffer
+    cdef public object max_size, done, error
+
+
+cdef class DiscardHandler:
+    cdef public object size, done, error
+
+
 cdef class MultipartParser:
     cdef object _handler_for
     cdef bytes _boundary
     cdef Py_ssize_t _max_parts, _max_header_size, _max_header_lines
     cdef Py_ssize_t _max_field_size, _max_file_size, _max_body_size
-    cdef int _state, _after
+    cdef int _state, _after, _sink
     cdef bytes _needle, _tail, _eol, _header_end
     cdef object _hbuf
     cdef Py_ssize_t _padding, _header_offset, _received, _part_count
     cdef Py_ssize_t _part_size, _part_limit, _part_offset
-    cdef object _part, _handler, _on_data, _error, _view
+    cdef object _part, _handler, _on_data, _error, _view, _fed
 
     cdef object _fail(self, error)
 
@@ -187,8 +206,8 @@ cdef class MultipartParser:
     @cython.locals(end=Py_ssize_t, base=Py_ssize_t, over=bint)
     cpdef feed(self, data)
 
-    @cython.locals(size=Py_ssize_t)
-    cdef object _emit(self, object view, Py_ssize_t start, Py_ssize_t stop, Py_ssize_t length)
+    @cython.locals(size=Py_ssize_t, sink=int, value_handler=ValueHandler, discard_handler=DiscardHandler)
+    cdef object _emit(self, bytes data, Py_ssize_t start, Py_ssize_t stop)
 
     cdef Py_ssize_t _delimiter(self, Py_ssize_t pos, Py_ssize_t base) except -1
 

@@ -60,6 +60,7 @@ from ._errors import (
     NotMultipart,
     TooManyHeaders,
     TooManyParts,
+    ValueTooLarge,
 )
 from ._limits import DEFAULT_LIMITS, Limits
 
@@ -93,7 +94,13 @@ _CONTROL_BYTES = bytes(range(9)) + bytes(range(10, 32)) + b"\x7f"
 _CONTROLS_TO_NUL = bytes(0 if byte in _CONTROL_BYTES else byte for byte in range(256))
 _TRANSPORT_PADDING_MAX = 1024
 _LIMIT_CAP = 1 << 62
-_NO_VIEW = memoryview(b"")
+
+# How the open part's body reaches its handler. Handlers of exactly these built-in types (not
+# subclasses: those may override any method) are served without a Python call per chunk or per part,
+# with the same effect as their methods; any other handler gets on_data/on_end calls.
+_SINK_CALL = 0
+_SINK_VALUE = 1  # ValueHandler: the bytes appended to its buffer (when it has no max_size of its own)
+_SINK_DISCARD = 2  # DiscardHandler: the bytes counted
 
 
 # -- primitives ------------------------------------------------------------------------------------
@@ -441,6 +448,83 @@ class Part:
         )
 
 
+# -- built-in handlers the parser serves without calls (re-exported by fastmime.handlers) --------------
+
+
+class ValueHandler:
+    """Keeps the part in memory, for form fields. ``max_size`` bounds it beyond the parser's limits.
+
+    The parser appends to a ValueHandler (without ``max_size``) and ends it without calling its methods,
+    with the same effect; a subclass's methods are always called.
+    """
+
+    __slots__ = ("_buffer", "max_size", "done", "error")
+    event_loop_safe = True
+
+    def __init__(self, max_size: int | None = None) -> None:
+        self._buffer = bytearray()
+        self.max_size = max_size
+        self.done = False
+        self.error: BaseException | None = None
+
+    def on_data(self, chunk: memoryview) -> None:
+        """Append the piece; :class:`ValueTooLarge` past ``max_size``."""
+        if self.max_size is not None and len(self._buffer) + len(chunk) > self.max_size:
+            raise ValueTooLarge(f"the value is larger than {self.max_size} bytes")
+        self._buffer += chunk
+
+    def on_end(self) -> None:
+        """Mark the value complete (``done``)."""
+        self.done = True
+
+    def on_abort(self, error: BaseException) -> None:
+        """Keep the ``error`` and drop what was received."""
+        self.error = error
+        self._buffer = bytearray()
+
+    @property
+    def value(self) -> bytes:
+        """The bytes received."""
+        return bytes(self._buffer)
+
+    @property
+    def size(self) -> int:
+        """The number of bytes received."""
+        return len(self._buffer)
+
+    def text(self, charset: str = "utf-8", errors: str = "replace") -> str:
+        """The value decoded; undecodable bytes become U+FFFD unless ``errors`` says otherwise."""
+        return self._buffer.decode(charset, errors)
+
+
+class DiscardHandler:
+    """Counts the part's bytes and keeps none of them.
+
+    The parser counts and ends a DiscardHandler without calling its methods, with the same effect; a
+    subclass's methods are always called.
+    """
+
+    __slots__ = ("size", "done", "error")
+    event_loop_safe = True
+
+    def __init__(self) -> None:
+        self.size = 0
+        self.done = False
+        self.error: BaseException | None = None
+
+    def on_data(self, chunk: memoryview) -> None:
+        """Count the piece's bytes."""
+        self.size += len(chunk)
+
+    def on_end(self) -> None:
+        """Mark the part complete (``done``)."""
+        self.done = True
+
+    def on_abort(self, error: BaseException) -> None:
+        """Keep the ``error``."""
+        self.error = error
+
+
 class MultipartParser:
     """Incremental (push) parser for one multipart/form-data body.
 
@@ -494,11 +578,14 @@ class MultipartParser:
         self._part: Part | None = None
         self._handler = None
         self._on_data = None
+        self._sink = _SINK_CALL
         self._part_size = 0
         self._part_limit = 0
         self._part_offset = 0
         self._error: BaseException | None = None
-        self._view: memoryview = _NO_VIEW
+        # The piece being fed, and a memoryview of it made when a handler first needs one.
+        self._fed: bytes | None = None
+        self._view: memoryview | None = None
 
     # -- public API -----------------------------------------------------------------------------
 
@@ -528,7 +615,7 @@ class MultipartParser:
         over = base + end > self._max_body_size
         if over:
             end = self._max_body_size - base
-        self._view = memoryview(data)
+        self._fed = data
         try:
             self._parse(data, 0, end, base)
             if over:
@@ -540,10 +627,12 @@ class MultipartParser:
                     offset=self._max_body_size,
                 )
         except BaseException as error:
-            self._view = _NO_VIEW
+            self._fed = None
+            self._view = None
             self._fail(error)
             raise
-        self._view = _NO_VIEW
+        self._fed = None
+        self._view = None
         self._received = base + end
 
     def close(self) -> None:
@@ -643,16 +732,16 @@ class MultipartParser:
             i = _find(junction, needle, 0, len(junction))
             if 0 <= i < t:
                 self._tail = b""
-                self._emit(memoryview(junction), 0, i, len(junction))
+                self._emit(junction, 0, i)
                 return self._delimiter(pos + i + n - t, base)
             if take < n - 1:
                 # Too few new bytes to rule a delimiter out: hold back what could still start one.
                 keep = _held_back_start(junction, needle, 0, t + take)
-                self._emit(memoryview(junction), 0, keep, len(junction))
+                self._emit(junction, 0, keep)
                 self._tail = junction[keep:]
                 return end
             self._tail = b""
-            self._emit(memoryview(tail), 0, t, t)
+            self._emit(tail, 0, t)
         if _COMPILED:
             i = _c_find(data, needle, pos, end)  # type: ignore[name-defined]  # C twin, compiled only
         elif needle[0] == _LF:
@@ -660,26 +749,50 @@ class MultipartParser:
         else:
             i = data.find(needle, pos, end)
         if i >= 0:
-            self._emit(self._view, pos, i, len(data))
+            self._emit(data, pos, i)
             pos = self._delimiter(i + n, base)
             # Go straight on with what follows the delimiter (the usual case: more parts in this feed).
             return self._after_delimiter(data, pos, end, base) if pos < end else pos
         keep = _held_back_start(data, needle, pos, end)
-        self._emit(self._view, pos, keep, len(data))
+        self._emit(data, pos, keep)
         if keep < end:
             self._tail = _c_slice(data, keep, end) if _COMPILED else data[keep:end]  # type: ignore[name-defined]
         return end
 
-    def _emit(self, view: memoryview, start: int, stop: int, length: int) -> None:
-        """Hand ``view[start:stop]`` to the open part's handler; ``length`` is ``len(view)``."""
-        if stop <= start or self._on_data is None:
+    def _emit(self, data: bytes, start: int, stop: int) -> None:
+        """Hand ``data[start:stop]`` to the open part's handler (as a memoryview, unless it is built in)."""
+        handler = self._handler
+        if stop <= start or handler is None:
             return
         size = self._part_size + (stop - start)
         if size > self._part_limit:
             self._raise_part_too_large()
         self._part_size = size
-        if start == 0 and stop == length:
-            self._on_data(view)  # the whole fed piece: no slice to make
+        sink = self._sink
+        if sink == _SINK_VALUE:
+            value_handler = handler  # C-typed when compiled: its fields are read without a lookup
+            if value_handler.max_size is None:
+                # ValueHandler.on_data's "self._buffer += chunk", straight from the fed bytes
+                if _COMPILED:
+                    _c_extend(value_handler._buffer, data, start, stop)  # type: ignore[name-defined]  # C twin, compiled only
+                else:
+                    value_handler._buffer += data[start:stop]
+                return
+            # A bound of its own: ValueHandler.on_data checks it (and raises ValueTooLarge).
+            if self._on_data is None:
+                self._on_data = handler.on_data
+        elif sink == _SINK_DISCARD:
+            discard_handler = handler
+            discard_handler.size += stop - start  # DiscardHandler.on_data
+            return
+        if data is self._fed:
+            view = self._view  # one view of the fed piece per feed, made on first use
+            if view is None:
+                view = self._view = memoryview(data)
+        else:
+            view = memoryview(data)  # bytes held back from the last feed
+        if start == 0 and stop == len(data):
+            self._on_data(view)  # the whole piece: no slice to make
         else:
             self._on_data(view[start:stop])
         if self._state == _FAILED:  # the handler called abort()
@@ -710,13 +823,16 @@ class MultipartParser:
             # the parser without aborting this part; an exception from on_end aborts it.
             self._handler = None
             self._on_data = None
-            try:
-                handler.on_end()
-            except BaseException as error:
-                handler.on_abort(error)
-                raise
-            if self._state == _FAILED:
-                self._raise_failure()
+            if self._sink != _SINK_CALL:
+                handler.done = True  # what on_end does for ValueHandler and DiscardHandler
+            else:
+                try:
+                    handler.on_end()
+                except BaseException as error:
+                    handler.on_abort(error)
+                    raise
+                if self._state == _FAILED:
+                    self._raise_failure()
         self._part = None
         self._state = _AFTER_DELIMITER
         self._after = _AD_START
@@ -899,7 +1015,14 @@ class MultipartParser:
             handler.on_abort(self._error)
             self._raise_failure()
         self._handler = handler
-        self._on_data = handler.on_data
+        handler_type = type(handler)
+        if handler_type is ValueHandler:
+            self._sink = _SINK_VALUE
+        elif handler_type is DiscardHandler:
+            self._sink = _SINK_DISCARD
+        else:
+            self._sink = _SINK_CALL
+            self._on_data = handler.on_data
         return pos
 
     def _parse_disposition(self, disposition: str, index: int) -> tuple[str, str | None]:

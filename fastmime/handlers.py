@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
-from typing import IO, Protocol, TypeVar, runtime_checkable
+from typing import IO, TYPE_CHECKING, Protocol, TypeVar, runtime_checkable
 
 __all__ = [
     "PartHandler",
@@ -32,7 +32,17 @@ __all__ = [
 ]
 
 from ._dispatch import is_event_loop_safe
-from ._errors import LimitExceeded
+from ._errors import ValueTooLarge
+
+# ValueHandler and DiscardHandler live beside the parser (one source, compiled with it when the extension
+# is built): the parser serves them without a Python call per chunk and their methods cost no frame.
+if TYPE_CHECKING:
+    from ._parser import DiscardHandler, ValueHandler
+else:
+    try:
+        from ._cparser import DiscardHandler, ValueHandler
+    except ImportError:  # no compiled extension: the same classes, interpreted
+        from ._parser import DiscardHandler, ValueHandler
 
 _T = TypeVar("_T")
 
@@ -67,52 +77,6 @@ class PartHandler(Protocol):
         """The part will not end normally (malformed body, a limit, a client gone, ``abort()``): release
         what was kept. Called exactly once, instead of ``on_end``."""
         ...
-
-
-class ValueTooLarge(LimitExceeded):
-    """A :class:`ValueHandler` received more than its ``max_size``."""
-
-
-class ValueHandler:
-    """Keeps the part in memory, for form fields. ``max_size`` bounds it beyond the parser's limits."""
-
-    __slots__ = ("_buffer", "max_size", "done", "error")
-    event_loop_safe = True
-
-    def __init__(self, max_size: int | None = None) -> None:
-        self._buffer = bytearray()
-        self.max_size = max_size
-        self.done = False
-        self.error: BaseException | None = None
-
-    def on_data(self, chunk: memoryview) -> None:
-        """Append the piece; :class:`ValueTooLarge` past ``max_size``."""
-        if self.max_size is not None and len(self._buffer) + len(chunk) > self.max_size:
-            raise ValueTooLarge(f"the value is larger than {self.max_size} bytes")
-        self._buffer += chunk
-
-    def on_end(self) -> None:
-        """Mark the value complete (``done``)."""
-        self.done = True
-
-    def on_abort(self, error: BaseException) -> None:
-        """Keep the ``error`` and drop what was received."""
-        self.error = error
-        self._buffer = bytearray()
-
-    @property
-    def value(self) -> bytes:
-        """The bytes received."""
-        return bytes(self._buffer)
-
-    @property
-    def size(self) -> int:
-        """The number of bytes received."""
-        return len(self._buffer)
-
-    def text(self, charset: str = "utf-8", errors: str = "replace") -> str:
-        """The value decoded; undecodable bytes become U+FFFD unless ``errors`` says otherwise."""
-        return self._buffer.decode(charset, errors)
 
 
 #: A :class:`SpooledFileHandler` leaves the event loop for worker threads once it holds more than
@@ -172,30 +136,6 @@ class SpooledFileHandler:
     def close(self) -> None:
         """Close the file (a temporary file on disk is removed)."""
         self.file.close()
-
-
-class DiscardHandler:
-    """Counts the part's bytes and keeps none of them."""
-
-    __slots__ = ("size", "done", "error")
-    event_loop_safe = True
-
-    def __init__(self) -> None:
-        self.size = 0
-        self.done = False
-        self.error: BaseException | None = None
-
-    def on_data(self, chunk: memoryview) -> None:
-        """Count the piece's bytes."""
-        self.size += len(chunk)
-
-    def on_end(self) -> None:
-        """Mark the part complete (``done``)."""
-        self.done = True
-
-    def on_abort(self, error: BaseException) -> None:
-        """Keep the ``error``."""
-        self.error = error
 
 
 class HashingHandler:
