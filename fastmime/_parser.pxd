@@ -5,7 +5,16 @@
 cimport cython
 from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_GET_SIZE, PyByteArray_Resize
 from cpython.bytes cimport PyBytes_FromStringAndSize
-from cpython.unicode cimport PyUnicode_DecodeASCII, PyUnicode_DecodeLatin1, PyUnicode_DecodeUTF8
+from cpython.unicode cimport (
+    PyUnicode_1BYTE_DATA,
+    PyUnicode_1BYTE_KIND,
+    PyUnicode_DecodeASCII,
+    PyUnicode_DecodeLatin1,
+    PyUnicode_DecodeUTF8,
+    PyUnicode_GET_LENGTH,
+    PyUnicode_KIND,
+    PyUnicode_Substring,
+)
 from libc.string cimport memchr, memcmp, memcpy
 
 cdef extern from "string.h":
@@ -111,17 +120,23 @@ cdef inline object _c_split_header_block(bytes block, bytes eol):
         if line_end < 0:
             line_end = n
         colon = -1
-        j = i
-        while j < line_end:
-            c = <unsigned char>p[j]
-            if c == 58:  # ':'
-                colon = j
-                break
-            if not _c_is_token_byte(c):
+        # the usual names first: known tokens, so no byte-by-byte check
+        if line_end - i > 19 and p[i + 19] == 58 and memcmp(p + i, b"Content-Disposition", 19) == 0:
+            colon = i + 19
+        elif line_end - i > 12 and p[i + 12] == 58 and memcmp(p + i, b"Content-Type", 12) == 0:
+            colon = i + 12
+        else:
+            j = i
+            while j < line_end:
+                c = <unsigned char>p[j]
+                if c == 58:  # ':'
+                    colon = j
+                    break
+                if not _c_is_token_byte(c):
+                    return None
+                j += 1
+            if colon <= i:
                 return None
-            j += 1
-        if colon <= i:
-            return None
         vs = colon + 1
         ve = line_end
         j = vs
@@ -148,6 +163,38 @@ cdef inline object _c_split_header_block(bytes block, bytes eol):
         if line_end >= n:
             return headers
         i = line_end + el
+
+cdef inline bytes _c_bytes_of(bytearray buffer):
+    # bytes(buffer) without the generic constructor's dispatch
+    return PyBytes_FromStringAndSize(PyByteArray_AS_STRING(buffer), PyByteArray_GET_SIZE(buffer))
+
+
+cdef inline bint _c_is_one_byte(unicode value):
+    return PyUnicode_KIND(value) == PyUnicode_1BYTE_KIND
+
+
+cdef inline object _c_browser_disposition(unicode value):
+    # _browser_disposition for a string of one byte per character (ASCII or Latin-1: what browsers send),
+    # with memchr/memcmp on its characters instead of str methods; the same result
+    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(value)
+    cdef const char *p = <const char *>PyUnicode_1BYTE_DATA(value)
+    cdef const char *hit
+    cdef Py_ssize_t close, after
+    if n <= 17 or p[n - 1] != 34 or memcmp(p, b'form-data; name="', 17) != 0:
+        return None
+    if memchr(p + 17, 92, <size_t>(n - 17)) != NULL:  # a backslash: the general parser
+        return None
+    close = <const char *>memchr(p + 17, 34, <size_t>(n - 17)) - p  # found: the last character is one
+    if close == n - 1:
+        return (PyUnicode_Substring(value, 17, close), None)
+    after = close + 13
+    if after >= n or memcmp(p + close, b'"; filename="', 13) != 0:
+        return None
+    hit = <const char *>memchr(p + after, 34, <size_t>(n - after))
+    if hit - p != n - 1:
+        return None
+    return (PyUnicode_Substring(value, 17, close), PyUnicode_Substring(value, after, n - 1))
+
 
 cdef bint _COMPILED
 cdef dict _COMMON_HEADER_NAMES

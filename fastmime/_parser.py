@@ -342,6 +342,8 @@ def _browser_disposition(value: str) -> tuple[str, str | None] | None:
     ``form-data; name="x"`` or ``form-data; name="x"; filename="y"`` with no backslash: the general
     parser gives the same result for these, only slower.
     """
+    if _COMPILED and _c_is_one_byte(value):  # type: ignore[name-defined]  # C twin, compiled only
+        return _c_browser_disposition(value)  # type: ignore[name-defined,no-any-return]
     n = len(value)
     start = len(_BROWSER_PREFIX)
     if n <= start or value[n - 1] != '"' or not value.startswith(_BROWSER_PREFIX) or "\\" in value:
@@ -485,6 +487,8 @@ class ValueHandler:
     @property
     def value(self) -> bytes:
         """The bytes received."""
+        if _COMPILED:
+            return _c_bytes_of(self._buffer)  # type: ignore[name-defined,no-any-return]  # C twin, compiled only
         return bytes(self._buffer)
 
     @property

@@ -209,3 +209,42 @@ def test_served_handlers_with_the_asgi_adapter():
     asyncio.run(stream_body(chunks(), "multipart/form-data; boundary=" + BOUNDARY.decode(), handler_for))
     assert made[0].value == b"x" * 5000 and made[0].done
     assert made[1].size == 70000 and made[1].done
+
+
+DISPOSITIONS = [
+    'form-data; name="a"',
+    'form-data; name="a"; filename="b c.jpg"',
+    'form-data; name="é"; filename="ü ÿ.txt"',  # Latin-1 characters: one byte each
+    'form-data; name="日本"; filename="写真.jpg"',  # wider characters: the general path
+    'form-data; name="a\\\\b"; filename="C:\\\\x\\\\y.jpg"',
+    'form-data; name="a"; filename="x"y"',
+    'form-data; name="a"; filename="',
+    'form-data; name="a";filename="b"',
+    'form-data; name="a"; filename="b"; size="3"',
+    'form-data; name=""',
+    'form-data; name="a""',
+    'form-data; name="',
+    'form-data; name="a"; filename=""',
+]
+
+
+@pytest.mark.parametrize("disposition", DISPOSITIONS)
+def test_browser_shaped_dispositions_read_alike(disposition):
+    """The compiled shortcut for browser-shaped Content-Disposition values gives the general result."""
+    body = body_of(part(disposition=disposition, data=b"v"))
+    seen = {}
+    for name, module in MODULES.items():
+        parts = []
+
+        def handler_for(p, parts=parts, module=module):
+            parts.append((p.name, p.filename))
+            return module.DiscardHandler()
+
+        parser = module.MultipartParser(BOUNDARY, handler_for)
+        try:
+            parser.feed(body)
+            parser.close()
+            seen[name] = parts
+        except fastmime.MultipartError as error:
+            seen[name] = (type(error).__name__, error.offset)
+    assert len(set(map(repr, seen.values()))) == 1, seen
