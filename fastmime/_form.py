@@ -32,26 +32,38 @@ class MultiDict(Mapping[str, V], Generic[V]):
 
     def __init__(self, pairs: Iterable[tuple[str, V]] = ()) -> None:
         self._pairs: list[tuple[str, V]] = []
-        self._index: dict[str, list[V]] = {}
+        self._first: dict[str, V] = {}
+        # Only keys that came more than once have a list: most keys of a form come once, and a list per
+        # key would be one more object per field for the garbage collector to walk.
+        self._repeated: dict[str, list[V]] = {}
         for key, value in pairs:
             self._add(key, value)
 
     def _add(self, key: str, value: V) -> None:
         self._pairs.append((key, value))
-        self._index.setdefault(key, []).append(value)
+        first = self._first
+        if key not in first:
+            first[key] = value
+        elif key in self._repeated:
+            self._repeated[key].append(value)
+        else:
+            self._repeated[key] = [first[key], value]
 
     def __getitem__(self, key: str) -> V:
-        return self._index[key][0]
+        return self._first[key]
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._index)
+        return iter(self._first)
 
     def __len__(self) -> int:
-        return len(self._index)
+        return len(self._first)
 
     def getall(self, key: str) -> list[V]:
         """Every value of ``key``, in order (an empty list when there is none)."""
-        return list(self._index.get(key, ()))
+        values = self._repeated.get(key)
+        if values is not None:
+            return list(values)
+        return [self._first[key]] if key in self._first else []
 
     def multi_items(self) -> list[tuple[str, V]]:
         """Every (key, value) pair in arrival order."""
@@ -250,36 +262,37 @@ class _FormBuilder:
     def __init__(self, spool_threshold: int, upload_dir: str | os.PathLike[str] | None = None) -> None:
         self.spool_threshold = spool_threshold
         self.upload_dir = None if upload_dir is None else os.fspath(upload_dir)
-        self.parts: list[tuple[Part, ValueHandler | SpooledFileHandler]] = []
+        # A field keeps only its name and charset (its Part and headers are freed as soon as it ends: for
+        # a form of many fields, fewer objects alive while it is read); a file keeps its Part.
+        self.fields: list[tuple[str, str | None, ValueHandler]] = []
+        self.files: list[tuple[Part, SpooledFileHandler]] = []
 
     @event_loop_safe
     def handler_for(self, part: Part) -> ValueHandler | SpooledFileHandler:
-        handler: ValueHandler | SpooledFileHandler
         if part.filename is None:
-            handler = ValueHandler()
-        else:
-            handler = SpooledFileHandler(self.spool_threshold, dir=self.upload_dir)
-        self.parts.append((part, handler))
-        return handler
+            value = ValueHandler()
+            self.fields.append((part.name, part.charset, value))
+            return value
+        file = SpooledFileHandler(self.spool_threshold, dir=self.upload_dir)
+        self.files.append((part, file))
+        return file
 
     def build(self) -> Form:
         charset = "utf-8"
-        for part, handler in self.parts:
-            if part.name == "_charset_" and isinstance(handler, ValueHandler):
-                charset = _known_charset(handler.text("ascii"), charset)
+        for name, _, value in self.fields:
+            if name == "_charset_":
+                charset = _known_charset(value.text("ascii"), charset)
         fields: MultiDict[str] = MultiDict()
         files: MultiDict[UploadedFile] = MultiDict()
-        for part, handler in self.parts:
-            if isinstance(handler, ValueHandler):
-                fields._add(part.name, handler.text(_known_charset(part.charset, charset)))
-            else:
-                files._add(part.name, UploadedFile(part, handler.file, handler.size))
+        for name, part_charset, value in self.fields:
+            fields._add(name, value.text(charset if part_charset is None else _known_charset(part_charset, charset)))
+        for part, file in self.files:
+            files._add(part.name, UploadedFile(part, file.file, file.size))
         return Form(fields, files)
 
     def discard(self) -> None:
-        for _, handler in self.parts:
-            if isinstance(handler, SpooledFileHandler):
-                handler.close()
+        for _, file in self.files:
+            file.close()
 
     def __enter__(self) -> _FormBuilder:
         return self

@@ -175,6 +175,18 @@ def test_parse_form_fields_and_files():
         assert "photo" in form.files and "caption" not in form.files
 
 
+def test_multidict_keeps_every_value_in_order():
+    pairs = [("a", 1), ("b", 2), ("a", 3), ("c", 4), ("a", 5), ("b", 6)]
+    md = fastmime.MultiDict(pairs)
+    assert list(md) == ["a", "b", "c"] and len(md) == 3
+    assert (md["a"], md["b"], md["c"]) == (1, 2, 4)
+    assert md.getall("a") == [1, 3, 5] and md.getall("b") == [2, 6] and md.getall("c") == [4]
+    assert md.getall("z") == [] and "z" not in md and md.get("z") is None
+    md.getall("a").append(99)  # a copy: the mapping does not change
+    assert md.getall("a") == [1, 3, 5] and md.multi_items() == pairs
+    assert dict(md) == {"a": 1, "b": 2, "c": 4}
+
+
 def test_parse_form_takes_chunks_and_bytes_content_type():
     body = body_of(part("a", b"1"), part("f", b"x" * 3000, filename="f"))
     chunks = (body[i : i + 100] for i in range(0, len(body), 100))
