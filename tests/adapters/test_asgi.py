@@ -552,7 +552,8 @@ def test_a_handler_that_becomes_unsafe_moves_to_a_worker() -> None:
     assert MAIN in made[0].threads and any(t.startswith("fastmime") for t in made[0].threads)
 
 
-def test_parse_form_spools_on_the_loop_then_writes_files_from_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+def _track_spool_writes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """parse_form's spools note each write as "memory|rollover|disk <thread name>" in the list returned."""
     import fastmime._form as form_module
 
     writes: list[str] = []
@@ -566,6 +567,11 @@ def test_parse_form_spools_on_the_loop_then_writes_files_from_workers(monkeypatc
             writes.append(f"{kind} {threading.current_thread().name}")
 
     monkeypatch.setattr(form_module, "SpooledFileHandler", Tracked)
+    return writes
+
+
+def test_parse_form_spools_on_the_loop_then_writes_files_from_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    writes = _track_spool_writes(monkeypatch)
     data = body(("title", None, b"hi"), ("photo", "a.jpg", BIG))
     with run(fastmime.asgi.parse_form(scope(), Script(chunked(data, 10000)), spool_threshold=100_000)) as form:
         assert form.files["photo"].read() == BIG and form.fields["title"] == "hi"
@@ -581,19 +587,7 @@ def test_a_spool_never_rolls_over_on_the_loop_whatever_the_chunk_size(
     monkeypatch: pytest.MonkeyPatch, sizes: list[int]
 ) -> None:
     """Chunks larger than ROLLOVER_MARGIN are fed on the loop in LOOP_SLICE pieces, safety re-checked."""
-    import fastmime._form as form_module
-
-    writes: list[str] = []
-    original = form_module.SpooledFileHandler
-
-    class Tracked(original):  # type: ignore[misc, valid-type]
-        def on_data(self, chunk: memoryview) -> None:
-            was_in_memory = self.in_memory
-            super().on_data(chunk)
-            kind = "memory" if self.in_memory else "rollover" if was_in_memory else "disk"
-            writes.append(f"{kind} {threading.current_thread().name}")
-
-    monkeypatch.setattr(form_module, "SpooledFileHandler", Tracked)
+    writes = _track_spool_writes(monkeypatch)
     photo = bytes(range(256)) * 6000  # 1.5 MB: past the 1 MiB threshold
     data = body(("title", None, b"hi"), ("photo", "a.jpg", photo))
     messages, start = [], 0
