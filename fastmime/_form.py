@@ -260,6 +260,8 @@ class _FormBuilder:
     """Chooses a handler per part and assembles the Form; closes every file if anything fails."""
 
     def __init__(self, spool_threshold: int, upload_dir: str | os.PathLike[str] | None = None) -> None:
+        if spool_threshold < 0:  # refused before any byte is read, not at the first file part
+            raise ValueError(f"spool_threshold must be >= 0, not {spool_threshold}")
         self.spool_threshold = spool_threshold
         self.upload_dir = None if upload_dir is None else os.fspath(upload_dir)
         # A field keeps only its name and charset (its Part and headers are freed as soon as it ends: for

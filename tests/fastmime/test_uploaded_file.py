@@ -144,9 +144,13 @@ def test_aclose_cancelled_still_closes_every_file(tmp_path) -> None:
 
 
 def test_spool_threshold_zero_puts_every_file_on_disk(tmp_path) -> None:
+    import pytest
+
     with fastmime.parse_form(BODY, CTYPE, spool_threshold=0, upload_dir=tmp_path) as form:
         assert not form.files["small"].in_memory and form.files["small"].read() == b"tiny"
         assert not form.files["big"].in_memory
+    with pytest.raises(ValueError, match="spool_threshold"):
+        fastmime.parse_form(BODY, CTYPE, spool_threshold=-1)
 
 
 def test_trio_async_with_closes_every_file(tmp_path) -> None:
