@@ -7,16 +7,16 @@ does the same from any async iterable of chunks (Starlette's ``request.stream()`
 
 Where handlers run. A handler that declares itself cheap (``event_loop_safe = True``: the built-in
 ``ValueHandler``, ``DiscardHandler``, ``HashingHandler``, and ``SpooledFileHandler`` until it nears its
-rollover to disk; see :mod:`fastmime.handlers`) is called on the event loop, with no thread hand-off: parsing a
-chunk costs far less than receiving it. Every other handler is only ever called from a worker thread
-of a bounded pool (``MAX_WORKERS`` threads, shared by all requests; under trio, trio's thread pool),
-because it may block or be CPU-heavy (imgpipe decodes and resizes images). ``handler_for`` is treated
-the same way: mark it with :func:`fastmime.handlers.event_loop_safe` when it only makes handlers.
-The parser is fed on the loop while the latest part's handler is safe there (checked every
-``LOOP_SLICE`` bytes), otherwise in a worker; a
-part that starts in a chunk fed on the loop and whose handler (or ``handler_for``) is not safe gets a
-stand-in that keeps what it receives (the rest of that chunk at most), then is replayed to the real
-handler in a worker before the next ``receive()``. Each handler sees its calls in order, as always.
+rollover to disk; see :mod:`fastmime.handlers`) is called on the event loop, with no thread hand-off:
+parsing a chunk costs far less than receiving it. Every other handler is only ever called from a worker
+thread of a bounded pool (``MAX_WORKERS`` threads, shared by all requests; under trio, trio's thread
+pool), because it may block or be CPU-heavy (imgpipe decodes and resizes images). ``handler_for`` is
+treated the same way: mark it with :func:`fastmime.handlers.event_loop_safe` when it only makes
+handlers. The parser is fed on the loop while the latest part's handler is safe there (asked again every
+``LOOP_SLICE`` bytes), otherwise in a worker; a part that starts in a chunk fed on the loop and whose
+handler (or ``handler_for``) is not safe gets a stand-in that keeps what it receives (the rest of that
+piece at most), then is replayed to the real handler in a worker before the next ``receive()``. Each
+handler sees its calls in order, as always.
 
 Back-pressure. A busy handler in a worker slows the reading of its own request: chunks that arrive
 meanwhile are queued, up to ``READ_AHEAD`` bytes, and fed together in one hand-off when it is free;
@@ -188,11 +188,9 @@ async def _drive(
                 await feeder.put(chunk)  # behind chunks a worker has yet to feed: same order, same thread
             elif dispatch.loop_may_feed():
                 rest = await _feed_on_loop(parser, dispatch, chunk, executor)
-                if rest is None:
-                    pass
-                elif feeder is not None:
+                if rest is not None and feeder is not None:
                     await feeder.put(rest)
-                else:
+                elif rest is not None:
                     await _in_thread(executor, parser.feed, rest)
             elif feeder is not None:
                 await feeder.put(chunk)
