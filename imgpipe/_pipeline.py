@@ -798,8 +798,9 @@ def _render(
     base: Image.Image = im
     # Profiled RGB, grey and CMYK pixels are resampled first and converted to sRGB after: LittleCMS
     # then transforms the rendition's pixels instead of the whole decode (3-60x fewer).
-    convert_late = needs_color_work(base, icc) and base.mode in _LATE_COLOR_MODES and "transparency" not in base.info
-    if not convert_late and needs_color_work(base, icc):
+    color_work = needs_color_work(base, icc)
+    convert_late = color_work and base.mode in _LATE_COLOR_MODES and "transparency" not in base.info
+    if color_work and not convert_late:
         base = to_srgb(base, icc)
 
     # Largest first; each job resamples from the smallest image already made that is big enough.
