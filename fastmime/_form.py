@@ -162,10 +162,7 @@ class UploadedFile:
     async def aclose(self) -> None:
         """:meth:`close` without blocking the event loop: removing a temporary file that holds megabytes
         takes the kernel a millisecond or more, so that happens in a worker thread."""
-        if self.in_memory:
-            self.file.close()
-        else:
-            await _to_thread(self.file.close)
+        await _aclose_each([self])
 
     def __repr__(self) -> str:
         return f"UploadedFile(name={self.name!r}, filename={self.filename!r}, size={self.size})"
@@ -214,22 +211,8 @@ class Form:
             raise error
 
     async def aclose(self) -> None:
-        """:meth:`close` without blocking the event loop (``async with`` does it on exit): files in memory
-        are closed at once, those on disk in one worker thread call. Every file is closed even when one
-        close fails or the task is cancelled meanwhile (what is left is then closed inline, after the
-        worker's call if it had started); the first error is raised after that."""
-        uploads = [upload for _, upload in self.files.multi_items()]
-        on_disk = [upload for upload in uploads if not upload.in_memory]
-        error = _close_each([upload for upload in uploads if upload.in_memory])
-        if on_disk:
-            try:
-                disk_error = await run_in_thread(_close_each, on_disk)
-            except BaseException:
-                _close_each(on_disk)  # closing a closed file does nothing
-                raise
-            error = error or disk_error
-        if error is not None:
-            raise error
+        """:meth:`close` without blocking the event loop (``async with`` does it on exit)."""
+        await _aclose_each([upload for _, upload in self.files.multi_items()])
 
     def __enter__(self) -> Form:
         return self
@@ -242,6 +225,24 @@ class Form:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
+
+
+async def _aclose_each(uploads: list[UploadedFile]) -> None:
+    """Close every upload without blocking the event loop: files in memory at once, those on disk in one
+    worker thread call. Every file is closed even when one close fails or the task is cancelled meanwhile
+    (what is left is then closed inline, after the worker's call if it had started); the first error is
+    raised after that."""
+    on_disk = [upload for upload in uploads if not upload.in_memory]
+    error = _close_each([upload for upload in uploads if upload.in_memory])
+    if on_disk:
+        try:
+            disk_error = await run_in_thread(_close_each, on_disk)
+        except BaseException:
+            _close_each(on_disk)  # closing a closed file does nothing
+            raise
+        error = error or disk_error
+    if error is not None:
+        raise error
 
 
 def _close_each(uploads: list[UploadedFile]) -> BaseException | None:
