@@ -113,6 +113,7 @@ class Result:
     mbps_max: float | None = None
     ratio_best_peer: float | None = None
     known_bug: str | None = None
+    sink_calls: int = 0  # calls of the file sink (its crc32) in the checked parse
 
     def finish(self, body_len: int) -> None:
         if self.samples:
@@ -122,9 +123,24 @@ class Result:
             self.mbps_max = max(mbps)
 
 
-def run_checked(entry: W.ParserEntry, wl: W.Workload, timeout: float) -> tuple[str, str, list | None, float]:
+class _CountingCrc32:
+    """Stands in for the sinks' zlib.crc32 during the checked parse: how often each parser's sink is called."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, data, value=0):
+        self.calls += 1
+        return zlib.crc32(data, value)
+
+
+def run_checked(
+    entry: W.ParserEntry, wl: W.Workload, timeout: float, counter: _CountingCrc32 | None = None
+) -> tuple[str, str, list | None, float]:
     """One untimed-for-stats parse with output check: (status, detail, output, seconds)."""
     signal.setitimer(signal.ITIMER_REAL, timeout)
+    if counter is not None:
+        W.crc32 = counter  # the sinks look the name up on every call
     t0 = CLOCK()
     try:
         got = entry.run(wl)
@@ -136,6 +152,7 @@ def run_checked(entry: W.ParserEntry, wl: W.Workload, timeout: float) -> tuple[s
         return STATUS_ERROR, f"{type(exc).__name__}: {exc}"[:300], None, CLOCK() - t0
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
+        W.crc32 = zlib.crc32
     dt = CLOCK() - t0
     diff = W.compare(wl.expected, got)
     if diff is not None:
@@ -165,8 +182,10 @@ def bench_workload(
             r.status, r.detail = STATUS_NA, e.unavailable or "unavailable"
             continue
         gc.collect()
-        status, detail, _, dt = run_checked(e, wl, timeout)  # verification + warm-up
+        counter = _CountingCrc32()
+        status, detail, _, dt = run_checked(e, wl, timeout, counter)  # verification + warm-up
         r.status, r.detail, r.check_seconds = status, detail, dt
+        r.sink_calls = counter.calls
         if status == STATUS_WRONG and (e.key, wl.key) in KNOWN_PEER_BUGS:
             r.known_bug = KNOWN_PEER_BUGS[(e.key, wl.key)]
         if status != STATUS_OK:
@@ -275,6 +294,17 @@ def print_table(wl: W.Workload, results: list[Result], extra: dict, repeats: int
         f"  {'[floor: crc32 only]':<22} {_fmt(fl)} {'':>9} {'':>9} {_fmt(fl_ms, '9.2f')} {'':>8} {'':>12}  "
         f"(zlib.crc32 over the raw chunks: the sink's work, no parsing)"
     )
+    calls = {r.label: r.sink_calls for r in results if r.status == STATUS_OK and r.sink_calls}
+    if len(set(calls.values())) > 1:
+        listed = ", ".join(f"{label} {n:,}" for label, n in calls.items())
+        coalesce = getattr(W.fastmime_info()[0], "COALESCE", None)
+        why = (
+            f" (fastmime hands a handler the body pieces smaller than fastmime.COALESCE = {coalesce:,} bytes "
+            "together; the peers call their sinks once per piece)"
+            if coalesce
+            else ""
+        )
+        notes.append(f"file sink calls per parse: {listed}{why}")
     for n in notes:
         p(f"  note: {n}")
     summary = summary_line(wl, results, extra)

@@ -45,11 +45,11 @@ IMPLEMENTATION: Literal["cython", "python"]
 """Which parser :class:`MultipartParser` is: ``"cython"`` (compiled at install) or ``"python"`` (the same
 code interpreted, where no compiler was at hand; :mod:`fastmime.pure` is always this one)."""
 try:
-    from ._cparser import MultipartParser, Part, boundary_from_content_type, parse_options_header
+    from ._cparser import COALESCE, MultipartParser, Part, boundary_from_content_type, parse_options_header
 
     IMPLEMENTATION = "cython"
 except ImportError:  # no compiler at install time: the same code, interpreted
-    from ._parser import MultipartParser, Part, boundary_from_content_type, parse_options_header
+    from ._parser import COALESCE, MultipartParser, Part, boundary_from_content_type, parse_options_header
 
     IMPLEMENTATION = "python"
 
@@ -85,6 +85,7 @@ from ._transfer import decode_parts  # noqa: E402
 __all__ = [
     "IMPLEMENTATION",
     "MultipartParser",
+    "COALESCE",
     "Part",
     "Limits",
     "Form",

@@ -240,6 +240,8 @@ cdef class MultipartParser:
     cdef Py_ssize_t _padding, _header_offset, _received, _part_count
     cdef Py_ssize_t _part_size, _part_limit, _part_offset
     cdef object _part, _handler, _on_data, _error, _view, _fed
+    cdef Py_ssize_t _coalesce
+    cdef bytearray _batch
 
     cdef object _fail(self, error)
 
@@ -253,8 +255,16 @@ cdef class MultipartParser:
     @cython.locals(end=Py_ssize_t, base=Py_ssize_t, over=bint)
     cpdef feed(self, data)
 
-    @cython.locals(size=Py_ssize_t, sink=int, value_handler=ValueHandler, discard_handler=DiscardHandler)
+    @cython.locals(size=Py_ssize_t, sink=int, value_handler=ValueHandler, discard_handler=DiscardHandler,
+                   n=Py_ssize_t, batch=bytearray)
     cdef object _emit(self, bytes data, Py_ssize_t start, Py_ssize_t stop)
+
+    cdef object _gather(self, bytearray batch, bytes data, Py_ssize_t start, Py_ssize_t stop)
+
+    @cython.locals(batch=bytearray)
+    cdef object _flush(self)
+
+    cdef object _hand_over(self, bytes data, Py_ssize_t start, Py_ssize_t stop)
 
     cdef Py_ssize_t _delimiter(self, Py_ssize_t pos, Py_ssize_t base) except -1
 

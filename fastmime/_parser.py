@@ -95,6 +95,10 @@ _CONTROLS_TO_NUL = bytes(0 if byte in _CONTROL_BYTES else byte for byte in range
 _TRANSPORT_PADDING_MAX = 1024
 _LIMIT_CAP = 1 << 62
 
+#: Default of ``MultipartParser(coalesce=...)``: body pieces smaller than this reach a handler together
+#: (the size io.BufferedWriter gathers small writes to, for the same reason).
+COALESCE = 8 * 1024
+
 # How the open part's body reaches its handler. Handlers of exactly these built-in types (not
 # subclasses: those may override any method) are served without a Python call per chunk or per part,
 # with the same effect as their methods; any other handler gets on_data/on_end calls.
@@ -538,13 +542,30 @@ class MultipartParser:
     ``on_abort(error)``. ``on_data`` receives memoryview slices that are valid only during the call.
     ``on_abort`` is called exactly once for a started part that does not end normally.
 
+    ``coalesce`` (bytes, default :data:`COALESCE`): body pieces smaller than this are copied into a
+    buffer and handed to ``on_data`` together, once the buffer holds at least ``coalesce`` bytes, before
+    a bigger piece, or at the end of the part; bigger pieces are handed over as they are, without a
+    copy. However small the fed chunks are, a handler thus gets few calls (a write or a hash update
+    each). ``0`` hands every piece over as soon as it is parsed. When a part is aborted, the pieces
+    still gathered are dropped: its handler gets ``on_abort``. :class:`ValueHandler` and
+    :class:`DiscardHandler` take the bytes without calls and are not affected.
+
     Call :meth:`feed` with each piece of the body as it arrives, then :meth:`close`. Any exception,
     from the parser or from a handler, aborts the open part and leaves the parser failed: later calls
     raise the same exception again. A callback may call :meth:`abort`: the feed then stops at once and
     raises the abort error.
     """
 
-    def __init__(self, boundary: bytes | str, handler_for: Callable[[Part], Any], limits: Limits | None = None) -> None:
+    def __init__(
+        self,
+        boundary: bytes | str,
+        handler_for: Callable[[Part], Any],
+        limits: Limits | None = None,
+        *,
+        coalesce: int = COALESCE,
+    ) -> None:
+        if coalesce < 0:
+            raise ValueError(f"coalesce must be 0 or more bytes, not {coalesce}")
         if limits is None:
             limits = DEFAULT_LIMITS
         elif not isinstance(limits, Limits):
@@ -581,7 +602,7 @@ class MultipartParser:
         self._part_count = 0
         self._part: Part | None = None
         self._handler = None
-        self._on_data = None
+        self._on_data: Any = None  # the open part's on_data, when it is called
         self._sink = _SINK_CALL
         self._part_size = 0
         self._part_limit = 0
@@ -590,6 +611,10 @@ class MultipartParser:
         # The piece being fed, and a memoryview of it made when a handler first needs one.
         self._fed: bytes | None = None
         self._view: memoryview | None = None
+        # Small body pieces of the open part waiting to be handed over together (see ``coalesce``):
+        # fewer than ``coalesce`` bytes between calls.
+        self._coalesce = min(coalesce, _LIMIT_CAP)
+        self._batch: bytearray | None = None
 
     # -- public API -----------------------------------------------------------------------------
 
@@ -693,6 +718,7 @@ class MultipartParser:
         self._error = error
         self._tail = b""
         self._hbuf = None
+        self._batch = None  # the open part is aborted: what it has not received yet is dropped
         handler = self._handler
         if handler is not None:
             self._handler = None
@@ -789,6 +815,42 @@ class MultipartParser:
             discard_handler = handler
             discard_handler.size += stop - start  # DiscardHandler.on_data
             return
+        n = stop - start
+        if sink != _SINK_CALL or (n >= self._coalesce and self._batch is None):
+            self._hand_over(data, start, stop)  # (a bounded ValueHandler raises as soon as it is over)
+            return
+        # A small piece is gathered; the batch goes out once it holds ``coalesce`` bytes or more.
+        batch = self._batch
+        if n >= self._coalesce:
+            # A big piece after small ones: those go first, then the big one as it is (no copy).
+            self._flush()
+            self._hand_over(data, start, stop)
+            return
+        if batch is None:
+            batch = self._batch = bytearray()
+        self._gather(batch, data, start, stop)
+        if len(batch) >= self._coalesce:
+            self._flush()
+
+    def _gather(self, batch: bytearray, data: bytes, start: int, stop: int) -> None:
+        if _COMPILED:
+            _c_extend(batch, data, start, stop)  # type: ignore[name-defined]  # C twin, compiled only
+        else:
+            batch += memoryview(data)[start:stop]
+
+    def _flush(self) -> None:
+        """Hand the gathered pieces to the open part's handler (a new buffer is started for later ones,
+        so a view a handler wrongly kept still shows what it was given)."""
+        batch = self._batch
+        if batch is None:
+            return
+        self._batch = None
+        self._on_data(memoryview(batch))
+        if self._state == _FAILED:  # the handler called abort()
+            self._raise_failure()
+
+    def _hand_over(self, data: bytes, start: int, stop: int) -> None:
+        """Call ``on_data`` with a view of ``data[start:stop]``, without a copy."""
         if data is self._fed:
             view = self._view  # one view of the fed piece per feed, made on first use
             if view is None:
@@ -823,6 +885,8 @@ class MultipartParser:
         """A delimiter ended just before ``pos``: finish the open part, if any."""
         handler = self._handler
         if handler is not None:
+            if self._batch is not None:
+                self._flush()  # the part's last piece(s), before its end
             # The part is no longer open once on_end is called: an abort() from inside on_end stops
             # the parser without aborting this part; an exception from on_end aborts it.
             self._handler = None

@@ -700,12 +700,14 @@ def run(
     handler_factory=None,
     check_internals: bool = False,
     abort_after: int | None = None,
+    coalesce: int | None = None,
 ) -> Outcome:
     """Feed ``chunks`` then close; record everything; check the handler protocol and the failed state.
 
     ``check_internals`` (pure parser only): after every feed the held-back tail is shorter than the
     delimiter and the header buffer within the header limit plus two line ends.
     ``abort_after``: call ``parser.abort()`` after that many feeds instead of going on.
+    ``coalesce``: the parser's ``coalesce`` (None: its default).
     """
     violations: list = []
     handlers: list = []
@@ -715,7 +717,8 @@ def run(
         handlers.append(h)
         return h
 
-    parser = parser_cls(boundary, handler_for, limits)
+    options = {} if coalesce is None else {"coalesce": coalesce}
+    parser = parser_cls(boundary, handler_for, limits, **options)
     error = None
     try:
         for i, chunk in enumerate(chunks):

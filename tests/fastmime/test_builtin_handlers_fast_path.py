@@ -48,6 +48,8 @@ def _state(handler):
 
 
 def _run(parser_cls, make, body, pieces, limits=UNLIMITED):
+    # coalesce=0: called handlers get each piece as it is parsed, as served ones do, so that an aborted
+    # part ends with the same bytes in both (gathered pieces are dropped on abort; see test_coalesce.py)
     handlers = []
 
     def handler_for(part):
@@ -55,7 +57,7 @@ def _run(parser_cls, make, body, pieces, limits=UNLIMITED):
         handlers.append(handler)
         return handler
 
-    parser = parser_cls(BOUNDARY, handler_for, limits)
+    parser = parser_cls(BOUNDARY, handler_for, limits, coalesce=0)
     error = None
     try:
         for piece in pieces:

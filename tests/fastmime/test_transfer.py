@@ -103,13 +103,22 @@ def test_a_parts_own_content_length_is_enforced(parser_cls) -> None:
             recorder, error = run(parser_cls, body, chunks)
             assert isinstance(error, fastmime.PartLengthMismatch), label
             assert [(r.ended, len(r.aborted)) for r in recorder.parts] == [(0, 1)]
-    # a longer part is refused as soon as the extra byte arrives, before the body's end is read
+    # a longer part is refused as soon as the extra byte reaches the handler: with coalesce=0 when it
+    # arrives, before the body's end is read; by default at the latest when the part ends
+    start = long.index(b"123456")
     recorder = Recorder()
-    parser = parser_cls(BOUNDARY, fastmime.decode_parts(recorder))
-    parser.feed(long[: long.index(b"123456") + 5])
+    parser = parser_cls(BOUNDARY, fastmime.decode_parts(recorder), coalesce=0)
+    parser.feed(long[: start + 5])
     with pytest.raises(fastmime.PartLengthMismatch):
         parser.feed(b"6")
     assert bytes(recorder.parts[0].data) == b"12345" and len(recorder.parts[0].aborted) == 1
+    recorder = Recorder()
+    parser = parser_cls(BOUNDARY, fastmime.decode_parts(recorder))
+    parser.feed(long[: start + 5])
+    parser.feed(b"6")  # gathered with the small pieces: not handed over yet
+    with pytest.raises(fastmime.PartLengthMismatch):
+        parser.feed(long[start + 6 :])
+    assert len(recorder.parts[0].aborted) == 1
     assert isinstance(run(parser_cls, bad)[1], fastmime.InvalidContentLength)
 
 
