@@ -221,6 +221,7 @@ cdef class Part:
 
 
 cdef class ValueHandler:
+    cdef bytes _value
     cdef bytearray _buffer
     cdef public object max_size, done, error
 

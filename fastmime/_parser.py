@@ -464,20 +464,30 @@ class ValueHandler:
     with the same effect; a subclass's methods are always called.
     """
 
-    __slots__ = ("_buffer", "max_size", "done", "error")
+    __slots__ = ("_value", "_buffer", "max_size", "done", "error")
     event_loop_safe = True
 
     def __init__(self, max_size: int | None = None) -> None:
-        self._buffer = bytearray()
+        # The value is one bytes object while it came in one piece (a form field, usually), and a
+        # bytearray from the second piece on: a field then costs no buffer, and reading it no copy.
+        self._value = b""
+        self._buffer: bytearray | None = None
         self.max_size = max_size
         self.done = False
         self.error: BaseException | None = None
 
     def on_data(self, chunk: memoryview) -> None:
         """Append the piece; :class:`ValueTooLarge` past ``max_size``."""
-        if self.max_size is not None and len(self._buffer) + len(chunk) > self.max_size:
+        if self.max_size is not None and self.size + len(chunk) > self.max_size:
             raise ValueTooLarge(f"the value is larger than {self.max_size} bytes")
-        self._buffer += chunk
+        if self._buffer is not None:
+            self._buffer += chunk
+        elif self._value:
+            self._buffer = bytearray(self._value)
+            self._buffer += chunk
+            self._value = b""
+        else:
+            self._value = bytes(chunk)
 
     def on_end(self) -> None:
         """Mark the value complete (``done``)."""
@@ -486,11 +496,14 @@ class ValueHandler:
     def on_abort(self, error: BaseException) -> None:
         """Keep the ``error`` and drop what was received."""
         self.error = error
-        self._buffer = bytearray()
+        self._value = b""
+        self._buffer = None
 
     @property
     def value(self) -> bytes:
         """The bytes received."""
+        if self._buffer is None:
+            return self._value
         if _COMPILED:
             return _c_bytes_of(self._buffer)  # type: ignore[name-defined,no-any-return]  # C twin, compiled only
         return bytes(self._buffer)
@@ -498,11 +511,11 @@ class ValueHandler:
     @property
     def size(self) -> int:
         """The number of bytes received."""
-        return len(self._buffer)
+        return len(self._value) if self._buffer is None else len(self._buffer)
 
     def text(self, charset: str = "utf-8", errors: str = "replace") -> str:
         """The value decoded; undecodable bytes become U+FFFD unless ``errors`` says otherwise."""
-        return self._buffer.decode(charset, errors)
+        return (self._value if self._buffer is None else self._buffer).decode(charset, errors)
 
 
 class DiscardHandler:
@@ -802,7 +815,13 @@ class MultipartParser:
         if sink == _SINK_VALUE:
             value_handler = handler  # C-typed when compiled: its fields are read without a lookup
             if value_handler.max_size is None:
-                # ValueHandler.on_data's "self._buffer += chunk", straight from the fed bytes
+                # What ValueHandler.on_data does, straight from the fed bytes
+                if value_handler._buffer is None:
+                    if not value_handler._value:
+                        value_handler._value = _c_slice(data, start, stop) if _COMPILED else data[start:stop]  # type: ignore[name-defined]
+                        return
+                    value_handler._buffer = bytearray(value_handler._value)
+                    value_handler._value = b""
                 if _COMPILED:
                     _c_extend(value_handler._buffer, data, start, stop)  # type: ignore[name-defined]  # C twin, compiled only
                 else:
