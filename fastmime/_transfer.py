@@ -4,7 +4,8 @@
 they ask for it, puts a layer between the parser and the handler the wrapped ``handler_for`` returns:
 
 - ``Content-Length`` (a part may send its own, RFC 7578 section 4.8 allows it): the body must have
-  exactly that many bytes, as sent; more is refused as soon as it arrives, fewer at the part's end
+  exactly that many bytes, as sent; more is refused as soon as it reaches the handler (small pieces are
+  gathered first, see ``MultipartParser(coalesce=...)``), fewer at the part's end
   (:class:`~fastmime.PartLengthMismatch`). An invalid value is
   :class:`~fastmime.InvalidContentLength`.
 - ``Content-Transfer-Encoding: base64`` and ``quoted-printable`` are decoded as the body streams, so the
