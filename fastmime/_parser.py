@@ -25,6 +25,7 @@ to the handler at the next feed. Memory therefore stays bounded whatever the bod
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import unquote_to_bytes
@@ -577,6 +578,7 @@ class MultipartParser:
         *,
         coalesce: int = COALESCE,
     ) -> None:
+        coalesce = operator.index(coalesce)  # an int, in both implementations (1.5 is refused alike)
         if coalesce < 0:
             raise ValueError(f"coalesce must be 0 or more bytes, not {coalesce}")
         if limits is None:
@@ -864,7 +866,7 @@ class MultipartParser:
         if batch is None:
             return
         self._batch = None
-        self._on_data(memoryview(batch))
+        self._on_data(memoryview(batch).toreadonly())  # read-only, as the views of fed bytes are
         if self._state == _FAILED:  # the handler called abort()
             self._raise_failure()
 

@@ -11,9 +11,10 @@ defnull's ``multipart``) rather than around handlers::
                 out.write(block)
 
 It is built on the push parser: a chunk of the body is fed only when the consumer asks for more than
-what the last chunk gave, so at most one chunk's worth of data waits in memory. A part that is not read
-(or not read to its end) is skipped when the next part is asked for: its remaining data is dropped as
-it is parsed, never buffered. Limits, errors and transfer decoding are the push API's
+what the last chunk gave, so at most one chunk's worth of data waits in memory, besides the small pieces
+(under ``fastmime.COALESCE``) the parser gathers into one block. A part that is not read (or not read
+to its end) is skipped when the next part is asked for: its remaining data is dropped as it is parsed,
+never kept. Limits, errors and transfer decoding are the push API's
 (:func:`fastmime.decode_parts` is applied); an error is raised from whichever call was reading when it
 happened, and again from any later call.
 """

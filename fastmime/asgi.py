@@ -48,7 +48,7 @@ from typing import Any
 
 from . import _pull
 from ._adapter import HandlerFor, InvalidContentLength, LengthRequired, Progress, prepare, short_body
-from ._dispatch import MAX_WORKERS, Dispatcher, ThreadFeeder, default_executor, run_in_thread
+from ._dispatch import LOOP_SLICE, MAX_WORKERS, Dispatcher, ThreadFeeder, default_executor, run_in_thread
 from ._errors import ClientDisconnected
 from ._form import Form, _FormBuilder, aread_urlencoded
 from ._limits import Limits
@@ -74,9 +74,6 @@ Receive = Callable[[], Awaitable[Mapping[str, Any]]]
 
 #: Body bytes read ahead of a handler busy in a worker thread before ``receive()`` waits for it.
 READ_AHEAD: int = 512 * 1024
-#: A chunk fed on the event loop goes to the parser in pieces of at most this many bytes, the handler's
-#: ``event_loop_safe`` checked again before each (servers hand over 64 KiB to 320 KiB at a time).
-LOOP_SLICE: int = 64 * 1024
 
 
 async def _in_thread(executor: Executor | None, fn: Callable[..., Any], *args: Any) -> Any:

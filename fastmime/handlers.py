@@ -29,20 +29,21 @@ __all__ = [
     "HashingHandler",
     "ValueTooLarge",
     "ROLLOVER_MARGIN",
+    "LOOP_REACH",
 ]
 
-from ._dispatch import is_event_loop_safe
+from ._dispatch import LOOP_SLICE, is_event_loop_safe
 from ._errors import ValueTooLarge
 
 # ValueHandler and DiscardHandler live beside the parser (one source, compiled with it when the extension
 # is built): the parser serves them without a Python call per chunk and their methods cost no frame.
 if TYPE_CHECKING:
-    from ._parser import DiscardHandler, ValueHandler
+    from ._parser import COALESCE, DiscardHandler, ValueHandler
 else:
     try:
-        from ._cparser import DiscardHandler, ValueHandler
+        from ._cparser import COALESCE, DiscardHandler, ValueHandler
     except ImportError:  # no compiled extension: the same classes, interpreted
-        from ._parser import DiscardHandler, ValueHandler
+        from ._parser import COALESCE, DiscardHandler, ValueHandler
 
 _T = TypeVar("_T")
 
@@ -80,11 +81,15 @@ class PartHandler(Protocol):
 
 
 #: A :class:`SpooledFileHandler` leaves the event loop for worker threads once it holds more than
-#: ``max_memory`` minus this many bytes (a quarter of ``max_memory`` when that is less), so that the
-#: write that rolls it over to disk (creating the file and writing ``max_memory`` bytes: 1-4 ms for
-#: 1 MiB) comes from a worker: :mod:`fastmime.asgi` checks again every ``LOOP_SLICE`` (64 KiB) bytes,
-#: whatever size of chunk the server hands over.
+#: ``max_memory`` minus this many bytes (a quarter of ``max_memory`` when that is less, but never less
+#: than :data:`LOOP_REACH`), so that the write that rolls it over to disk (creating the file and writing
+#: ``max_memory`` bytes: 1-4 ms for 1 MiB) comes from a worker, whatever size of chunk the server
+#: hands over.
 ROLLOVER_MARGIN = 256 * 1024
+#: The most bytes :mod:`fastmime.asgi` can hand a handler on the event loop between two looks at its
+#: ``event_loop_safe``: one ``LOOP_SLICE`` fed, and the small pieces the parser had gathered before it
+#: (fewer than ``COALESCE``), one byte less at most. A spool smaller than this is never called on the loop.
+LOOP_REACH = LOOP_SLICE + COALESCE
 
 
 class SpooledFileHandler:
@@ -130,7 +135,7 @@ class SpooledFileHandler:
     def event_loop_safe(self) -> bool:
         """Safe on the event loop while in memory and not close to ``max_memory`` (:data:`ROLLOVER_MARGIN`):
         the write that moves the data to disk and every later one go to worker threads."""
-        margin = min(ROLLOVER_MARGIN, self.max_memory // 4)
+        margin = max(LOOP_REACH, min(ROLLOVER_MARGIN, self.max_memory // 4))
         return self.in_memory and self.size + margin <= self.max_memory
 
     def close(self) -> None:

@@ -5,6 +5,6 @@ when the extension is built): same states, same results, same errors. It is the 
 run by the interpreter instead of compiled.
 """
 
-from ._parser import MultipartParser, Part, boundary_from_content_type, parse_options_header
+from ._parser import COALESCE, MultipartParser, Part, boundary_from_content_type, parse_options_header
 
-__all__ = ["MultipartParser", "Part", "boundary_from_content_type", "parse_options_header"]
+__all__ = ["COALESCE", "MultipartParser", "Part", "boundary_from_content_type", "parse_options_header"]

@@ -31,9 +31,11 @@ __all__ = ["ImageHandler", "PartInfo"]
 
 DEFAULT_SPOOL_THRESHOLD = 1024 * 1024
 # fastmime.handlers.ROLLOVER_MARGIN's rule (imgpipe does not import fastmime): leave the event loop this
-# far (or a quarter of the threshold) before the spool rolls over to disk; fastmime.asgi re-checks every
-# 64 KiB it feeds on the loop.
+# far (or a quarter of the threshold, but never less than fastmime.handlers.LOOP_REACH: the 64 KiB
+# fastmime.asgi feeds between two checks plus the 8 KiB its parser may have gathered) before the spool
+# rolls over to disk.
 _ROLLOVER_MARGIN = 256 * 1024
+_LOOP_REACH = (64 + 8) * 1024
 
 
 class PartInfo(Protocol):
@@ -78,7 +80,8 @@ class ImageHandler:
         write that creates the file and copies the spool to it comes from a worker thread."""
         if self.executor is None or self._file is not None or self.spool_threshold == 0:
             return False
-        return self.size + min(_ROLLOVER_MARGIN, self.spool_threshold // 4) <= self.spool_threshold
+        margin = max(_LOOP_REACH, min(_ROLLOVER_MARGIN, self.spool_threshold // 4))
+        return self.size + margin <= self.spool_threshold
 
     def __init__(
         self,

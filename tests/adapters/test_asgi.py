@@ -604,6 +604,37 @@ def test_a_spool_never_rolls_over_on_the_loop_whatever_the_chunk_size(
     assert all(w.split()[1].startswith("fastmime") for w in writes if not w.startswith("memory"))
 
 
+@pytest.mark.parametrize("threshold", [72 * 1024, 256 * 1024, 300 * 1024])
+def test_small_pieces_gathered_before_a_slice_do_not_roll_a_spool_over_on_the_loop(
+    monkeypatch: pytest.MonkeyPatch, threshold: int
+) -> None:
+    """The server hands over 4 KiB messages, so that the parser holds some gathered (coalesce) when
+    128 KiB ones come, at every point around the spool's safe limit: the gathered bytes and a whole
+    LOOP_SLICE reach the handler before it is asked again."""
+    photo = bytes(range(256)) * 2048  # 512 KiB
+    data = body(("photo", "a.jpg", photo))
+    start = data.index(photo[:1024])
+    for short_of_threshold in range(52 * 1024, 84 * 1024, 1024):  # every phase of the 8 KiB batches
+        writes = _track_spool_writes(monkeypatch)
+        cut = start + max(4096, threshold - short_of_threshold)
+        small = chunked(data[:cut], 4096)
+        small[-1]["more_body"] = True
+        messages = small + chunked(data[cut:], 128 * 1024)
+        with run(fastmime.asgi.parse_form(scope(), Script(messages), spool_threshold=threshold)) as form:
+            assert form.files["photo"].read() == photo
+        assert sum(w.startswith("rollover") for w in writes) == 1
+        assert all(w.split()[1].startswith("fastmime") for w in writes if not w.startswith("memory")), cut
+        monkeypatch.undo()
+
+
+def test_imgpipe_keeps_fastmimes_rule_for_leaving_the_loop() -> None:
+    """imgpipe may not import fastmime: its twin of the rule's constants must stay equal."""
+    from imgpipe import _handler
+
+    assert _handler._ROLLOVER_MARGIN == fastmime.handlers.ROLLOVER_MARGIN
+    assert _handler._LOOP_REACH == fastmime.handlers.LOOP_REACH == fastmime.asgi.LOOP_SLICE + fastmime.COALESCE
+
+
 def test_base64_parts_keep_the_handlers_place() -> None:
     import base64
 

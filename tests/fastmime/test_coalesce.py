@@ -174,9 +174,20 @@ def test_abort_from_inside_a_batch_stops_the_feed(parser_cls):
             parser.feed(chunk)
 
 
-def test_coalesce_must_not_be_negative(parser_cls):
+def test_coalesce_must_be_a_size(parser_cls):
     with pytest.raises(ValueError, match="coalesce"):
         parser_cls(BOUNDARY, lambda part: Calls(), coalesce=-1)
+    with pytest.raises(TypeError):
+        parser_cls(BOUNDARY, lambda part: Calls(), coalesce=1000.5)
+    assert fastmime.pure.COALESCE == fastmime.COALESCE
+
+
+def test_every_view_a_handler_gets_is_read_only(parser_cls):
+    content = random.Random(5).randbytes(30_000)
+    body = body_of(part("f", content, filename="f.bin"))
+    for size in (1000, 64 * 1024):  # gathered batches, and views of the fed bytes
+        [handler] = _parse(parser_cls, split_every(body, size), make=lambda: Calls(keep_views=True))
+        assert handler.views and all(view.readonly for view in handler.views)
 
 
 @property_settings(60)

@@ -10,6 +10,7 @@ import pytest
 
 import fastmime
 from fastmime.handlers import (
+    LOOP_REACH,
     DiscardHandler,
     HashingHandler,
     PartHandler,
@@ -80,17 +81,23 @@ def test_spooled_file_removed_on_abort(tmp_path):
 def test_which_built_in_handlers_are_event_loop_safe(tmp_path):
     assert is_event_loop_safe(ValueHandler()) and is_event_loop_safe(DiscardHandler())
     assert is_event_loop_safe(HashingHandler())
-    spooled = SpooledFileHandler(max_memory=100, dir=str(tmp_path))
+    # 256 KiB: a quarter (64 KiB) is less than what fastmime.asgi may hand over between two checks
+    # (LOOP_REACH: a 64 KiB slice and 8 KiB gathered by the parser), so it leaves the loop 72 KiB before
+    assert LOOP_REACH == 72 * 1024
+    spooled = SpooledFileHandler(max_memory=256 * 1024, dir=str(tmp_path))
     assert is_event_loop_safe(spooled)  # memory only
     assert is_event_loop_safe(HashingHandler(spooled))
-    spooled.on_data(memoryview(b"z" * 75))
+    spooled.on_data(memoryview(bytes(184 * 1024)))
     assert is_event_loop_safe(spooled)
     spooled.on_data(memoryview(b"z"))  # the next chunk may roll it over to disk: that write goes to a worker
     assert spooled.in_memory and not is_event_loop_safe(spooled)
-    spooled.on_data(memoryview(b"z" * 25))  # rolled over: writes go to a file, so to worker threads
+    spooled.on_data(memoryview(bytes(72 * 1024)))  # rolled over: writes go to a file, so to worker threads
     assert not spooled.in_memory
     assert not is_event_loop_safe(spooled) and not is_event_loop_safe(HashingHandler(spooled))
     spooled.close()
+    small = SpooledFileHandler(max_memory=LOOP_REACH - 1, dir=str(tmp_path))
+    assert small.in_memory and not is_event_loop_safe(small)  # one look could let it roll over on the loop
+    small.close()
     big = SpooledFileHandler(dir=str(tmp_path))  # 1 MiB: off the loop 256 KiB before it
     big.on_data(memoryview(bytes(768 * 1024)))
     assert is_event_loop_safe(big)

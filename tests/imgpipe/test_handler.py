@@ -242,12 +242,16 @@ def test_event_loop_safe_until_the_spool_nears_its_rollover(tmp_path: Path) -> N
     # creating the spool file and copying the spool to it are not, so the handler leaves the loop before.
     assert not ImageHandler(PART).event_loop_safe  # without an executor, on_end decodes and resizes
     with ThreadPoolExecutor(1) as pool:
-        h = ImageHandler(PART, executor=pool, spool_threshold=1000, spool_dir=str(tmp_path))
+        # 256 KiB: off the loop 72 KiB before (what fastmime.asgi may hand over between two checks)
+        h = ImageHandler(PART, executor=pool, spool_threshold=256 * 1024, spool_dir=str(tmp_path))
         assert h.event_loop_safe
-        h.on_data(memoryview(b"\xff" * 750))
-        assert h.event_loop_safe  # a quarter of the threshold (250 bytes) still fits
+        h.on_data(memoryview(b"\xff" * (184 * 1024)))
+        assert h.event_loop_safe
         h.on_data(memoryview(b"\xff"))
         assert not h.event_loop_safe and h._file is None  # still in memory, but the next write may roll
+        tiny = ImageHandler(PART, executor=pool, spool_threshold=72 * 1024 - 1, spool_dir=str(tmp_path))
+        assert not tiny.event_loop_safe  # one look could let it roll over on the loop
+        tiny.on_abort(RuntimeError("test over"))
         big = ImageHandler(PART, executor=pool, spool_dir=str(tmp_path))  # 1 MiB: off 256 KiB before
         big.on_data(memoryview(bytes(768 * 1024)))
         assert big.event_loop_safe
