@@ -301,13 +301,20 @@ def print_table(wl: W.Workload, results: list[Result], extra: dict, repeats: int
     calls = {r.label: r.sink_calls for r in results if r.status == STATUS_OK and r.sink_calls}
     if len(set(calls.values())) > 1:
         listed = ", ".join(f"{label} {n:,}" for label, n in calls.items())
+        peer_calls = [r.sink_calls for r in results if r.peer and r.status == STATUS_OK and r.sink_calls]
+        ours = next((r.sink_calls for r in results if r.parser == "fastmime-cython" and r.status == STATUS_OK), None)
         coalesce = getattr(W.fastmime_info()[0], "COALESCE", None)
-        why = (
-            f" (fastmime hands a handler the body pieces smaller than fastmime.COALESCE = {coalesce:,} bytes "
-            "together; the peers call their sinks once per piece)"
-            if coalesce
-            else ""
-        )
+        why = ""
+        if coalesce and ours and peer_calls and ours < min(peer_calls):
+            why = (
+                f" (fastmime hands a handler the body pieces smaller than fastmime.COALESCE = {coalesce:,} bytes "
+                "together; the peers call their sinks once per piece)"
+            )
+        elif ours and peer_calls and ours > min(peer_calls):
+            why = (
+                " (fastmime hands the bytes it held back at a chunk's end, which could have started a delimiter, "
+                "to the handler before the next chunk's piece when that piece is too big to gather)"
+            )
         notes.append(f"file sink calls per parse: {listed}{why}")
     for n in notes:
         p(f"  note: {n}")
