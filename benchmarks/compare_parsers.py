@@ -182,10 +182,12 @@ def bench_workload(
             r.status, r.detail = STATUS_NA, e.unavailable or "unavailable"
             continue
         gc.collect()
-        counter = _CountingCrc32()
-        status, detail, _, dt = run_checked(e, wl, timeout, counter)  # verification + warm-up
+        status, detail, _, dt = run_checked(e, wl, timeout)  # verification + warm-up
         r.status, r.detail, r.check_seconds = status, detail, dt
-        r.sink_calls = counter.calls
+        if status == STATUS_OK and any(filename is not None for _, filename, *_ in wl.expected):
+            counter = _CountingCrc32()  # an untimed parse of its own: the counting wrapper costs a call
+            run_checked(e, wl, timeout, counter)
+            r.sink_calls = counter.calls
         if status == STATUS_WRONG and (e.key, wl.key) in KNOWN_PEER_BUGS:
             r.known_bug = KNOWN_PEER_BUGS[(e.key, wl.key)]
         if status != STATUS_OK:
