@@ -267,6 +267,7 @@ cdef class MultipartParser:
 
     cdef object _hand_over(self, bytes data, Py_ssize_t start, Py_ssize_t stop)
 
+    @cython.locals(value_handler=ValueHandler, discard_handler=DiscardHandler)
     cdef Py_ssize_t _delimiter(self, Py_ssize_t pos, Py_ssize_t base) except -1
 
     @cython.locals(c=int, after=int)

@@ -912,8 +912,12 @@ class MultipartParser:
             # the parser without aborting this part; an exception from on_end aborts it.
             self._handler = None
             self._on_data = None
-            if self._sink != _SINK_CALL:
-                handler.done = True  # what on_end does for ValueHandler and DiscardHandler
+            if self._sink == _SINK_VALUE:
+                value_handler = handler  # C-typed when compiled: the field is set without a lookup
+                value_handler.done = True  # what ValueHandler.on_end does
+            elif self._sink == _SINK_DISCARD:
+                discard_handler = handler
+                discard_handler.done = True  # what DiscardHandler.on_end does
             else:
                 try:
                     handler.on_end()
