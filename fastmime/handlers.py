@@ -86,9 +86,9 @@ class PartHandler(Protocol):
 #: ``max_memory`` bytes: 1-4 ms for 1 MiB) comes from a worker, whatever size of chunk the server
 #: hands over.
 ROLLOVER_MARGIN = 256 * 1024
-#: The most bytes :mod:`fastmime.asgi` can hand a handler on the event loop between two looks at its
-#: ``event_loop_safe``: one ``LOOP_SLICE`` fed, and the small pieces the parser had gathered before it
-#: (fewer than ``COALESCE``), one byte less at most. A spool smaller than this is never called on the loop.
+#: A bound on the bytes :mod:`fastmime.asgi` can hand a handler on the event loop between two looks at
+#: its ``event_loop_safe``: one ``LOOP_SLICE`` fed, plus the small pieces (fewer than ``COALESCE``
+#: bytes) the parser had gathered before it. A spool smaller than this is never called on the loop.
 LOOP_REACH = LOOP_SLICE + COALESCE
 
 
