@@ -257,10 +257,10 @@ cdef class MultipartParser:
     cpdef feed(self, data)
 
     @cython.locals(size=Py_ssize_t, sink=int, value_handler=ValueHandler, discard_handler=DiscardHandler,
-                   n=Py_ssize_t, batch=bytearray)
+                   batch=bytearray)
     cdef object _emit(self, bytes data, Py_ssize_t start, Py_ssize_t stop)
 
-    cdef object _gather(self, bytearray batch, bytes data, Py_ssize_t start, Py_ssize_t stop)
+    cdef object _extend(self, bytearray buffer, bytes data, Py_ssize_t start, Py_ssize_t stop)
 
     @cython.locals(batch=bytearray)
     cdef object _flush(self)

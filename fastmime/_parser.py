@@ -104,7 +104,7 @@ COALESCE = 8 * 1024
 # subclasses: those may override any method) are served without a Python call per chunk or per part,
 # with the same effect as their methods; any other handler gets on_data/on_end calls.
 _SINK_CALL = 0
-_SINK_VALUE = 1  # ValueHandler: the bytes appended to its buffer (when it has no max_size of its own)
+_SINK_VALUE = 1  # ValueHandler: the bytes given to it directly (when it has no max_size of its own)
 _SINK_DISCARD = 2  # DiscardHandler: the bytes counted
 
 
@@ -461,7 +461,7 @@ class Part:
 class ValueHandler:
     """Keeps the part in memory, for form fields. ``max_size`` bounds it beyond the parser's limits.
 
-    The parser appends to a ValueHandler (without ``max_size``) and ends it without calling its methods,
+    The parser fills a ValueHandler (without ``max_size``) and ends it without calling its methods,
     with the same effect; a subclass's methods are always called.
     """
 
@@ -824,10 +824,7 @@ class MultipartParser:
                         return
                     value_handler._buffer = bytearray(value_handler._value)
                     value_handler._value = b""
-                if _COMPILED:
-                    _c_extend(value_handler._buffer, data, start, stop)  # type: ignore[name-defined]  # C twin, compiled only
-                else:
-                    value_handler._buffer += data[start:stop]
+                self._extend(value_handler._buffer, data, start, stop)
                 return
             # A bound of its own: ValueHandler.on_data checks it (and raises ValueTooLarge).
             if self._on_data is None:
@@ -836,28 +833,26 @@ class MultipartParser:
             discard_handler = handler
             discard_handler.size += stop - start  # DiscardHandler.on_data
             return
-        n = stop - start
-        if sink != _SINK_CALL or (n >= self._coalesce and self._batch is None):
-            self._hand_over(data, start, stop)  # (a bounded ValueHandler raises as soon as it is over)
-            return
-        # A small piece is gathered; the batch goes out once it holds ``coalesce`` bytes or more.
-        batch = self._batch
-        if n >= self._coalesce:
-            # A big piece after small ones: those go first, then the big one as it is (no copy).
+        if sink != _SINK_CALL or stop - start >= self._coalesce:
+            # As it is (no copy), after the small pieces gathered before it, if any (only a calling
+            # sink gathers; a bounded ValueHandler raises as soon as it is over).
             self._flush()
             self._hand_over(data, start, stop)
             return
+        # A small piece is gathered; the batch goes out once it holds ``coalesce`` bytes or more.
+        batch = self._batch
         if batch is None:
             batch = self._batch = bytearray()
-        self._gather(batch, data, start, stop)
+        self._extend(batch, data, start, stop)
         if len(batch) >= self._coalesce:
             self._flush()
 
-    def _gather(self, batch: bytearray, data: bytes, start: int, stop: int) -> None:
+    def _extend(self, buffer: bytearray, data: bytes, start: int, stop: int) -> None:
+        """``buffer += data[start:stop]``, with no intermediate object when compiled."""
         if _COMPILED:
-            _c_extend(batch, data, start, stop)  # type: ignore[name-defined]  # C twin, compiled only
+            _c_extend(buffer, data, start, stop)  # type: ignore[name-defined]  # C twin, compiled only
         else:
-            batch += memoryview(data)[start:stop]
+            buffer += memoryview(data)[start:stop]
 
     def _flush(self) -> None:
         """Hand the gathered pieces to the open part's handler (a new buffer is started for later ones,
